@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file kern_pack.c
+ * @brief Pack (gather runs into a message) and unpack (scatter with a reduction) on the CPU.
+ *
+ * A run is contiguous, so REPLACE is one memcpy per run and plane; the reductions are plain
+ * loops the compiler vectorises.
+ */
+#include "starhalo_kernels.h"
+
+#include <string.h>
+
+void starhalo_kern_pack_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
+                            int64_t planes, const starhalo_run_t *runs, int nruns, int64_t count,
+                            void *dst)
+{
+    const size_t esz = starhalo_dtype_size(dtype);
+    const char *s = src;
+    char *d = dst;
+    for (int64_t p = 0; p < planes; p++) {
+        const char *plane = s + (size_t)(p * plane_size) * esz;
+        char *out = d + (size_t)(p * count) * esz;
+        for (int r = 0; r < nruns; r++) {
+            const size_t bytes = (size_t)runs[r].length * esz;
+            memcpy(out, plane + (size_t)runs[r].offset * esz, bytes);
+            out += bytes;
+        }
+    }
+}
+
+#define REDUCE_LOOP(T, OPEXPR)                                                                     \
+    do {                                                                                           \
+        const T *in_ = (const T *)(in);                                                            \
+        T *io_ = (T *)(io);                                                                        \
+        for (int64_t i_ = 0; i_ < (n); i_++) {                                                     \
+            const T a = io_[i_], b = in_[i_];                                                      \
+            io_[i_] = (OPEXPR);                                                                    \
+        }                                                                                          \
+    } while (0)
+
+/* io[i] = op(io[i], in[i]) for n elements. */
+static void combine(starhalo_dtype_t dtype, const void *in, void *io, int64_t n,
+                    starhalo_reduce_op_t op)
+{
+    if (op == STARHALO_REDUCE_REPLACE) {
+        memcpy(io, in, (size_t)n * starhalo_dtype_size(dtype));
+        return;
+    }
+    if (dtype == STARHALO_FLOAT32) {
+        switch (op) {
+        case STARHALO_REDUCE_SUM:
+            REDUCE_LOOP(float, a + b);
+            break;
+        case STARHALO_REDUCE_MAX:
+            REDUCE_LOOP(float, a > b ? a : b);
+            break;
+        default:
+            REDUCE_LOOP(float, a < b ? a : b);
+            break;
+        }
+    } else {
+        switch (op) {
+        case STARHALO_REDUCE_SUM:
+            REDUCE_LOOP(double, a + b);
+            break;
+        case STARHALO_REDUCE_MAX:
+            REDUCE_LOOP(double, a > b ? a : b);
+            break;
+        default:
+            REDUCE_LOOP(double, a < b ? a : b);
+            break;
+        }
+    }
+}
+
+void starhalo_kern_unpack_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
+                              int64_t planes, const starhalo_run_t *runs, int nruns, void *dst,
+                              int64_t plane_size, starhalo_reduce_op_t op)
+{
+    const size_t esz = starhalo_dtype_size(dtype);
+    const char *s = src;
+    char *d = dst;
+    for (int64_t p = 0; p < planes; p++) {
+        const char *in = s + (size_t)(p * count) * esz;
+        char *plane = d + (size_t)(p * plane_size) * esz;
+        for (int r = 0; r < nruns; r++) {
+            combine(dtype, in, plane + (size_t)runs[r].offset * esz, runs[r].length, op);
+            in += (size_t)runs[r].length * esz;
+        }
+    }
+}
+
+void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst, int64_t n,
+                              starhalo_reduce_op_t op)
+{
+    combine(dtype, src, dst, n, op);
+}

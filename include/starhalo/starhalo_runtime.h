@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file starhalo_runtime.h
+ * @brief StarPU-MPI execution: a context, distributed fields over a decomposition, and
+ * reusable halo exchanges (forward update and reverse update-with-reduction) submitted as
+ * StarPU tasks with data dependencies.
+ *
+ * The only public header that needs <mpi.h>. StarPU types appear only in starhalo_starpu.h.
+ *
+ * Model: every rank submits the same calls in the same order (StarPU-MPI's sequential task
+ * flow). Submission is asynchronous; the exchange completes through data dependencies, so the
+ * caller may submit tasks that only read tile interiors between begin and end, and they run
+ * while halos travel (PETSc's Begin/End).
+ */
+#ifndef STARHALO_RUNTIME_H
+#define STARHALO_RUNTIME_H
+
+#include <mpi.h>
+
+#include <starhalo/starhalo_plan.h>
+#include <starhalo/starhalo_types.h>
+
+STARHALO_BEGIN_DECLS
+
+/** Opaque StarPU-MPI context. */
+typedef struct starhalo_context starhalo_context_t;
+
+/** Context settings; starhalo_context_conf_init() fills the defaults. */
+typedef struct starhalo_context_conf {
+    MPI_Comm comm;     /**< communicator (default MPI_COMM_WORLD) */
+    int ncpus;         /**< CPU workers per rank; -1 = chosen from the hwloc topology and the
+                            number of ranks on this node (docs/LAUNCH.md) */
+    const char *sched; /**< StarPU scheduler; NULL = "lws" unless STARPU_SCHED is set */
+    int bind_workers;  /**< 1 binds workers to cores, 0 leaves them unbound, -1 = default */
+} starhalo_context_conf_t;
+
+/** Fill @p conf with the defaults. */
+STARHALO_API void starhalo_context_conf_init(starhalo_context_conf_t *conf);
+
+/**
+ * Initialise MPI (if the caller has not, with MPI_THREAD_SERIALIZED), StarPU and StarPU-MPI.
+ * Collective on conf->comm.
+ * @retval STARHALO_ERR_STARPU, STARHALO_ERR_MPI, STARHALO_ERR_NO_MEMORY, STARHALO_ERR_INVALID_ARG
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_context_create(const starhalo_context_conf_t *conf, starhalo_context_t **out);
+
+/** Wait for all tasks, shut StarPU-MPI down, and finalise MPI if the context initialised it.
+ * Collective. NULL is allowed. */
+STARHALO_API void starhalo_context_destroy(starhalo_context_t *ctx);
+
+STARHALO_API int starhalo_context_rank(const starhalo_context_t *ctx);
+STARHALO_API int starhalo_context_size(const starhalo_context_t *ctx);
+STARHALO_API MPI_Comm starhalo_context_comm(const starhalo_context_t *ctx);
+/** Number of CPU workers StarPU started on this rank. */
+STARHALO_API int starhalo_context_ncpus(const starhalo_context_t *ctx);
+
+/** Wait until every submitted task and transfer of this rank has completed. */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_context_wait_all(starhalo_context_t *ctx);
+
+/** Opaque distributed field: one N x C x [D x] H x W tensor over a decomposition. */
+typedef struct starhalo_field starhalo_field_t;
+
+/**
+ * Create a field: each rank allocates (zeroed) and registers the ghosted tiles of the parts
+ * it owns. @p part_rank maps part -> rank (NULL: contiguous blocks of nparts/size parts per
+ * rank). Collective; checks that every rank passed the same decomposition and mapping.
+ * @retval STARHALO_ERR_MISMATCH ranks disagree (same error on every rank)
+ * @retval STARHALO_ERR_INVALID_ARG a rank outside [0, size), or nparts not a multiple of size
+ *         when part_rank is NULL
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_field_create(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
+                      const int *part_rank, starhalo_dtype_t dtype, starhalo_field_t **out);
+/** Unregister and free. Collective. NULL is allowed. */
+STARHALO_API void starhalo_field_destroy(starhalo_field_t *field);
+
+STARHALO_API const starhalo_decomp_t *starhalo_field_decomp(const starhalo_field_t *field);
+STARHALO_API starhalo_dtype_t starhalo_field_dtype(const starhalo_field_t *field);
+STARHALO_API int starhalo_field_part_rank(const starhalo_field_t *field, int part);
+/** Parts owned by this rank, in increasing order; @p parts may be NULL to get the count. */
+STARHALO_API int starhalo_field_local_parts(const starhalo_field_t *field, int *parts);
+/** The plan of a local part (owned/ghosted boxes, neighbours). */
+STARHALO_API const starhalo_part_plan_t *starhalo_field_part_plan(const starhalo_field_t *field,
+                                                                  int part);
+
+/**
+ * Host pointer to the ghosted tile of a local part: planes (batch x channels) of the ghosted
+ * box, W fastest. Reading or writing it requires starhalo_field_acquire() first (or no task
+ * in flight on the field).
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_part_data(starhalo_field_t *field,
+                                                                            int part, void **ptr);
+/** Wait for the tasks on a local part's tile and lock it for the host (1 = write access). */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_acquire(starhalo_field_t *field,
+                                                                          int part, int write);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_release(starhalo_field_t *field,
+                                                                          int part);
+
+/** Opaque reusable exchange of one or more fields over the same decomposition and mapping. */
+typedef struct starhalo_exchange starhalo_exchange_t;
+
+/** Transport of an exchange. */
+typedef enum starhalo_transport {
+    STARHALO_TRANSPORT_STARPU_MPI = 0, /**< starpu_mpi_isend/irecv_detached on buffer handles */
+    STARHALO_TRANSPORT_DEFAULT = STARHALO_TRANSPORT_STARPU_MPI
+} starhalo_transport_t;
+
+/**
+ * Build the exchange: lower every local part's plan, allocate and register per-neighbour send
+ * and receive buffers (all fields, channels and batch of one neighbour travel in one message),
+ * and book MPI tags once (reused by every call: no tag growth). Collective.
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_exchange_create(starhalo_context_t *ctx, starhalo_field_t *const *fields, int nfields,
+                         starhalo_transport_t transport, starhalo_exchange_t **out);
+/** Collective. NULL is allowed. */
+STARHALO_API void starhalo_exchange_destroy(starhalo_exchange_t *ex);
+
+/** Forward update, first half: submit pack tasks and the transfers. Returns at once. */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_begin(starhalo_exchange_t *ex);
+/** Forward update, second half: submit the unpack tasks that write the ghost cells. */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_end(starhalo_exchange_t *ex);
+/** begin + end. */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_submit(starhalo_exchange_t *ex);
+
+/**
+ * Reverse update: ghost values go back to their owners and are combined into the owned cells
+ * with @p op (SUM for gradients). Ghost cells are left unchanged. begin/end split as forward.
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_exchange_begin_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_exchange_end_reverse(starhalo_exchange_t *ex);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_exchange_submit_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op);
+
+/** Wait for every task this exchange submitted on this rank. */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex);
+
+STARHALO_END_DECLS
+
+#endif
