@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file layer.c
+ * @brief Sliding-window layers (conv, pool): halo widths, output extent, and which outputs a
+ * part computes, so the distributed output has the undistributed shape.
+ */
+#include "plans_internal.h"
+
+starhalo_status_t starhalo_layer_halo(const starhalo_layer_t *layer, int *minus, int *plus)
+{
+    STARHALO_REQUIRE(layer && minus && plus, STARHALO_ERR_INVALID_ARG, "layer_halo: NULL argument");
+    STARHALO_REQUIRE(layer->kernel >= 1, STARHALO_ERR_INVALID_ARG,
+                     "layer kernel must be >= 1 (got %d)", layer->kernel);
+    STARHALO_REQUIRE(layer->stride >= 1, STARHALO_ERR_INVALID_ARG,
+                     "layer stride must be >= 1 (got %d)", layer->stride);
+    STARHALO_REQUIRE(layer->dilation >= 1, STARHALO_ERR_INVALID_ARG,
+                     "layer dilation must be >= 1 (got %d)", layer->dilation);
+    STARHALO_REQUIRE(layer->padding >= 0, STARHALO_ERR_INVALID_ARG,
+                     "layer padding must be >= 0 (got %d)", layer->padding);
+    const int span = layer->dilation * (layer->kernel - 1);
+    *minus = layer->padding;
+    *plus = span > layer->padding ? span - layer->padding : 0;
+    return STARHALO_OK;
+}
+
+int64_t starhalo_layer_output_extent(const starhalo_layer_t *layer, int64_t n)
+{
+    const int64_t num =
+        n + 2 * (int64_t)layer->padding - (int64_t)layer->dilation * (layer->kernel - 1) - 1;
+    return num < 0 ? 0 : num / layer->stride + 1;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+void starhalo_layer_output_range(const starhalo_layer_t *layer, int64_t n, int64_t in_lo,
+                                 int64_t in_hi, int64_t *out_lo, int64_t *out_hi)
+{
+    const int64_t m = starhalo_layer_output_extent(layer, n);
+    int64_t lo = in_lo <= 0 ? 0 : ceil_div(in_lo, layer->stride);
+    /* The last part also takes outputs whose window starts past the input (padding wider
+     * than the window reach), so the ranges always tile [0, m). */
+    int64_t hi = in_hi >= n ? m : ceil_div(in_hi, layer->stride);
+    lo = lo > m ? m : lo;
+    hi = hi > m ? m : hi;
+    *out_lo = lo;
+    *out_hi = hi < lo ? lo : hi;
+}
