@@ -109,7 +109,18 @@ STARHALO_API starhalo_box_t starhalo_decomp_owned_box(const starhalo_decomp_t *d
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_decomp_owner_of(
     const starhalo_decomp_t *decomp, const int64_t cell[STARHALO_MAX_DIMS], int *part);
 
-/** One neighbour of a part: what goes out to it and what comes in from it. */
+/**
+ * One neighbour of a part: what goes out to it and what comes in from it.
+ *
+ * Neighbours are listed in direction-slot order, slot(dir) = (dir[0]+1) + 3*(dir[1]+1) +
+ * 9*(dir[2]+1) (0..26; 2-D parts use 9..17). send_tag = slot(dir), recv_tag = slot(-dir), which
+ * is the send_tag of the matching entry in the neighbour's list. STAR lists face directions only,
+ * BOX also edges and corners. A direction is listed when a message goes either way: every
+ * non-zero component has a non-zero halo on that side (recv) or on the opposite side (send), and
+ * the neighbour exists (no wrap across a non-periodic border). So A lists B in dir exactly when
+ * B lists A in -dir; with asymmetric halos one of send/recv may be empty (volume 0): both sides
+ * know it, and executors skip zero-size messages.
+ */
 typedef struct starhalo_neighbor {
     int part;                      /**< neighbour part index (may be the part itself if periodic) */
     int dir[STARHALO_MAX_DIMS];    /**< offset of the neighbour in the part grid: -1, 0 or +1 */
