@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file codelet_unpack.c
+ * @brief Unpack codelet: scatter each message into the runs of every field's tile, combining
+ * with the args' reduction (REPLACE for a forward update, SUM/MAX/MIN for a reverse one).
+ *
+ * Messages are applied in order, so an owned cell that several neighbours send back (a
+ * corner) accumulates every contribution.
+ */
+#include "codelets.h"
+
+#include "starhalo_kernels.h"
+
+static void unpack_cpu(void *buffers[], void *cl_arg)
+{
+    const starhalo_cl_xfer_args_t *a = cl_arg;
+    const size_t esz = starhalo_dtype_size(a->dtype);
+    for (int m = 0; m < a->nmsgs; m++) {
+        const char *in = (const char *)STARPU_VECTOR_GET_PTR(buffers[m]);
+        for (int f = 0; f < a->nfields; f++) {
+            void *tile = (void *)STARPU_VECTOR_GET_PTR(buffers[a->nmsgs + f]);
+            starhalo_kern_unpack_cpu(a->dtype, in, a->msgs[m].count, a->planes[f], a->msgs[m].runs,
+                                     a->msgs[m].nruns, tile, a->plane_size, a->op);
+            in += (size_t)(a->planes[f] * a->msgs[m].count) * esz;
+        }
+    }
+}
+
+struct starpu_codelet starhalo_cl_unpack = {
+    .cpu_funcs = {unpack_cpu},
+    .cpu_funcs_name = {"unpack_cpu"},
+    .nbuffers = STARPU_VARIABLE_NBUFFERS,
+    .name = "starhalo_unpack",
+};

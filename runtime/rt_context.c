@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file rt_context.c
+ * @brief The StarPU-MPI context: MPI init if needed, placement defaults from hwloc and the
+ * node-local rank count, starpu_mpi_init_conf, and orderly shutdown.
+ *
+ * Environment variables the user sets (STARPU_NCPU, STARPU_SCHED, STARPU_WORKERS_NOBIND,
+ * STARPU_MPI_NOBIND, STARPU_MPI_THREAD_CPUID) always win over the computed defaults
+ * (docs/LAUNCH.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hwloc.h>
+
+#include "runtime_internal.h"
+
+void starhalo_context_conf_init(starhalo_context_conf_t *conf)
+{
+    if (!conf)
+        return;
+    conf->comm = MPI_COMM_WORLD;
+    conf->ncpus = -1;
+    conf->sched = NULL;
+    conf->bind_workers = -1;
+}
+
+static int count_cores(void)
+{
+    hwloc_topology_t topo;
+    int n = 0;
+    if (hwloc_topology_init(&topo) == 0) {
+        if (hwloc_topology_load(topo) == 0)
+            n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+        hwloc_topology_destroy(topo);
+    }
+    return n > 0 ? n : 1;
+}
+
+/* MPI_Init_thread unless the caller did; StarPU-MPI needs MPI_THREAD_SERIALIZED. */
+static starhalo_status_t init_mpi(int *we_init)
+{
+    int inited = 0, provided = MPI_THREAD_SINGLE;
+    MPI_Initialized(&inited);
+    *we_init = 0;
+    if (!inited) {
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+            return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Init_thread failed");
+        *we_init = 1;
+    } else {
+        MPI_Query_thread(&provided);
+    }
+    if (provided < MPI_THREAD_SERIALIZED)
+        return starhalo__error_set(STARHALO_ERR_MPI,
+                                   "MPI provides thread level %d; StarPU-MPI needs "
+                                   "MPI_THREAD_SERIALIZED (%d)",
+                                   provided, MPI_THREAD_SERIALIZED);
+    return STARHALO_OK;
+}
+
+static void set_default_env(const char *name, const char *value)
+{
+    setenv(name, value, 0); /* 0: the user's own setting wins */
+}
+
+static void fill_starpu_conf(starhalo_context_t *ctx, const starhalo_context_conf_t *cc,
+                             struct starpu_conf *sc)
+{
+    const starhalo__placement_t *p = &ctx->placement;
+    if (!getenv("STARPU_NCPU") || cc->ncpus > 0)
+        sc->ncpus = p->ncpus;
+    if (cc->sched)
+        sc->sched_policy_name = cc->sched;
+    else if (!getenv("STARPU_SCHED"))
+        sc->sched_policy_name = "lws";
+    if (p->bind_workers && !getenv("STARPU_WORKERS_NOBIND")) {
+        const int ncores = count_cores();
+        sc->use_explicit_workers_bindid = 1;
+        for (int i = 0; i < STARPU_NMAXWORKERS; i++)
+            sc->workers_bindid[i] = (unsigned)((p->first_core + i) % ncores);
+    } else if (!p->bind_workers) {
+        set_default_env("STARPU_WORKERS_NOBIND", "1");
+    }
+    if (p->mpi_nobind) {
+        set_default_env("STARPU_MPI_NOBIND", "1");
+    } else {
+        char cpu[16];
+        snprintf(cpu, sizeof cpu, "%d", p->first_core + p->ncpus);
+        set_default_env("STARPU_MPI_THREAD_CPUID", cpu);
+    }
+}
+
+starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
+                                          starhalo_context_t **out)
+{
+    STARHALO_REQUIRE(out, STARHALO_ERR_INVALID_ARG, "context_create: out is NULL");
+    *out = NULL;
+    starhalo_context_conf_t cc;
+    starhalo_context_conf_init(&cc);
+    if (conf)
+        cc = *conf;
+    STARHALO_REQUIRE(cc.ncpus == -1 || (cc.ncpus > 0 && cc.ncpus <= STARPU_MAXCPUS),
+                     STARHALO_ERR_INVALID_ARG, "ncpus %d: use -1 (default) or 1..%d", cc.ncpus,
+                     STARPU_MAXCPUS);
+    starhalo_context_t *ctx = calloc(1, sizeof(*ctx));
+    STARHALO_REQUIRE(ctx, STARHALO_ERR_NO_MEMORY, "context_create: no memory");
+    starhalo_status_t rc = init_mpi(&ctx->we_init_mpi);
+    if (rc != STARHALO_OK) {
+        free(ctx);
+        return rc;
+    }
+    ctx->comm = cc.comm;
+    MPI_Comm_rank(ctx->comm, &ctx->rank);
+    MPI_Comm_size(ctx->comm, &ctx->size);
+    MPI_Comm node;
+    MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &ctx->local_rank);
+    MPI_Comm_size(node, &ctx->nlocal);
+    MPI_Comm_free(&node);
+    ctx->placement = starhalo__placement_compute(count_cores(), ctx->nlocal, ctx->local_rank,
+                                                 ctx->size, cc.ncpus, cc.bind_workers);
+
+    struct starpu_conf sc;
+    starpu_conf_init(&sc);
+    fill_starpu_conf(ctx, &cc, &sc);
+    int ret = starpu_mpi_init_conf(NULL, NULL, 0, ctx->comm, &sc);
+    if (ret != 0) {
+        rc = starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
+                                 "starpu_mpi_init_conf failed (%d)", ret);
+        goto fail;
+    }
+    ctx->ncpus = (int)starpu_cpu_worker_get_count();
+
+    int *mpi_ub = NULL, flag = 0;
+    MPI_Comm_get_attr(ctx->comm, MPI_TAG_UB, &mpi_ub, &flag);
+    ctx->tag_ub = flag && mpi_ub ? *mpi_ub : 32767;
+    int64_t *sp_ub = NULL;
+    flag = 0;
+    if (starpu_mpi_comm_get_attr(ctx->comm, STARPU_MPI_TAG_UB, &sp_ub, &flag) == 0 && flag &&
+        sp_ub && *sp_ub < ctx->tag_ub)
+        ctx->tag_ub = *sp_ub;
+    ctx->free_tags = malloc(sizeof(*ctx->free_tags));
+    if (!ctx->free_tags) {
+        starpu_mpi_shutdown();
+        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
+        goto fail;
+    }
+    ctx->free_tags[0].lo = STARHALO__TAG_FIRST;
+    ctx->free_tags[0].hi = ctx->tag_ub + 1;
+    ctx->nfree_tags = ctx->tag_ub >= STARHALO__TAG_FIRST ? 1 : 0;
+    *out = ctx;
+    return STARHALO_OK;
+fail:
+    if (ctx->we_init_mpi)
+        MPI_Finalize();
+    free(ctx);
+    return rc;
+}
+
+void starhalo_context_destroy(starhalo_context_t *ctx)
+{
+    if (!ctx)
+        return;
+    if (starhalo_context_wait_all(ctx) != STARHALO_OK)
+        starpu_task_wait_for_all(); /* best effort: destroy cannot report */
+    starpu_mpi_shutdown();
+    if (ctx->we_init_mpi)
+        MPI_Finalize();
+    free(ctx->free_tags);
+    free(ctx);
+}
+
+int starhalo_context_rank(const starhalo_context_t *ctx)
+{
+    return ctx ? ctx->rank : -1;
+}
+
+int starhalo_context_size(const starhalo_context_t *ctx)
+{
+    return ctx ? ctx->size : 0;
+}
+
+MPI_Comm starhalo_context_comm(const starhalo_context_t *ctx)
+{
+    return ctx ? ctx->comm : MPI_COMM_NULL;
+}
+
+int starhalo_context_ncpus(const starhalo_context_t *ctx)
+{
+    return ctx ? ctx->ncpus : 0;
+}
+
+starhalo_status_t starhalo_context_wait_all(starhalo_context_t *ctx)
+{
+    STARHALO_REQUIRE(ctx, STARHALO_ERR_INVALID_ARG, "context_wait_all: ctx is NULL");
+    if (starpu_task_wait_for_all() != 0)
+        return starhalo__error_set(STARHALO_ERR_STARPU, "starpu_task_wait_for_all failed");
+    /* Detached sends and receives are not tasks: wait for each live exchange's buffers. */
+    return starhalo__exchange_wait_list(ctx->exchanges);
+}
