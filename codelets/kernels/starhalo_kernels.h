@@ -33,6 +33,171 @@ void starhalo_kern_unpack_cpu(starhalo_dtype_t dtype, const void *src, int64_t c
 void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst, int64_t n,
                               starhalo_reduce_op_t op);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Tiles and regions                                                                         */
+/* ---------------------------------------------------------------------------------------- */
+
+/**
+ * Geometry of a ghosted tile (see starhalo_plan.h): its box in global coordinates (dims 0 = W
+ * and 1 = H; dim 2 must be one cell thick), batch x channels planes, W fastest. Kernels write
+ * the cells of a REGION (a box in the same global coordinates) so the runtime can compute the
+ * interior and the boundary of a part as separate tasks.
+ */
+typedef struct starhalo_kern_tile {
+    starhalo_box_t box; /**< ghosted box, global coordinates */
+    int64_t batch;      /**< N (>= 1) */
+    int64_t channels;   /**< C (>= 1) */
+} starhalo_kern_tile_t;
+
+/** Make a tile geometry from a box and batch/channel counts. */
+static inline starhalo_kern_tile_t starhalo_kern_tile_make(const starhalo_box_t *box, int64_t batch,
+                                                           int64_t channels)
+{
+    starhalo_kern_tile_t t;
+    t.box = *box;
+    t.batch = batch;
+    t.channels = channels;
+    return t;
+}
+
+/** Elements of one plane / of the whole tile. */
+int64_t starhalo_kern_tile_plane_size(const starhalo_kern_tile_t *tile);
+int64_t starhalo_kern_tile_elems(const starhalo_kern_tile_t *tile);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Jacobi stencils (float32 and float64)                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/**
+ * 5-point Jacobi on every plane: out = 0.25 * (((N + S) + E) + W) for the cells of @p region,
+ * reading @p in; @p in and @p out are two tiles of the same geometry (they must not overlap).
+ * Cells of @p out outside the region are not touched.
+ * @retval STARHALO_ERR_INVALID_ARG the region (grown by one cell) leaves the tile, a bad dtype
+ */
+starhalo_status_t starhalo_kern_stencil5_cpu(starhalo_dtype_t dtype,
+                                             const starhalo_kern_tile_t *tile, const void *in,
+                                             void *out, const starhalo_box_t *region);
+
+/** 9-point Jacobi: out = (4 * (((N + S) + E) + W) + (((NE + NW) + SE) + SW)) / 20. */
+starhalo_status_t starhalo_kern_stencil9_cpu(starhalo_dtype_t dtype,
+                                             const starhalo_kern_tile_t *tile, const void *in,
+                                             void *out, const starhalo_box_t *region);
+
+/** *sum = sum over the cells of @p region (all planes) of (a - b)^2, accumulated in double. */
+starhalo_status_t starhalo_kern_sqdiff_cpu(starhalo_dtype_t dtype, const starhalo_kern_tile_t *tile,
+                                           const void *a, const void *b,
+                                           const starhalo_box_t *region, double *sum);
+
+/* ---------------------------------------------------------------------------------------- */
+/* conv2d and pooling forward through oneDNN (float32)                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Pooling kinds. AVG counts padding cells as zeros (PyTorch count_include_pad=True), which is
+ * also what zero image-border ghosts give; AVG_EXCLUDE divides by the cells inside the image. */
+typedef enum starhalo_pool_kind {
+    STARHALO_POOL_MAX = 0,
+    STARHALO_POOL_AVG,
+    STARHALO_POOL_AVG_EXCLUDE
+} starhalo_pool_kind_t;
+
+/**
+ * conv2d forward, cross-correlation like every DL framework: for output cell o (global
+ * output coordinates) and input cell i = o*stride - padding + kk*dilation (global input
+ * coordinates), out[n][co][o] = bias[co] + sum_ci,kk in[n][ci][i] * w[co][ci][kk].
+ *
+ * @p in_tile: input tile (batch x Cin planes); @p weights: Cout x Cin x k x k; @p bias: Cout
+ * values or NULL; @p out_tile: output tile (same batch, Cout = out_tile->channels planes);
+ * @p region: output cells to compute (global output coordinates, inside out_tile->box).
+ * @p domain: the input image box; input cells outside it (or outside the tile) are zero
+ * padding. NULL means the tile box. With ghosts that carry the halo (image-border ghosts
+ * zero), the window needs no padding at all; a whole image without ghosts uses the layer's
+ * padding.
+ * @retval STARHALO_ERR_INVALID_ARG bad geometry: the message names the dimension and values
+ * @retval STARHALO_ERR_OUT_OF_RANGE the region reads input cells inside @p domain that the
+ *         tile does not hold (a halo too narrow)
+ * @retval STARHALO_ERR_DNNL oneDNN refused the shape
+ */
+starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, const float *in,
+                                           const float *weights, const float *bias,
+                                           const starhalo_layer_t *layer,
+                                           const starhalo_kern_tile_t *out_tile, float *out,
+                                           const starhalo_box_t *region,
+                                           const starhalo_box_t *domain);
+
+/** Max / average pooling forward; same geometry rules as conv2d (channels in == out). */
+starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
+                                           const starhalo_kern_tile_t *in_tile, const float *in,
+                                           const starhalo_layer_t *layer,
+                                           const starhalo_kern_tile_t *out_tile, float *out,
+                                           const starhalo_box_t *region,
+                                           const starhalo_box_t *domain);
+
+/** Which oneDNN implementation the last conv/pool call of this thread used (e.g.
+ * "gemm:jit"), and whether it ran on the tile in place (1) or through a dense copy (0). */
+const char *starhalo_kern_dnnl_last_impl(int *in_place);
+
+/** Free this thread's oneDNN primitive cache, engine and scratch buffers (optional: call
+ * before a worker thread exits). */
+void starhalo_kern_dnnl_thread_cleanup(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Per-element pack/unpack: the CUDA kernels' index math, run on the CPU                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/** prefix[r] = elements in runs 0..r-1, prefix[nruns] = count; offsets[r] = runs[r].offset.
+ * Both arrays have nruns + 1 entries (what the CUDA pack/unpack kernels take). */
+void starhalo_kern_runs_prefix(const starhalo_run_t *runs, int nruns, int64_t *offsets,
+                               int64_t *prefix);
+
+/** Same result as starhalo_kern_pack_cpu, one element at a time through kern_index.h. */
+void starhalo_kern_pack_by_element_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
+                                       int64_t planes, const int64_t *offsets,
+                                       const int64_t *prefix, int nruns, int64_t count, void *dst);
+
+/** Same result as starhalo_kern_unpack_cpu, one element at a time through kern_index.h. */
+void starhalo_kern_unpack_by_element_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
+                                         int64_t planes, const int64_t *offsets,
+                                         const int64_t *prefix, int nruns, void *dst,
+                                         int64_t plane_size, starhalo_reduce_op_t op);
+
+/* ---------------------------------------------------------------------------------------- */
+/* CUDA entry points (built when nvcc is found; StarPU-free; pointers are device pointers)   */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Pack on @p stream; @p offsets and @p prefix (nruns + 1 entries each, see
+ * starhalo_kern_runs_prefix) are device arrays. */
+starhalo_status_t starhalo_kern_pack_cuda(starhalo_dtype_t dtype, const void *src,
+                                          int64_t plane_size, int64_t planes,
+                                          const int64_t *offsets, const int64_t *prefix, int nruns,
+                                          int64_t count, void *dst, void *stream);
+starhalo_status_t starhalo_kern_unpack_cuda(starhalo_dtype_t dtype, const void *src, int64_t count,
+                                            int64_t planes, const int64_t *offsets,
+                                            const int64_t *prefix, int nruns, void *dst,
+                                            int64_t plane_size, starhalo_reduce_op_t op,
+                                            void *stream);
+starhalo_status_t starhalo_kern_stencil5_cuda(starhalo_dtype_t dtype,
+                                              const starhalo_kern_tile_t *tile, const void *in,
+                                              void *out, const starhalo_box_t *region,
+                                              void *stream);
+starhalo_status_t starhalo_kern_stencil9_cuda(starhalo_dtype_t dtype,
+                                              const starhalo_kern_tile_t *tile, const void *in,
+                                              void *out, const starhalo_box_t *region,
+                                              void *stream);
+/** cuDNN supports only symmetric padding: a window with pad_l != pad_r on a dim returns
+ * STARHALO_ERR_UNSUPPORTED (never the case for ghosted parts, whose padding is zero). */
+starhalo_status_t starhalo_kern_conv2d_cuda(const starhalo_kern_tile_t *in_tile, const float *in,
+                                            const float *weights, const float *bias,
+                                            const starhalo_layer_t *layer,
+                                            const starhalo_kern_tile_t *out_tile, float *out,
+                                            const starhalo_box_t *region,
+                                            const starhalo_box_t *domain, void *stream);
+starhalo_status_t starhalo_kern_pool2d_cuda(starhalo_pool_kind_t kind,
+                                            const starhalo_kern_tile_t *in_tile, const float *in,
+                                            const starhalo_layer_t *layer,
+                                            const starhalo_kern_tile_t *out_tile, float *out,
+                                            const starhalo_box_t *region,
+                                            const starhalo_box_t *domain, void *stream);
+
 STARHALO_END_DECLS
 
 #endif

@@ -4,8 +4,10 @@
  * @brief Pack (gather runs into a message) and unpack (scatter with a reduction) on the CPU.
  *
  * A run is contiguous, so REPLACE is one memcpy per run and plane; the reductions are plain
- * loops the compiler vectorises.
+ * loops the compiler vectorises. The *_by_element variants compute every element's position
+ * with the kern_index.h math the CUDA kernels use, so the CPU tests cover that math.
  */
+#include "kern_index.h"
 #include "starhalo_kernels.h"
 
 #include <string.h>
@@ -94,4 +96,53 @@ void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst
                               starhalo_reduce_op_t op)
 {
     combine(dtype, src, dst, n, op);
+}
+
+void starhalo_kern_runs_prefix(const starhalo_run_t *runs, int nruns, int64_t *offsets,
+                               int64_t *prefix)
+{
+    prefix[0] = 0;
+    for (int r = 0; r < nruns; r++) {
+        offsets[r] = runs[r].offset;
+        prefix[r + 1] = prefix[r] + runs[r].length;
+    }
+    offsets[nruns] = 0;
+}
+
+#define BY_ELEMENT_PACK(T)                                                                         \
+    do {                                                                                           \
+        const T *s_ = src;                                                                         \
+        T *d_ = dst;                                                                               \
+        for (int64_t k = 0; k < total; k++)                                                        \
+            d_[k] =                                                                                \
+                s_[starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns)];    \
+    } while (0)
+
+void starhalo_kern_pack_by_element_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
+                                       int64_t planes, const int64_t *offsets,
+                                       const int64_t *prefix, int nruns, int64_t count, void *dst)
+{
+    const int64_t total = count * planes;
+    if (count <= 0)
+        return;
+    if (dtype == STARHALO_FLOAT32)
+        BY_ELEMENT_PACK(float);
+    else
+        BY_ELEMENT_PACK(double);
+}
+
+void starhalo_kern_unpack_by_element_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
+                                         int64_t planes, const int64_t *offsets,
+                                         const int64_t *prefix, int nruns, void *dst,
+                                         int64_t plane_size, starhalo_reduce_op_t op)
+{
+    const size_t esz = starhalo_dtype_size(dtype);
+    if (count <= 0)
+        return;
+    /* Runs never overlap, so element k touches its own destination: combine one by one. */
+    for (int64_t k = 0; k < count * planes; k++) {
+        const int64_t t =
+            starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns);
+        combine(dtype, (const char *)src + (size_t)k * esz, (char *)dst + (size_t)t * esz, 1, op);
+    }
 }

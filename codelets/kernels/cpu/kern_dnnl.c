@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file kern_dnnl.c
+ * @brief conv2d and pooling forward on ghosted tiles through oneDNN 2.6 (v2 C API), float32.
+ *
+ * A call computes an output REGION. The input window it reads is computed by
+ * starhalo_kidx_window (shared with CUDA): the part of it outside the tile or the image
+ * becomes oneDNN's explicit padding. The memory descriptors first point straight into the
+ * tiles (strides of the tile, data handle at the window's first cell: no copy); when oneDNN
+ * would only run such a strided shape with a reference implementation, the window is copied
+ * into a dense scratch buffer and the result copied back.
+ *
+ * Primitives are cached per thread (a small LRU table keyed by the whole shape), so no lock is
+ * needed: StarPU workers are threads and each keeps its own engine, stream and primitives.
+ * Debian's libdnnl uses OpenMP; each calling thread sets its OpenMP team size to 1 so oneDNN
+ * never spawns threads inside a task (the StarPU workers are the parallelism).
+ */
+#include "kern_index.h"
+#include "kern_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+/* Resolved from libgomp, which libdnnl pulls in; weak so the kernels need no -fopenmp. */
+extern void omp_set_num_threads(int n) __attribute__((weak));
+
+enum { OP_CONV = 0, OP_POOL_MAX, OP_POOL_AVG, OP_POOL_AVG_EXCLUDE };
+#define CACHE_SLOTS 16
+
+/* Everything that selects a primitive. Zeroed before filling so memcmp compares it. */
+typedef struct shape_key {
+    int op;
+    int has_bias;
+    int kernel, stride, dilation;
+    int64_t n, cin, cout;
+    int64_t ih, iw, oh, ow;      /* window (input) and region (output) sizes */
+    int64_t pl[2], pr[2];        /* explicit padding: [0] = H, [1] = W (oneDNN order) */
+    int64_t in_sp[2], out_sp[2]; /* tile plane height and pitch (in-place descriptors) */
+} shape_key_t;
+
+typedef struct cache_entry {
+    shape_key_t key;
+    uint64_t stamp; /* 0 = free slot */
+    int in_place;
+    const char *impl;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, wei, bias, dst;
+} cache_entry_t;
+
+typedef struct thread_state {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    uint64_t clock;
+    cache_entry_t slot[CACHE_SLOTS];
+    float *scratch_in, *scratch_out;
+    size_t scratch_in_n, scratch_out_n;
+    const char *last_impl;
+    int last_in_place;
+} thread_state_t;
+
+static __thread thread_state_t *tls_state;
+
+static starhalo_status_t dnnl_fail(dnnl_status_t st, const char *what)
+{
+    return starhalo__error_set(STARHALO_ERR_DNNL, "oneDNN %s failed with status %d", what, (int)st);
+}
+
+#define DNNL_TRY(call, what)                                                                       \
+    do {                                                                                           \
+        dnnl_status_t dst_ = (call);                                                               \
+        if (dst_ != dnnl_success)                                                                  \
+            return dnnl_fail(dst_, what);                                                          \
+    } while (0)
+
+static void entry_release(cache_entry_t *e)
+{
+    dnnl_memory_destroy(e->src);
+    dnnl_memory_destroy(e->wei);
+    dnnl_memory_destroy(e->bias);
+    dnnl_memory_destroy(e->dst);
+    dnnl_primitive_destroy(e->prim);
+    dnnl_primitive_desc_destroy(e->pd);
+    memset(e, 0, sizeof *e);
+}
+
+void starhalo_kern_dnnl_thread_cleanup(void)
+{
+    thread_state_t *ts = tls_state;
+    if (!ts)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (ts->slot[i].stamp)
+            entry_release(&ts->slot[i]);
+    dnnl_stream_destroy(ts->stream);
+    dnnl_engine_destroy(ts->engine);
+    free(ts->scratch_in);
+    free(ts->scratch_out);
+    free(ts);
+    tls_state = NULL;
+}
+
+const char *starhalo_kern_dnnl_last_impl(int *in_place)
+{
+    const thread_state_t *ts = tls_state;
+    if (in_place)
+        *in_place = ts ? ts->last_in_place : 0;
+    return ts && ts->last_impl ? ts->last_impl : "";
+}
+
+static starhalo_status_t state_get(thread_state_t **out)
+{
+    if (!tls_state) {
+        thread_state_t *ts = calloc(1, sizeof *ts);
+        if (!ts)
+            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "oneDNN thread state");
+        dnnl_status_t st = dnnl_engine_create(&ts->engine, dnnl_cpu, 0);
+        if (st == dnnl_success)
+            st = dnnl_stream_create(&ts->stream, ts->engine, dnnl_stream_default_flags);
+        if (st != dnnl_success) {
+            dnnl_engine_destroy(ts->engine);
+            free(ts);
+            return dnnl_fail(st, "engine/stream creation");
+        }
+        if (omp_set_num_threads) /* this thread's OpenMP teams: one thread */
+            omp_set_num_threads(1);
+        tls_state = ts;
+    }
+    *out = tls_state;
+    return STARHALO_OK;
+}
+
+static starhalo_status_t grow(float **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return STARHALO_OK;
+    float *p = realloc(*buf, n * sizeof(float));
+    if (!p)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "oneDNN scratch of %zu floats", n);
+    *buf = p;
+    *cap = n;
+    return STARHALO_OK;
+}
+
+/* Descriptors of one shape: in place (tile strides) or dense. */
+static void make_mds(const shape_key_t *k, int in_place, dnnl_memory_desc_t *src,
+                     dnnl_memory_desc_t *dst)
+{
+    const dnnl_dims_t sdims = {k->n, k->cin, k->ih, k->iw};
+    const dnnl_dims_t ddims = {k->n, k->cout, k->oh, k->ow};
+    if (in_place) {
+        const int64_t splane = k->in_sp[0] * k->in_sp[1], dplane = k->out_sp[0] * k->out_sp[1];
+        const dnnl_dims_t sstr = {k->cin * splane, splane, k->in_sp[1], 1};
+        const dnnl_dims_t dstr = {k->cout * dplane, dplane, k->out_sp[1], 1};
+        dnnl_memory_desc_init_by_strides(src, 4, sdims, dnnl_f32, sstr);
+        dnnl_memory_desc_init_by_strides(dst, 4, ddims, dnnl_f32, dstr);
+    } else {
+        dnnl_memory_desc_init_by_tag(src, 4, sdims, dnnl_f32, dnnl_nchw);
+        dnnl_memory_desc_init_by_tag(dst, 4, ddims, dnnl_f32, dnnl_nchw);
+    }
+}
+
+static dnnl_status_t make_pd(thread_state_t *ts, const shape_key_t *k, int in_place,
+                             dnnl_primitive_desc_t *pd)
+{
+    dnnl_memory_desc_t src, dst, wei, bias;
+    make_mds(k, in_place, &src, &dst);
+    const dnnl_dims_t strides = {k->stride, k->stride};
+    const dnnl_dims_t dil = {k->dilation - 1, k->dilation - 1};
+    const dnnl_dims_t pl = {k->pl[0], k->pl[1]}, pr = {k->pr[0], k->pr[1]};
+    dnnl_status_t st;
+    if (k->op == OP_CONV) {
+        const dnnl_dims_t wdims = {k->cout, k->cin, k->kernel, k->kernel};
+        const dnnl_dims_t bdims = {k->cout};
+        dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, dnnl_oihw);
+        dnnl_memory_desc_init_by_tag(&bias, 1, bdims, dnnl_f32, dnnl_x);
+        dnnl_convolution_desc_t cd;
+        st = dnnl_dilated_convolution_forward_desc_init(
+            &cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei,
+            k->has_bias ? &bias : NULL, &dst, strides, dil, pl, pr);
+        if (st == dnnl_success)
+            st = dnnl_primitive_desc_create(pd, &cd, NULL, ts->engine, NULL);
+    } else {
+        const dnnl_alg_kind_t alg = k->op == OP_POOL_MAX   ? dnnl_pooling_max
+                                    : k->op == OP_POOL_AVG ? dnnl_pooling_avg_include_padding
+                                                           : dnnl_pooling_avg_exclude_padding;
+        const dnnl_dims_t kern = {k->kernel, k->kernel};
+        dnnl_pooling_v2_desc_t pdsc;
+        st = dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src, &dst,
+                                               strides, kern, dil, pl, pr);
+        if (st == dnnl_success)
+            st = dnnl_primitive_desc_create(pd, &pdsc, NULL, ts->engine, NULL);
+    }
+    return st;
+}
+
+static starhalo_status_t entry_build(thread_state_t *ts, const shape_key_t *k, cache_entry_t *e)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    /* In place first; fall back to dense copies when only a reference kernel takes strides. */
+    int in_place = 1;
+    if (make_pd(ts, k, 1, &pd) == dnnl_success) {
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        if (!impl || strstr(impl, "ref")) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+    } else {
+        pd = NULL;
+    }
+    if (!pd) {
+        in_place = 0;
+        DNNL_TRY(make_pd(ts, k, 0, &pd),
+                 k->op == OP_CONV ? "convolution descriptor" : "pooling descriptor");
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    }
+    memset(e, 0, sizeof *e);
+    e->key = *k;
+    e->pd = pd;
+    e->in_place = in_place;
+    e->impl = impl;
+    DNNL_TRY(dnnl_primitive_create(&e->prim, pd), "primitive creation");
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    DNNL_TRY(dnnl_memory_create(&e->src, smd, ts->engine, DNNL_MEMORY_NONE), "memory");
+    DNNL_TRY(dnnl_memory_create(&e->dst, dmd, ts->engine, DNNL_MEMORY_NONE), "memory");
+    if (k->op == OP_CONV) {
+        const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        DNNL_TRY(dnnl_memory_create(&e->wei, wmd, ts->engine, DNNL_MEMORY_NONE), "memory");
+        if (k->has_bias) {
+            const dnnl_memory_desc_t *bmd =
+                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+            DNNL_TRY(dnnl_memory_create(&e->bias, bmd, ts->engine, DNNL_MEMORY_NONE), "memory");
+        }
+    }
+    e->stamp = ++ts->clock;
+    return STARHALO_OK;
+}
+
+static starhalo_status_t entry_get(thread_state_t *ts, const shape_key_t *k, cache_entry_t **out)
+{
+    cache_entry_t *victim = &ts->slot[0];
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        cache_entry_t *e = &ts->slot[i];
+        if (e->stamp && memcmp(&e->key, k, sizeof *k) == 0) {
+            e->stamp = ++ts->clock;
+            *out = e;
+            return STARHALO_OK;
+        }
+        if (e->stamp < victim->stamp)
+            victim = e; /* a free slot (stamp 0) or the least recently used */
+    }
+    if (victim->stamp)
+        entry_release(victim);
+    starhalo_status_t st = entry_build(ts, k, victim);
+    if (st != STARHALO_OK) {
+        entry_release(victim);
+        return st;
+    }
+    *out = victim;
+    return STARHALO_OK;
+}
+
+/* Geometry of one call, all in tile-local coordinates. */
+typedef struct call_geom {
+    shape_key_t key;
+    int64_t in_x0, in_y0;   /* window origin in the input tile */
+    int64_t out_x0, out_y0; /* region origin in the output tile */
+    int64_t igw, igh, ogw, ogh;
+} call_geom_t;
+
+static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern_tile_t *it,
+                                   const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
+                                   const starhalo_box_t *region, const starhalo_box_t *domain,
+                                   call_geom_t *g)
+{
+    STARHALO_REQUIRE(it && ot && layer && region, STARHALO_ERR_INVALID_ARG, "%s: NULL argument",
+                     what);
+    STARHALO_REQUIRE(layer->kernel >= 1 && layer->stride >= 1 && layer->dilation >= 1 &&
+                         layer->padding >= 0,
+                     STARHALO_ERR_INVALID_ARG,
+                     "%s: kernel %d, stride %d, dilation %d must be >= 1 and padding %d >= 0", what,
+                     layer->kernel, layer->stride, layer->dilation, layer->padding);
+    STARHALO_CHECK(starhalo__kern_check_region(what, ot, region, 0));
+    STARHALO_REQUIRE(it->batch == ot->batch, STARHALO_ERR_INVALID_ARG,
+                     "%s: input batch %" PRId64 " != output batch %" PRId64, what, it->batch,
+                     ot->batch);
+    STARHALO_REQUIRE(op == OP_CONV || it->channels == ot->channels, STARHALO_ERR_INVALID_ARG,
+                     "%s: pooling keeps channels, got %" PRId64 " in and %" PRId64 " out", what,
+                     it->channels, ot->channels);
+    const starhalo_box_t whole = it->box;
+    const starhalo_box_t dom = domain ? *domain : whole;
+    const starhalo_box_t avail = starhalo_box_intersect(&whole, &dom);
+    memset(g, 0, sizeof *g);
+    shape_key_t *k = &g->key;
+    k->op = op;
+    k->kernel = layer->kernel;
+    k->stride = layer->stride;
+    k->dilation = layer->dilation;
+    k->n = it->batch;
+    k->cin = it->channels;
+    k->cout = ot->channels;
+    g->igw = it->box.hi[0] - it->box.lo[0];
+    g->igh = it->box.hi[1] - it->box.lo[1];
+    g->ogw = ot->box.hi[0] - ot->box.lo[0];
+    g->ogh = ot->box.hi[1] - ot->box.lo[1];
+    for (int d = 0; d < 2; d++) {
+        const int od = 1 - d; /* oneDNN order: H first */
+        int64_t lo, pl, pr, dlo, dpl, dpr;
+        const int64_t n = starhalo_kidx_window(region->lo[d], region->hi[d], layer->kernel,
+                                               layer->stride, layer->dilation, layer->padding,
+                                               avail.lo[d], avail.hi[d], &lo, &pl, &pr);
+        const int64_t dn = starhalo_kidx_window(region->lo[d], region->hi[d], layer->kernel,
+                                                layer->stride, layer->dilation, layer->padding,
+                                                dom.lo[d], dom.hi[d], &dlo, &dpl, &dpr);
+        STARHALO_REQUIRE(
+            n == dn && lo == dlo, STARHALO_ERR_OUT_OF_RANGE,
+            "%s: output [%" PRId64 ", %" PRId64 ") of dim %d reads input [%" PRId64 ", %" PRId64
+            ") of the image but the tile holds [%" PRId64 ", %" PRId64 ")",
+            what, region->lo[d], region->hi[d], d, dlo, dlo + dn, whole.lo[d], whole.hi[d]);
+        STARHALO_REQUIRE(n > 0, STARHALO_ERR_INVALID_ARG,
+                         "%s: output [%" PRId64 ", %" PRId64 ") of dim %d reads no input cell",
+                         what, region->lo[d], region->hi[d], d);
+        k->pl[od] = pl;
+        k->pr[od] = pr;
+        if (d == 0) {
+            k->iw = n;
+            k->ow = region->hi[0] - region->lo[0];
+            g->in_x0 = lo - it->box.lo[0];
+            g->out_x0 = region->lo[0] - ot->box.lo[0];
+        } else {
+            k->ih = n;
+            k->oh = region->hi[1] - region->lo[1];
+            g->in_y0 = lo - it->box.lo[1];
+            g->out_y0 = region->lo[1] - ot->box.lo[1];
+        }
+    }
+    k->in_sp[0] = g->igh;
+    k->in_sp[1] = g->igw;
+    k->out_sp[0] = g->ogh;
+    k->out_sp[1] = g->ogw;
+    return STARHALO_OK;
+}
+
+/* Copy a window of rows between a tile (pitch gw, plane gh*gw) and a dense block. */
+static void copy_block(int to_dense, float *tile, int64_t gw, int64_t gh, int64_t x0, int64_t y0,
+                       float *dense, int64_t planes, int64_t h, int64_t w)
+{
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = 0; y < h; y++) {
+            float *t = tile + (p * gh + y0 + y) * gw + x0;
+            float *dd = dense + (p * h + y) * w;
+            if (to_dense)
+                memcpy(dd, t, (size_t)w * sizeof(float));
+            else
+                memcpy(t, dd, (size_t)w * sizeof(float));
+        }
+}
+
+static starhalo_status_t run(const call_geom_t *g, const float *in, const float *weights,
+                             const float *bias, float *out)
+{
+    thread_state_t *ts = NULL;
+    cache_entry_t *e = NULL;
+    STARHALO_CHECK(state_get(&ts));
+    STARHALO_CHECK(entry_get(ts, &g->key, &e));
+    const shape_key_t *k = &g->key;
+    float *src, *dst;
+    if (e->in_place) {
+        src = (float *)in + g->in_y0 * g->igw + g->in_x0;
+        dst = out + g->out_y0 * g->ogw + g->out_x0;
+    } else {
+        STARHALO_CHECK(
+            grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(k->n * k->cin * k->ih * k->iw)));
+        STARHALO_CHECK(
+            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        src = ts->scratch_in;
+        dst = ts->scratch_out;
+        copy_block(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src, k->n * k->cin, k->ih,
+                   k->iw);
+    }
+    DNNL_TRY(dnnl_memory_set_data_handle(e->src, src), "set src handle");
+    DNNL_TRY(dnnl_memory_set_data_handle(e->dst, dst), "set dst handle");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}};
+    int nargs = 2;
+    if (k->op == OP_CONV) {
+        DNNL_TRY(dnnl_memory_set_data_handle(e->wei, (void *)weights), "set weights handle");
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, e->wei};
+        if (k->has_bias) {
+            DNNL_TRY(dnnl_memory_set_data_handle(e->bias, (void *)bias), "set bias handle");
+            args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, e->bias};
+        }
+    }
+    DNNL_TRY(dnnl_primitive_execute(e->prim, ts->stream, nargs, args), "execute");
+    DNNL_TRY(dnnl_stream_wait(ts->stream), "stream wait");
+    if (!e->in_place)
+        copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, k->oh, k->ow);
+    ts->last_impl = e->impl;
+    ts->last_in_place = e->in_place;
+    return STARHALO_OK;
+}
+
+static int region_empty(const starhalo_box_t *r)
+{
+    return r->hi[0] <= r->lo[0] || r->hi[1] <= r->lo[1] || r->hi[2] <= r->lo[2];
+}
+
+starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, const float *in,
+                                           const float *weights, const float *bias,
+                                           const starhalo_layer_t *layer,
+                                           const starhalo_kern_tile_t *out_tile, float *out,
+                                           const starhalo_box_t *region,
+                                           const starhalo_box_t *domain)
+{
+    call_geom_t g;
+    STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
+    if (region_empty(region))
+        return STARHALO_OK;
+    STARHALO_CHECK(plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, &g));
+    STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
+    g.key.has_bias = bias != NULL;
+    return run(&g, in, weights, bias, out);
+}
+
+starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
+                                           const starhalo_kern_tile_t *in_tile, const float *in,
+                                           const starhalo_layer_t *layer,
+                                           const starhalo_kern_tile_t *out_tile, float *out,
+                                           const starhalo_box_t *region,
+                                           const starhalo_box_t *domain)
+{
+    call_geom_t g;
+    STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "pool2d: NULL region");
+    STARHALO_REQUIRE(kind == STARHALO_POOL_MAX || kind == STARHALO_POOL_AVG ||
+                         kind == STARHALO_POOL_AVG_EXCLUDE,
+                     STARHALO_ERR_INVALID_ARG, "pool2d: unknown pooling kind %d", (int)kind);
+    if (region_empty(region))
+        return STARHALO_OK;
+    const int op = kind == STARHALO_POOL_MAX   ? OP_POOL_MAX
+                   : kind == STARHALO_POOL_AVG ? OP_POOL_AVG
+                                               : OP_POOL_AVG_EXCLUDE;
+    STARHALO_CHECK(plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, &g));
+    STARHALO_REQUIRE(in && out, STARHALO_ERR_INVALID_ARG, "pool2d: NULL data pointer");
+    return run(&g, in, NULL, NULL, out);
+}
