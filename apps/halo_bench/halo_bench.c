@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file halo_bench.c
+ * @brief halo_bench main: MPI4DL's halo-exchange benchmark on starhalo. Options are checked
+ * identically on every rank before any communication; then tiles are filled with the
+ * global-index oracle, exchanged (warm-ups, then timed iterations), checked, and optionally
+ * dumped and appended to a CSV file.
+ */
+#include "halo_bench.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A failure after the options were accepted (library, memory, I/O on one rank): say which
+ * rank and what, then take the whole job down rather than leave peers in a collective. */
+static void die(int rank, starhalo_status_t st, const char *what)
+{
+    const char *detail = starhalo_last_error_message();
+    fprintf(stderr, "%s: error: rank %d: %s: %s%s%s\n", HB_NAME, rank, what, starhalo_strerror(st),
+            detail && detail[0] ? ": " : "", detail ? detail : "");
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+/* Bad input: every rank reaches the same verdict without communicating; rank 0 says why. */
+static int reject(int rank, const char *msg)
+{
+    if (rank == 0) {
+        fprintf(stderr, "%s: error: %s\n", HB_NAME, msg);
+        fflush(stderr);
+    }
+    MPI_Finalize();
+    return 1;
+}
+
+static void fill_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
+                     const starhalo_decomp_t *decomp, int rank, uint64_t gen)
+{
+    for (int64_t i = 0; i < o->parts_per_rank; i++) {
+        const int part = hb_first_part(o, rank) + (int)i;
+        hb_tile_geom_t g;
+        hb_tile_geom(o, decomp, part, &g);
+        void *tile = NULL;
+        starhalo_status_t st = ops->acquire(t, part, 1, &tile);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot access a tile");
+        hb_tile_fill(o, &g, gen, tile);
+        st = ops->release(t, part);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot release a tile");
+    }
+}
+
+/* @return wrong cells over this rank's parts; the first problem goes to @p what. */
+static int64_t check_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
+                         const starhalo_decomp_t *decomp, int rank, uint64_t gen, int full,
+                         char *what, size_t whatlen)
+{
+    int64_t bad = 0;
+    what[0] = '\0';
+    for (int64_t i = 0; i < o->parts_per_rank; i++) {
+        const int part = hb_first_part(o, rank) + (int)i;
+        hb_tile_geom_t g;
+        hb_tile_geom(o, decomp, part, &g);
+        void *tile = NULL;
+        starhalo_status_t st = ops->acquire(t, part, 0, &tile);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot access a tile");
+        char first[256];
+        const int64_t n = hb_tile_check(o, &g, gen, full, tile, first, sizeof first);
+        if (n && !what[0])
+            snprintf(what, whatlen, "part %d: %s", part, first);
+        bad += n;
+        st = ops->release(t, part);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot release a tile");
+    }
+    return bad;
+}
+
+static int dump_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
+                    const starhalo_decomp_t *decomp, int rank, char *err, size_t errlen)
+{
+    for (int64_t i = 0; i < o->parts_per_rank; i++) {
+        const int part = hb_first_part(o, rank) + (int)i;
+        hb_tile_geom_t g;
+        hb_tile_geom(o, decomp, part, &g);
+        void *tile = NULL;
+        starhalo_status_t st = ops->acquire(t, part, 0, &tile);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot access a tile");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/part_%d.npy", o->dump, part);
+        const int rc =
+            hb_npy_write(path, o->dtype, o->batch, o->in_channels, g.gh, g.gw, tile, err, errlen);
+        st = ops->release(t, part);
+        if (st != STARHALO_OK)
+            die(rank, st, "cannot release a tile");
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int provided = 0, rank = 0, nranks = 1;
+    /* StarPU-MPI's progress thread calls MPI while this thread times and reduces. */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    hb_options_t o;
+    char err[HB_ERRLEN];
+    if (hb_options_parse(argc, argv, &o, err, sizeof err))
+        return reject(rank, err);
+    if (o.help) {
+        if (rank == 0)
+            hb_options_usage();
+        MPI_Finalize();
+        return 0;
+    }
+    starhalo_decomp_t *decomp = NULL;
+    if (hb_decomp_build(&o, nranks, &decomp, err, sizeof err))
+        return reject(rank, err);
+    if (o.transport == HB_TRANSPORT_STARPU && provided < MPI_THREAD_SERIALIZED) {
+        starhalo_decomp_destroy(decomp);
+        return reject(rank, "--transport starpu needs an MPI library with MPI_THREAD_SERIALIZED");
+    }
+
+    /* From here on the input is valid on every rank; failures are local and reduced. */
+    int local_fail = 0;
+    if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, sizeof err, "cannot create --dump directory '%s': %s", o.dump,
+                 strerror(errno));
+        local_fail = 1;
+    }
+    int any_fail = 0;
+    MPI_Allreduce(&local_fail, &any_fail, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any_fail) {
+        if (local_fail)
+            fprintf(stderr, "%s: error: rank %d: %s\n", HB_NAME, rank, err);
+        starhalo_decomp_destroy(decomp);
+        MPI_Finalize();
+        return 1;
+    }
+
+    printf("rank : %d size:  %d\n", rank, nranks);
+
+    const hb_transport_ops_t *ops =
+        o.transport == HB_TRANSPORT_MPI ? &hb_transport_mpi_ops : &hb_transport_starpu_ops;
+    hb_transport_t *t = NULL;
+    starhalo_status_t st = ops->create(&o, decomp, MPI_COMM_WORLD, &t);
+    if (st != STARHALO_OK)
+        die(rank, st, "cannot set up the transport");
+
+    fill_all(&o, ops, t, decomp, rank, 0);
+    for (int64_t i = 0; i < o.warmup; i++)
+        if ((st = ops->exchange(t)) != STARHALO_OK)
+            die(rank, st, "warm-up exchange failed");
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    double *samples = malloc((size_t)o.iterations * sizeof *samples);
+    if (!samples)
+        die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "timing samples"), "out of memory");
+    for (int64_t i = 0; i < o.iterations; i++) {
+        const double t0 = now_s();
+        if ((st = ops->exchange(t)) != STARHALO_OK)
+            die(rank, st, "exchange failed");
+        samples[i] = now_s() - t0;
+    }
+    double mean = 0.0, median = 0.0;
+    hb_stats(samples, o.iterations, &mean, &median);
+    free(samples);
+    printf("Rank:%d Time taken (ms):%.6f\n", rank, mean * 1e3);
+    printf("Rank:%d Median time (ms):%.6f\n", rank, median * 1e3);
+
+    /* The ghost cells after the timed loop; with --validate also a fresh generation of values
+     * through one more exchange (stale data cannot pass), checking every cell. */
+    char what[512];
+    int64_t bad = check_all(&o, ops, t, decomp, rank, 0, 0, what, sizeof what);
+    if (bad == 0 && o.validate) {
+        fill_all(&o, ops, t, decomp, rank, 1);
+        if ((st = ops->exchange(t)) != STARHALO_OK)
+            die(rank, st, "validation exchange failed");
+        bad = check_all(&o, ops, t, decomp, rank, 1, 1, what, sizeof what);
+    }
+    if (bad == 0)
+        printf("Validation passed Rank:%d\n", rank);
+    else
+        printf("Validation failed Rank:%d: %lld wrong cells, first at %s\n", rank, (long long)bad,
+               what);
+
+    local_fail = bad != 0;
+    if (o.dump && dump_all(&o, ops, t, decomp, rank, err, sizeof err)) {
+        fprintf(stderr, "%s: error: rank %d: %s\n", HB_NAME, rank, err);
+        local_fail = 1;
+    }
+
+    double mine[2] = {mean * 1e3, median * 1e3};
+    double *all = rank == 0 ? malloc(2 * (size_t)nranks * sizeof *all) : NULL;
+    MPI_Gather(mine, 2, MPI_DOUBLE, all, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (rank == 0 && o.csv) {
+        double *means = malloc((size_t)nranks * sizeof *means);
+        double *medians = malloc((size_t)nranks * sizeof *medians);
+        int64_t msg_min = 0, msg_max = 0;
+        if (!all || !means || !medians ||
+            hb_message_bytes(&o, decomp, &msg_min, &msg_max) != STARHALO_OK) {
+            fprintf(stderr, "%s: error: cannot summarise the run for --csv\n", HB_NAME);
+            local_fail = 1;
+        } else {
+            for (int r = 0; r < nranks; r++) {
+                means[r] = all[2 * r];
+                medians[r] = all[2 * r + 1];
+            }
+            if (hb_csv_append(&o, nranks, msg_min, msg_max, means, medians, err, sizeof err)) {
+                fprintf(stderr, "%s: error: %s\n", HB_NAME, err);
+                local_fail = 1;
+            }
+        }
+        free(means);
+        free(medians);
+    }
+    free(all);
+
+    ops->destroy(t);
+    starhalo_decomp_destroy(decomp);
+    MPI_Allreduce(&local_fail, &any_fail, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return any_fail ? 1 : 0;
+}
