@@ -28,8 +28,10 @@ static int64_t tile_offset(const fx_world_t *w, int p, const int64_t g[3])
 /* Lower every plan and allocate zeroed tiles. */
 static void tiles_init(const fx_world_t *w, tiles_t *t)
 {
-    t->x = calloc((size_t)w->nparts, sizeof *t->x);
-    t->data = calloc((size_t)w->nparts, sizeof *t->data);
+    const size_t np = w->nparts > 0 ? (size_t)w->nparts : 1;
+    t->x = calloc(np, sizeof *t->x);
+    t->data = calloc(np, sizeof *t->data);
+    assert_true(t->x && t->data);
     for (int p = 0; p < w->nparts; p++) {
         assert_status_ok(starhalo_part_plan_lower(w->plans[p], &t->x[p]));
         const starhalo_box_t gh = starhalo_part_plan_ghosted(w->plans[p]);
