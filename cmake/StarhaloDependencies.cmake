@@ -2,6 +2,29 @@
 find_package(PkgConfig REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C)
 find_package(Threads REQUIRED)
+# Optional project-local StarPU (tools/build-starpu, e.g. FxT-enabled), searched before the
+# system one; binaries get its lib/ in their RPATH so they load it and not Debian's libstarpu.
+set(STARHALO_STARPU_PREFIX "$ENV{STARHALO_STARPU_PREFIX}" CACHE PATH
+    "Prefix of a project-local StarPU (tools/build-starpu) to use instead of the system one")
+if(STARHALO_STARPU_PREFIX)
+  if(NOT EXISTS "${STARHALO_STARPU_PREFIX}/lib/pkgconfig/starpumpi-${STARHALO_STARPU_VERSION}.pc")
+    message(FATAL_ERROR "STARHALO_STARPU_PREFIX=${STARHALO_STARPU_PREFIX} has no "
+                        "lib/pkgconfig/starpumpi-${STARHALO_STARPU_VERSION}.pc (run tools/build-starpu)")
+  endif()
+  set(ENV{PKG_CONFIG_PATH} "${STARHALO_STARPU_PREFIX}/lib/pkgconfig:$ENV{PKG_CONFIG_PATH}")
+  list(PREPEND CMAKE_PREFIX_PATH "${STARHALO_STARPU_PREFIX}")
+  list(APPEND CMAKE_BUILD_RPATH "${STARHALO_STARPU_PREFIX}/lib")
+  list(APPEND CMAKE_INSTALL_RPATH "${STARHALO_STARPU_PREFIX}/lib")
+endif()
+# Re-probe StarPU when the prefix changes in an existing build directory (results are cached).
+if(NOT "${STARHALO_STARPU_PREFIX}" STREQUAL "${STARHALO__STARPU_PREFIX_PROBED}")
+  unset(__pkg_config_checked_STARPU CACHE)
+  unset(HAVE_STARPU_FXT CACHE)
+  unset(HAVE_STARPU_CUDA CACHE)
+  unset(HAVE_STARPU_MPI_TAGS_ALLOCATE CACHE)
+  unset(HAVE_STARPU_MPI_WAIT_FOR_ALL CACHE)
+  set(STARHALO__STARPU_PREFIX_PROBED "${STARHALO_STARPU_PREFIX}" CACHE INTERNAL "")
+endif()
 pkg_check_modules(STARPU REQUIRED IMPORTED_TARGET starpumpi-${STARHALO_STARPU_VERSION})
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
 find_package(dnnl CONFIG REQUIRED)
@@ -40,6 +63,7 @@ if(NOT STARHALO_WITH_CUDA STREQUAL "OFF")
   endif()
 endif()
 message(STATUS "starhalo: CUDA kernels ${STARHALO_USE_CUDA}; StarPU CUDA ${HAVE_STARPU_CUDA}; FxT ${HAVE_STARPU_FXT}")
+message(STATUS "starhalo: StarPU ${STARPU_VERSION} from ${STARPU_LIBDIR}")
 
 # MPI launcher used by tests and tools: root needs the allow flags, 2 cores need oversubscribe.
 set(STARHALO_MPIEXEC ${MPIEXEC_EXECUTABLE})

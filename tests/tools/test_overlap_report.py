@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""@file test_overlap_report.py
+@brief Tests tools/overlap-report on a hand-made trace (data/synthetic) whose shares were
+computed by hand, its interval helpers, and its error messages.
+
+Usage: test_overlap_report.py <repo root>   (ctest passes it)
+
+The synthetic trace (times in ms):
+  rank 0 worker 0: conv_interior [0,10], pack_x [10,12], stencil [20,30]
+  rank 0 worker 1: unpack_y [5,8], heat_boundary [14,18]
+  rank 1 worker 0: compute [2,6], PACK_upper [6,9]   (exclusion is case-insensitive)
+  links: 0->1 [4,16] 1000 B, 0->1 [6,9] 500 B, 1->0 [15,25] 2000 B, 1->0 [40,38] (skewed)
+Expected, rank 0: transfers [4,25] = 21; compute [0,10]+[14,18]+[20,30] covers 6+4+5 = 15
+  -> 15/21; window [0,30]; w0 busy [0,12]+[20,30] = 22 -> idle 8; w1 busy 3+4 = 7 -> idle 23.
+Expected, rank 1: transfers 21; compute [2,6] covers [4,6] = 2 -> 2/21; window [2,25] = 23;
+  w0 busy [2,9] = 7 -> idle 16.
+"""
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
+TOOL = os.path.join(ROOT, "tools", "overlap-report")
+DATA = os.path.join(ROOT, "tests", "tools", "data", "synthetic")
+
+
+def load_tool():
+    loader = importlib.machinery.SourceFileLoader("overlap_report", TOOL)
+    spec = importlib.util.spec_from_loader("overlap_report", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def run(*args):
+    return subprocess.run([sys.executable, TOOL] + list(args), capture_output=True, text=True)
+
+
+class Intervals(unittest.TestCase):
+    def setUp(self):
+        self.m = load_tool()
+
+    def test_union_merges_overlapping_and_touching_drops_empty(self):
+        u = self.m.union([(5, 7), (0, 2), (1, 3), (3, 4), (9, 9), (8, 6)])
+        self.assertEqual(u, [(0, 4), (5, 7)])
+        self.assertEqual(self.m.measure(u), 6)
+
+    def test_intersection_measure(self):
+        a = [(0, 10), (20, 30)]
+        b = [(5, 25), (29, 40)]
+        self.assertAlmostEqual(self.m.intersection_measure(a, b), 5 + 5 + 1)
+        self.assertEqual(self.m.intersection_measure(a, []), 0)
+
+    def test_paje_fields_keeps_quoted_strings(self):
+        self.assertEqual(self.m.paje_fields('1  MPIP\t0 "MPI Program"'),
+                         ["1", "MPIP", "0", "MPI Program"])
+
+
+class Synthetic(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        p = run("--json", DATA)
+        if p.returncode != 0:
+            raise AssertionError("overlap-report failed: " + p.stderr)
+        cls.ranks = {r["rank"]: r for r in json.loads(p.stdout)["ranks"]}
+
+    def test_ranks(self):
+        self.assertEqual(sorted(self.ranks), [0, 1])
+
+    def test_rank0_transfers_and_overlap(self):
+        r = self.ranks[0]
+        self.assertEqual((r["transfers"], r["sent"], r["received"]), (3, 2, 1))
+        self.assertEqual(r["bytes_sent"], 1500)
+        self.assertEqual(r["skewed_links"], 1)
+        self.assertAlmostEqual(r["transfer_ms"], 21.0)
+        self.assertAlmostEqual(r["overlapped_ms"], 15.0)
+        self.assertAlmostEqual(r["overlap_share"], 15.0 / 21.0)
+        self.assertEqual(r["compute_tasks"], 3)
+
+    def test_rank0_workers(self):
+        r = self.ranks[0]
+        self.assertAlmostEqual(r["window_ms"], 30.0)
+        w = {x["worker"]: x for x in r["workers"]}
+        self.assertEqual(w[0]["name"], "0_CPU0")
+        self.assertEqual(w[0]["tasks"], 3)
+        self.assertAlmostEqual(w[0]["busy_ms"], 22.0)
+        self.assertAlmostEqual(w[0]["compute_ms"], 20.0)
+        self.assertAlmostEqual(w[0]["idle_ms"], 8.0)
+        self.assertAlmostEqual(w[0]["idle_share"], 8.0 / 30.0)
+        self.assertAlmostEqual(w[1]["busy_ms"], 7.0)
+        self.assertAlmostEqual(w[1]["idle_share"], 23.0 / 30.0)
+
+    def test_rank1(self):
+        r = self.ranks[1]
+        self.assertEqual((r["transfers"], r["sent"], r["received"]), (3, 1, 2))
+        self.assertAlmostEqual(r["transfer_ms"], 21.0)
+        self.assertAlmostEqual(r["overlap_share"], 2.0 / 21.0)
+        self.assertAlmostEqual(r["window_ms"], 23.0)
+        self.assertAlmostEqual(r["workers"][0]["idle_ms"], 16.0)
+        self.assertAlmostEqual(r["workers"][0]["idle_share"], 16.0 / 23.0)
+
+    def test_exclude_nothing_counts_pack_as_compute(self):
+        p = run("--json", "--exclude", "", DATA)
+        r = {x["rank"]: x for x in json.loads(p.stdout)["ranks"]}
+        # Rank 1 now also has PACK_upper [6,9]: [4,9] overlapped = 5 of 21.
+        self.assertAlmostEqual(r[1]["overlap_share"], 5.0 / 21.0)
+        # Rank 0 adds pack_x [10,12] and unpack_y [5,8]: [4,12]+[14,18]+[20,25] = 17.
+        self.assertAlmostEqual(r[0]["overlapped_ms"], 17.0)
+
+    def test_text_output(self):
+        p = run(DATA)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("with compute running 15.000 = 71.4 % of it", p.stdout)
+        self.assertIn("worker 1 (0_CPU1): 2 tasks, busy 7.000 (compute 4.000), idle 23.000 = "
+                      "76.7 % of the window", p.stdout)
+
+
+class Errors(unittest.TestCase):
+    def test_missing_tasks_rec(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = run(d)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        self.assertRegex(p.stderr, r"^overlap-report: error: .*tasks\.rec not found")
+
+    def test_bad_regex(self):
+        p = run("--exclude", "(", DATA)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"^overlap-report: error: --exclude '\(' is not a valid regex")
+
+    def test_tasks_without_paje_has_no_transfers(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(DATA, "tasks.rec")) as src, \
+                    open(os.path.join(d, "tasks.rec"), "w") as dst:
+                dst.write(src.read())
+            p = run("--json", d)
+        r = {x["rank"]: x for x in json.loads(p.stdout)["ranks"]}
+        self.assertEqual(r[0]["transfers"], 0)
+        self.assertIsNone(r[0]["overlap_share"])
+        self.assertAlmostEqual(r[0]["workers"][0]["idle_ms"], 8.0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
