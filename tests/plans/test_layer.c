@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests layer specs: halo widths (minus = padding, plus = dilation*(kernel-1) - padding),
+ * the output extent against a brute-force count of valid window positions, output ranges of
+ * random uneven partitions tiling [0, output extent) with every window inside the part's
+ * ghosted range (or in the zero padding past the image end), and invalid layer parameters. */
+#include "plans_fixture.h"
+
+/* Number of window positions o >= 0 whose window fits the padded input. */
+static int64_t brute_extent(const starhalo_layer_t *l, int64_t n)
+{
+    int64_t m = 0;
+    while ((int64_t)m * l->stride + (int64_t)l->dilation * (l->kernel - 1) <=
+           n - 1 + 2 * l->padding)
+        m++;
+    return m;
+}
+
+static void halo_widths_follow_the_formula(void **state)
+{
+    (void)state;
+    int minus, plus;
+    const starhalo_layer_t conv3 = {3, 1, 1, 1}, conv3_valid = {3, 1, 1, 0}, dil = {3, 2, 2, 1},
+                           pool2 = {2, 2, 1, 0}, big_pad = {1, 1, 1, 2};
+    assert_status_ok(starhalo_layer_halo(&conv3, &minus, &plus));
+    assert_int_equal(minus, 1);
+    assert_int_equal(plus, 1);
+    assert_status_ok(starhalo_layer_halo(&conv3_valid, &minus, &plus));
+    assert_int_equal(minus, 0);
+    assert_int_equal(plus, 2);
+    assert_status_ok(starhalo_layer_halo(&dil, &minus, &plus));
+    assert_int_equal(minus, 1);
+    assert_int_equal(plus, 3);
+    assert_status_ok(starhalo_layer_halo(&pool2, &minus, &plus));
+    assert_int_equal(minus, 0);
+    assert_int_equal(plus, 1);
+    assert_status_ok(starhalo_layer_halo(&big_pad, &minus, &plus));
+    assert_int_equal(minus, 2);
+    assert_int_equal(plus, 0);
+    assert_int_equal(starhalo_layer_output_extent(&conv3, 32), 32);
+    assert_int_equal(starhalo_layer_output_extent(&pool2, 32), 16);
+    assert_int_equal(starhalo_layer_output_extent(&conv3_valid, 2), 0);
+}
+
+static void bad_layers_are_rejected(void **state)
+{
+    (void)state;
+    const starhalo_layer_t bad[] = {{0, 1, 1, 0}, {3, 0, 1, 0}, {3, 1, 0, 0}, {3, 1, 1, -1}};
+    const char *field[] = {"kernel", "stride", "dilation", "padding"};
+    for (int i = 0; i < 4; i++) {
+        int minus = -7, plus = -7;
+        starhalo__error_clear();
+        assert_int_equal(starhalo_layer_halo(&bad[i], &minus, &plus), STARHALO_ERR_INVALID_ARG);
+        assert_non_null(strstr(starhalo_last_error_message(), field[i]));
+    }
+    int m;
+    assert_int_equal(starhalo_layer_halo(NULL, &m, &m), STARHALO_ERR_INVALID_ARG);
+}
+
+static void ranges_tile_the_output(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x5eed0004u;
+    for (int iter = 0; iter < 3000; iter++) {
+        starhalo_layer_t l;
+        l.kernel = 1 + (int)(starhalo_test_rand(&rng) % 5);
+        l.stride = 1 + (int)(starhalo_test_rand(&rng) % 3);
+        l.dilation = 1 + (int)(starhalo_test_rand(&rng) % 2);
+        l.padding = (int)(starhalo_test_rand(&rng) % 4);
+        const int64_t n = 1 + (int64_t)(starhalo_test_rand(&rng) % 40);
+        int minus, plus;
+        assert_status_ok(starhalo_layer_halo(&l, &minus, &plus));
+        const int64_t m = starhalo_layer_output_extent(&l, n);
+        assert_int_equal(m, brute_extent(&l, n));
+        /* A random uneven partition of [0, n). */
+        const int parts = 1 + (int)(starhalo_test_rand(&rng) % (uint64_t)(n < 6 ? n : 6));
+        int64_t cut[8];
+        cut[0] = 0;
+        cut[parts] = n;
+        for (int c = 1; c < parts; c++) {
+            int64_t lo = cut[c - 1] + 1, room = n - (parts - c) - lo;
+            cut[c] =
+                lo + (room > 0 ? (int64_t)(starhalo_test_rand(&rng) % (uint64_t)(room + 1)) : 0);
+        }
+        int64_t next = 0;
+        for (int c = 0; c < parts; c++) {
+            int64_t lo, hi;
+            starhalo_layer_output_range(&l, n, cut[c], cut[c + 1], &lo, &hi);
+            assert_int_equal(lo, next); /* consecutive, no gap or overlap */
+            assert_true(hi >= lo);
+            next = hi;
+            for (int64_t o = lo; o < hi; o++) {
+                const int64_t start = o * l.stride - l.padding;
+                const int64_t end = start + (int64_t)l.dilation * (l.kernel - 1);
+                assert_true(o * l.stride >= cut[c]);
+                assert_true(o * l.stride < cut[c + 1] || cut[c + 1] == n);
+                assert_true(start >= cut[c] - minus);
+                /* Inside the ghosted range, or past the image end (zero padding). */
+                assert_true(end <= cut[c + 1] - 1 + plus || (cut[c + 1] == n && end >= n));
+            }
+        }
+        assert_int_equal(next, m);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(halo_widths_follow_the_formula),
+        cmocka_unit_test(bad_layers_are_rejected),
+        cmocka_unit_test(ranges_tile_the_output),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
