@@ -6,7 +6,10 @@
 #ifndef STARHALO_CODELETS_H
 #define STARHALO_CODELETS_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <starpu.h>
 
@@ -38,5 +41,151 @@ typedef struct starhalo_cl_xfer_args {
 
 extern struct starpu_codelet starhalo_cl_pack;
 extern struct starpu_codelet starhalo_cl_unpack;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Compute codelets: stencil5, stencil9, conv2d, pool2d (codelet_<op>.c)                     */
+/*                                                                                          */
+/* Data convention: every tile is a StarPU VECTOR of elements (nx = plane_size * planes);    */
+/* the geometry travels in cl_args (copied and freed by StarPU). Output tiles are accessed   */
+/* STARPU_RW | STARPU_COMMUTE, not STARPU_W: a region task writes only part of the tile, so  */
+/* W (which lets StarPU hand out a fresh, unfetched buffer on another memory node) would     */
+/* lose the other regions and the ghosts; COMMUTE lets region tasks of one tile run in any   */
+/* order (the interior need not wait for a boundary task submitted before it). StarPU 1.3    */
+/* still runs them one at a time; concurrent regions need partitioned (child) handles.       */
+/* ---------------------------------------------------------------------------------------- */
+
+#include <starhalo/starhalo_config.h>
+
+#include "starhalo_kernels.h"
+
+/** Options shared by the insert helpers. Zero-initialise. */
+struct starhalo__task_opts {
+    int priority;     /**< STARPU_PRIORITY value (0 = default) */
+    const char *name; /**< task name for traces; NULL = the codelet's name */
+    int *status;      /**< optional: the first failing kernel's status is stored here
+                           atomically (0 = none); a codelet cannot return an error */
+    int synchronous;  /**< 1: submit and wait (tests, debugging) */
+};
+
+/** cl_args of starhalo_cl_stencil5 / starhalo_cl_stencil9. Buffers: in tile (R), out tile
+ * (RW|COMMUTE), same geometry. */
+typedef struct starhalo__stencil_args {
+    starhalo_dtype_t dtype;
+    starhalo_kern_tile_t tile;
+    starhalo_box_t region;
+    int *status;
+} starhalo__stencil_args_t;
+
+/** cl_args of starhalo_cl_conv2d (float32). Buffers: in tile (R), weights (R: Cout x Cin x k x
+ * k, then Cout bias values when has_bias), out tile (RW|COMMUTE). */
+typedef struct starhalo__conv_args {
+    starhalo_kern_tile_t in_tile, out_tile;
+    starhalo_layer_t layer;
+    int has_bias;
+    int has_domain;        /**< 0: domain = input tile box */
+    starhalo_box_t domain; /**< input image box: cells outside are zero padding */
+    starhalo_box_t region; /**< output cells */
+    int *status;
+} starhalo__conv_args_t;
+
+/** cl_args of starhalo_cl_pool2d (float32). Buffers: in tile (R), out tile (RW|COMMUTE). */
+typedef struct starhalo__pool_args {
+    starhalo_pool_kind_t kind;
+    starhalo_kern_tile_t in_tile, out_tile;
+    starhalo_layer_t layer;
+    int has_domain;
+    starhalo_box_t domain;
+    starhalo_box_t region;
+    int *status;
+} starhalo__pool_args_t;
+
+extern struct starpu_codelet starhalo_cl_stencil5;
+extern struct starpu_codelet starhalo_cl_stencil9;
+extern struct starpu_codelet starhalo_cl_conv2d;
+extern struct starpu_codelet starhalo_cl_pool2d;
+
+/** Submit one stencil region task (5- or 9-point by the function name). */
+starhalo_status_t starhalo__insert_stencil5(const struct starhalo__task_opts *o,
+                                            starpu_data_handle_t in, starpu_data_handle_t out,
+                                            starhalo_dtype_t dtype,
+                                            const starhalo_kern_tile_t *tile,
+                                            const starhalo_box_t *region);
+starhalo_status_t starhalo__insert_stencil9(const struct starhalo__task_opts *o,
+                                            starpu_data_handle_t in, starpu_data_handle_t out,
+                                            starhalo_dtype_t dtype,
+                                            const starhalo_kern_tile_t *tile,
+                                            const starhalo_box_t *region);
+/** Submit one conv2d region task; @p domain may be NULL (see starhalo_kern_conv2d_cpu). */
+starhalo_status_t starhalo__insert_conv2d(const struct starhalo__task_opts *o,
+                                          starpu_data_handle_t in, starpu_data_handle_t weights,
+                                          starpu_data_handle_t out,
+                                          const starhalo_kern_tile_t *in_tile,
+                                          const starhalo_kern_tile_t *out_tile,
+                                          const starhalo_layer_t *layer, int has_bias,
+                                          const starhalo_box_t *region,
+                                          const starhalo_box_t *domain);
+/** Submit one pooling region task. */
+starhalo_status_t starhalo__insert_pool2d(const struct starhalo__task_opts *o,
+                                          starpu_data_handle_t in, starpu_data_handle_t out,
+                                          starhalo_pool_kind_t kind,
+                                          const starhalo_kern_tile_t *in_tile,
+                                          const starhalo_kern_tile_t *out_tile,
+                                          const starhalo_layer_t *layer,
+                                          const starhalo_box_t *region,
+                                          const starhalo_box_t *domain);
+
+/** Store @p rc into @p *status unless it is OK, NULL, or a failure is already recorded. */
+static inline void starhalo__cl_record(int *status, starhalo_status_t rc)
+{
+    int expected = 0;
+    if (rc != STARHALO_OK && status)
+        __atomic_compare_exchange_n(status, &expected, (int)rc, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+}
+
+/** History-model footprint of a region task: the region's extents and a kind tag. */
+static inline uint32_t starhalo__cl_region_footprint(const starhalo_box_t *region, uint32_t kind)
+{
+    int64_t ext[3];
+    for (int d = 0; d < 3; d++)
+        ext[d] = region->hi[d] - region->lo[d];
+    return starpu_hash_crc32c_be(kind, starpu_hash_crc32c_be_n(ext, sizeof ext, 0));
+}
+
+/** Create and submit a task of @p cl with a copy of @p args (freed by StarPU). */
+static inline starhalo_status_t starhalo__cl_submit(struct starpu_codelet *cl,
+                                                    const struct starhalo__task_opts *o,
+                                                    const void *args, size_t size, int nbuffers,
+                                                    const starpu_data_handle_t *handles)
+{
+    void *copy = malloc(size);
+    if (!copy)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "%s: cl_args of %zu bytes", cl->name,
+                                   size);
+    memcpy(copy, args, size);
+    struct starpu_task *task = starpu_task_create();
+    task->cl = cl;
+    task->cl_arg = copy;
+    task->cl_arg_size = size;
+    task->cl_arg_free = 1;
+    for (int i = 0; i < nbuffers; i++)
+        task->handles[i] = handles[i];
+    if (o) {
+        task->priority = o->priority;
+        task->name = o->name;
+        task->synchronous = o->synchronous ? 1 : 0;
+    }
+    const int ret = starpu_task_submit(task);
+    if (ret == -ENODEV) {
+        starpu_task_destroy(task);
+        return starhalo__error_set(STARHALO_ERR_NO_DEVICE, "%s: no worker can run it", cl->name);
+    }
+    if (ret != 0) {
+        starpu_task_destroy(task);
+        return starhalo__error_set(STARHALO_ERR_STARPU, "%s: starpu_task_submit returned %d",
+                                   cl->name, ret);
+    }
+    return STARHALO_OK;
+}
 
 #endif
