@@ -16,7 +16,7 @@
  * never spawns threads inside a task (the StarPU workers are the parallelism).
  */
 #include "kern_index.h"
-#include "kern_internal.h"
+#include "kern_geom.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -265,79 +265,36 @@ static starhalo_status_t entry_get(thread_state_t *ts, const shape_key_t *k, cac
     return STARHALO_OK;
 }
 
-/* Geometry of one call, all in tile-local coordinates. */
+/* A call: its geometry and the primitive key derived from it. */
 typedef struct call_geom {
+    starhalo__layer_geom_t g;
     shape_key_t key;
-    int64_t in_x0, in_y0;   /* window origin in the input tile */
-    int64_t out_x0, out_y0; /* region origin in the output tile */
-    int64_t igw, igh, ogw, ogh;
 } call_geom_t;
 
 static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern_tile_t *it,
                                    const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
                                    const starhalo_box_t *region, const starhalo_box_t *domain,
-                                   call_geom_t *g)
+                                   call_geom_t *c)
 {
-    STARHALO_REQUIRE(it && ot && layer && region, STARHALO_ERR_INVALID_ARG, "%s: NULL argument",
-                     what);
-    STARHALO_REQUIRE(layer->kernel >= 1 && layer->stride >= 1 && layer->dilation >= 1 &&
-                         layer->padding >= 0,
-                     STARHALO_ERR_INVALID_ARG,
-                     "%s: kernel %d, stride %d, dilation %d must be >= 1 and padding %d >= 0", what,
-                     layer->kernel, layer->stride, layer->dilation, layer->padding);
-    STARHALO_CHECK(starhalo__kern_check_region(what, ot, region, 0));
-    STARHALO_REQUIRE(it->batch == ot->batch, STARHALO_ERR_INVALID_ARG,
-                     "%s: input batch %" PRId64 " != output batch %" PRId64, what, it->batch,
-                     ot->batch);
-    STARHALO_REQUIRE(op == OP_CONV || it->channels == ot->channels, STARHALO_ERR_INVALID_ARG,
-                     "%s: pooling keeps channels, got %" PRId64 " in and %" PRId64 " out", what,
-                     it->channels, ot->channels);
-    const starhalo_box_t whole = it->box;
-    const starhalo_box_t dom = domain ? *domain : whole;
-    const starhalo_box_t avail = starhalo_box_intersect(&whole, &dom);
-    memset(g, 0, sizeof *g);
-    shape_key_t *k = &g->key;
+    memset(c, 0, sizeof *c);
+    STARHALO_CHECK(
+        starhalo__kern_layer_geom(what, op != OP_CONV, it, layer, ot, region, domain, &c->g));
+    const starhalo__layer_geom_t *g = &c->g;
+    shape_key_t *k = &c->key;
     k->op = op;
     k->kernel = layer->kernel;
     k->stride = layer->stride;
     k->dilation = layer->dilation;
-    k->n = it->batch;
-    k->cin = it->channels;
-    k->cout = ot->channels;
-    g->igw = it->box.hi[0] - it->box.lo[0];
-    g->igh = it->box.hi[1] - it->box.lo[1];
-    g->ogw = ot->box.hi[0] - ot->box.lo[0];
-    g->ogh = ot->box.hi[1] - ot->box.lo[1];
+    k->n = g->n;
+    k->cin = g->cin;
+    k->cout = g->cout;
+    k->ih = g->ih;
+    k->iw = g->iw;
+    k->oh = g->oh;
+    k->ow = g->ow;
     for (int d = 0; d < 2; d++) {
-        const int od = 1 - d; /* oneDNN order: H first */
-        int64_t lo, pl, pr, dlo, dpl, dpr;
-        const int64_t n = starhalo_kidx_window(region->lo[d], region->hi[d], layer->kernel,
-                                               layer->stride, layer->dilation, layer->padding,
-                                               avail.lo[d], avail.hi[d], &lo, &pl, &pr);
-        const int64_t dn = starhalo_kidx_window(region->lo[d], region->hi[d], layer->kernel,
-                                                layer->stride, layer->dilation, layer->padding,
-                                                dom.lo[d], dom.hi[d], &dlo, &dpl, &dpr);
-        STARHALO_REQUIRE(
-            n == dn && lo == dlo, STARHALO_ERR_OUT_OF_RANGE,
-            "%s: output [%" PRId64 ", %" PRId64 ") of dim %d reads input [%" PRId64 ", %" PRId64
-            ") of the image but the tile holds [%" PRId64 ", %" PRId64 ")",
-            what, region->lo[d], region->hi[d], d, dlo, dlo + dn, whole.lo[d], whole.hi[d]);
-        STARHALO_REQUIRE(n > 0, STARHALO_ERR_INVALID_ARG,
-                         "%s: output [%" PRId64 ", %" PRId64 ") of dim %d reads no input cell",
-                         what, region->lo[d], region->hi[d], d);
-        k->pl[od] = pl;
-        k->pr[od] = pr;
-        if (d == 0) {
-            k->iw = n;
-            k->ow = region->hi[0] - region->lo[0];
-            g->in_x0 = lo - it->box.lo[0];
-            g->out_x0 = region->lo[0] - ot->box.lo[0];
-        } else {
-            k->ih = n;
-            k->oh = region->hi[1] - region->lo[1];
-            g->in_y0 = lo - it->box.lo[1];
-            g->out_y0 = region->lo[1] - ot->box.lo[1];
-        }
+        k->pl[d] = g->pl[d];
+        k->pr[d] = g->pr[d];
     }
     k->in_sp[0] = g->igh;
     k->in_sp[1] = g->igw;
@@ -361,14 +318,15 @@ static void copy_block(int to_dense, float *tile, int64_t gw, int64_t gh, int64_
         }
 }
 
-static starhalo_status_t run(const call_geom_t *g, const float *in, const float *weights,
+static starhalo_status_t run(const call_geom_t *c, const float *in, const float *weights,
                              const float *bias, float *out)
 {
     thread_state_t *ts = NULL;
     cache_entry_t *e = NULL;
     STARHALO_CHECK(state_get(&ts));
-    STARHALO_CHECK(entry_get(ts, &g->key, &e));
-    const shape_key_t *k = &g->key;
+    STARHALO_CHECK(entry_get(ts, &c->key, &e));
+    const shape_key_t *k = &c->key;
+    const starhalo__layer_geom_t *g = &c->g;
     float *src, *dst;
     if (e->in_place) {
         src = (float *)in + g->in_y0 * g->igw + g->in_x0;
@@ -404,11 +362,6 @@ static starhalo_status_t run(const call_geom_t *g, const float *in, const float 
     return STARHALO_OK;
 }
 
-static int region_empty(const starhalo_box_t *r)
-{
-    return r->hi[0] <= r->lo[0] || r->hi[1] <= r->lo[1] || r->hi[2] <= r->lo[2];
-}
-
 starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, const float *in,
                                            const float *weights, const float *bias,
                                            const starhalo_layer_t *layer,
@@ -418,7 +371,7 @@ starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, 
 {
     call_geom_t g;
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
-    if (region_empty(region))
+    if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
     STARHALO_CHECK(plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, &g));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
@@ -438,7 +391,7 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
     STARHALO_REQUIRE(kind == STARHALO_POOL_MAX || kind == STARHALO_POOL_AVG ||
                          kind == STARHALO_POOL_AVG_EXCLUDE,
                      STARHALO_ERR_INVALID_ARG, "pool2d: unknown pooling kind %d", (int)kind);
-    if (region_empty(region))
+    if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
     const int op = kind == STARHALO_POOL_MAX   ? OP_POOL_MAX
                    : kind == STARHALO_POOL_AVG ? OP_POOL_AVG

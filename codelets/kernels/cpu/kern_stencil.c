@@ -8,7 +8,7 @@
  * vectorize is on in RelWithDebInfo via -O2 since GCC 12; the pragma makes it explicit).
  */
 #include "kern_index.h"
-#include "kern_internal.h"
+#include "kern_geom.h"
 
 /* One function per (stencil, type): rows of the region, x innermost. */
 #define DEFINE_STENCIL(NAME, T, SUFFIX)                                                            \
@@ -37,17 +37,12 @@ DEFINE_STENCIL(stencil9, float, f32)
 DEFINE_STENCIL(stencil9, double, f64)
 #undef DEFINE_STENCIL
 
-static int region_empty(const starhalo_box_t *r)
-{
-    return r->hi[0] <= r->lo[0] || r->hi[1] <= r->lo[1] || r->hi[2] <= r->lo[2];
-}
-
 starhalo_status_t starhalo_kern_stencil5_cpu(starhalo_dtype_t dtype,
                                              const starhalo_kern_tile_t *tile, const void *in,
                                              void *out, const starhalo_box_t *region)
 {
     STARHALO_CHECK(starhalo__kern_check_region("stencil5", tile, region, 1));
-    if (region_empty(region))
+    if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
     if (dtype == STARHALO_FLOAT32)
         stencil5_f32(tile, in, out, region);
@@ -64,7 +59,7 @@ starhalo_status_t starhalo_kern_stencil9_cpu(starhalo_dtype_t dtype,
                                              void *out, const starhalo_box_t *region)
 {
     STARHALO_CHECK(starhalo__kern_check_region("stencil9", tile, region, 1));
-    if (region_empty(region))
+    if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
     if (dtype == STARHALO_FLOAT32)
         stencil9_f32(tile, in, out, region);
@@ -111,7 +106,7 @@ starhalo_status_t starhalo_kern_sqdiff_cpu(starhalo_dtype_t dtype, const starhal
     STARHALO_REQUIRE(sum, STARHALO_ERR_INVALID_ARG, "sqdiff: NULL sum");
     *sum = 0.0;
     STARHALO_CHECK(starhalo__kern_check_region("sqdiff", tile, region, 0));
-    if (region_empty(region))
+    if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
     if (dtype == STARHALO_FLOAT32)
         *sum = sqdiff_f32(tile, a, b, region);
