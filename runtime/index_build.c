@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file index_build.c
+ * @brief Collective build of an index halo plan: agree on the inputs, then one MPI_Alltoall
+ * of counts and one MPI_Alltoallv of the requested global indexes.
+ *
+ * Input errors are agreed with a single MPI_Allreduce BEFORE any other communication, so a
+ * bad index or a different distribution on one rank returns the same status on every rank
+ * and nobody waits in an all-to-all the others never enter.
+ */
+#include <starhalo/starhalo_mpi_exchange.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "index_mpi_internal.h"
+
+/* Slots of the agreement vector (reduced with MPI_MAX). Negated copies give the minimum. */
+enum {
+    AG_INVALID,  /* some rank passed a NULL / bad argument */
+    AG_MISMATCH, /* some rank's distribution rank count != comm size */
+    AG_OOR,      /* some rank required an out-of-range index */
+    AG_OOR_RANK, /* size - rank of the first such rank (max -> smallest rank) */
+    AG_NOMEM,
+    AG_HASH_HI,
+    AG_HASH_HI_NEG,
+    AG_HASH_LO,
+    AG_HASH_LO_NEG,
+    AG_COUNT
+};
+
+starhalo_status_t starhalo__mpi_agree(MPI_Comm comm, starhalo_status_t local)
+{
+    int mine = (int)local, all = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce failed while agreeing on a "
+                                                     "status");
+    return (starhalo_status_t)all;
+}
+
+starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_distribution_t *dist,
+                                                 const int64_t *required, int64_t nrequired,
+                                                 starhalo_index_plan_t **out)
+{
+    int rank = 0, size = 1;
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "index plan: invalid communicator");
+    if (out)
+        *out = NULL;
+
+    int64_t ag[AG_COUNT] = {0};
+    starhalo_index_plan_t *plan = NULL;
+    starhalo_status_t st = STARHALO_OK;
+    if (!out || !dist || nrequired < 0 || (!required && nrequired > 0)) {
+        ag[AG_INVALID] = 1;
+    } else if (starhalo_distribution_num_ranks(dist) != size) {
+        ag[AG_MISMATCH] = 1;
+    } else {
+        const uint64_t h = starhalo_distribution_hash(dist);
+        ag[AG_HASH_HI] = (int64_t)(h >> 32);
+        ag[AG_HASH_LO] = (int64_t)(h & 0xffffffffu);
+        st = starhalo_index_plan_begin(dist, rank, required, nrequired, &plan);
+        if (st == STARHALO_ERR_OUT_OF_RANGE) {
+            ag[AG_OOR] = 1;
+            ag[AG_OOR_RANK] = size - rank;
+        } else if (st != STARHALO_OK) {
+            ag[st == STARHALO_ERR_NO_MEMORY ? AG_NOMEM : AG_INVALID] = 1;
+        }
+    }
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s", starhalo_last_error_message());
+    ag[AG_HASH_HI_NEG] = -ag[AG_HASH_HI];
+    ag[AG_HASH_LO_NEG] = -ag[AG_HASH_LO];
+    int64_t all[AG_COUNT];
+    if (MPI_Allreduce(ag, all, AG_COUNT, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS) {
+        starhalo_index_plan_destroy(plan);
+        return starhalo__error_set(STARHALO_ERR_MPI, "index plan: MPI_Allreduce failed");
+    }
+    const int hash_differs =
+        all[AG_HASH_HI] != -all[AG_HASH_HI_NEG] || all[AG_HASH_LO] != -all[AG_HASH_LO_NEG];
+    st = STARHALO_OK;
+    if (all[AG_INVALID])
+        st = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
+                                 "index plan: a rank passed a NULL or negative-size argument%s%s",
+                                 ag[AG_INVALID] ? " (this rank: " : "",
+                                 ag[AG_INVALID] ? "yes)" : "");
+    else if (all[AG_MISMATCH])
+        st = starhalo__error_set(STARHALO_ERR_MISMATCH,
+                                 "index plan: a rank's distribution is over a different number "
+                                 "of ranks than the communicator's %d",
+                                 size);
+    else if (hash_differs)
+        st = starhalo__error_set(STARHALO_ERR_MISMATCH,
+                                 "index plan: ranks passed different distributions (kind, "
+                                 "global size or owners differ; this rank: %s of %lld indexes)",
+                                 starhalo_dist_kind_name(starhalo_distribution_kind(dist)),
+                                 (long long)starhalo_distribution_global_size(dist));
+    else if (all[AG_OOR])
+        st = starhalo__error_set(STARHALO_ERR_OUT_OF_RANGE,
+                                 "index plan: rank %lld required an index outside [0, %lld)%s%s",
+                                 (long long)(size - all[AG_OOR_RANK]),
+                                 (long long)starhalo_distribution_global_size(dist),
+                                 ag[AG_OOR] ? ": " : "", ag[AG_OOR] ? detail : "");
+    else if (all[AG_NOMEM])
+        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: a rank ran out of memory");
+    if (st != STARHALO_OK) {
+        starhalo_index_plan_destroy(plan);
+        return st;
+    }
+
+    /* Tell each owner how many indexes we request, then which. */
+    const int64_t *hcounts = starhalo_index_plan_halo_counts(plan);
+    const int64_t *hoff = starhalo_index_plan_halo_offsets(plan);
+    int64_t *rcounts = malloc((size_t)size * sizeof *rcounts);
+    int *sc = malloc((size_t)size * sizeof *sc), *sd = malloc((size_t)size * sizeof *sd);
+    int *rc = malloc((size_t)size * sizeof *rc), *rd = malloc((size_t)size * sizeof *rd);
+    int local_fail = !rcounts || !sc || !sd || !rc || !rd;
+    int64_t *asked = NULL;
+    if (!local_fail &&
+        MPI_Alltoall(hcounts, 1, MPI_INT64_T, rcounts, 1, MPI_INT64_T, comm) != MPI_SUCCESS)
+        local_fail = 2;
+    int64_t rtotal = 0;
+    if (!local_fail) {
+        for (int r = 0; r < size; r++) {
+            if (hoff[r] > INT_MAX || hoff[r + 1] > INT_MAX || rtotal + rcounts[r] > INT_MAX)
+                local_fail = 3;
+            sc[r] = (int)hcounts[r];
+            sd[r] = (int)hoff[r];
+            rc[r] = (int)rcounts[r];
+            rd[r] = (int)rtotal;
+            rtotal += rcounts[r];
+        }
+        asked = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *asked);
+        if (!asked)
+            local_fail = 1;
+    }
+    /* The all-to-all must be entered by everyone or no one. */
+    st = starhalo__mpi_agree(comm, local_fail ? STARHALO_ERR_NO_MEMORY : STARHALO_OK);
+    if (st == STARHALO_OK &&
+        MPI_Alltoallv(starhalo_index_plan_halo_globals(plan), sc, sd, MPI_INT64_T, asked, rc, rd,
+                      MPI_INT64_T, comm) != MPI_SUCCESS)
+        st = starhalo__error_set(STARHALO_ERR_MPI, "index plan: MPI_Alltoallv failed");
+    else if (st != STARHALO_OK)
+        st = starhalo__error_set(st, "index plan: a rank could not prepare the all-to-all "
+                                     "(out of memory or more than INT_MAX indexes)");
+    if (st == STARHALO_OK)
+        st = starhalo__mpi_agree(comm, starhalo_index_plan_finish(plan, rcounts, asked));
+    free(rcounts);
+    free(sc);
+    free(sd);
+    free(rc);
+    free(rd);
+    free(asked);
+    if (st != STARHALO_OK) {
+        starhalo_index_plan_destroy(plan);
+        return st;
+    }
+    *out = plan;
+    return STARHALO_OK;
+}
