@@ -110,6 +110,20 @@ STARHALO_KIDX_STENCILS(float, f32, 0.25f, 4.0f, 20.0f)
 STARHALO_KIDX_STENCILS(double, f64, 0.25, 4.0, 20.0)
 #undef STARHALO_KIDX_STENCILS
 
+/* Reductions of unpack: io = op(io, in) with op = starhalo_reduce_op_t (0 REPLACE, 1 SUM,
+ * 2 MAX, 3 MIN). */
+#define STARHALO_KIDX_COMBINE(T, SUFFIX)                                                           \
+    STARHALO_HD static inline T starhalo_kidx_combine_##SUFFIX(int op, T io, T in)                 \
+    {                                                                                              \
+        return op == 1   ? STARHALO_KIDX_ADD_##SUFFIX(io, in)                                      \
+               : op == 2 ? (io > in ? io : in)                                                     \
+               : op == 3 ? (io < in ? io : in)                                                     \
+                         : in;                                                                     \
+    }
+STARHALO_KIDX_COMBINE(float, f32)
+STARHALO_KIDX_COMBINE(double, f64)
+#undef STARHALO_KIDX_COMBINE
+
 /**
  * Input window of a sliding-window layer along one dim: output cells [o_lo, o_hi) read global
  * input cells [o_lo*s - p, (o_hi-1)*s - p + d*(k-1)]. Clipped to the tile's input range

@@ -131,18 +131,28 @@ void starhalo_kern_pack_by_element_cpu(starhalo_dtype_t dtype, const void *src, 
         BY_ELEMENT_PACK(double);
 }
 
+#define BY_ELEMENT_UNPACK(T, SUFFIX)                                                               \
+    do {                                                                                           \
+        const T *s_ = src;                                                                         \
+        T *d_ = dst;                                                                               \
+        for (int64_t k = 0; k < total; k++) {                                                      \
+            const int64_t t =                                                                      \
+                starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns);        \
+            d_[t] = starhalo_kidx_combine_##SUFFIX((int)op, d_[t], s_[k]);                         \
+        }                                                                                          \
+    } while (0)
+
+/* Runs never overlap, so element k owns its destination (as a GPU thread does). */
 void starhalo_kern_unpack_by_element_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
                                          int64_t planes, const int64_t *offsets,
                                          const int64_t *prefix, int nruns, void *dst,
                                          int64_t plane_size, starhalo_reduce_op_t op)
 {
-    const size_t esz = starhalo_dtype_size(dtype);
+    const int64_t total = count * planes;
     if (count <= 0)
         return;
-    /* Runs never overlap, so element k touches its own destination: combine one by one. */
-    for (int64_t k = 0; k < count * planes; k++) {
-        const int64_t t =
-            starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns);
-        combine(dtype, (const char *)src + (size_t)k * esz, (char *)dst + (size_t)t * esz, 1, op);
-    }
+    if (dtype == STARHALO_FLOAT32)
+        BY_ELEMENT_UNPACK(float, f32);
+    else
+        BY_ELEMENT_UNPACK(double, f64);
 }
