@@ -129,6 +129,43 @@ static inline void fx_fixed_shape(fx_shape_t *s, int ndims, const int64_t extent
     fx_name(s);
 }
 
+/** The fixed grids every plans test runs: uneven, single-part, 1-cell, 2-D and 3-D. */
+static const struct fx_case {
+    int ndims;
+    int64_t extent[3];
+    int parts[3];
+} fx_cases[] = {
+    {2, {8, 8, 1}, {2, 2, 1}},  {2, {9, 7, 1}, {2, 2, 1}},  {2, {9, 7, 1}, {3, 1, 1}},
+    {2, {9, 7, 1}, {2, 1, 1}},  {2, {9, 7, 1}, {1, 1, 1}},  {2, {10, 7, 1}, {3, 2, 1}},
+    {2, {13, 5, 1}, {4, 1, 1}}, {2, {5, 13, 1}, {1, 5, 1}}, {2, {1, 1, 1}, {1, 1, 1}},
+    {3, {6, 7, 5}, {2, 2, 2}},  {3, {6, 5, 7}, {2, 2, 3}},  {3, {4, 4, 4}, {1, 1, 4}},
+    {3, {9, 2, 3}, {3, 2, 1}},
+};
+
+/**
+ * Call @p fn on every fixed case x periodic on/off x STAR/BOX x halo 0..@p hmax (same width on
+ * every side), skipping halos wider than the narrowest part of a case.
+ */
+static inline void fx_each_fixed_shape(int hmax, void (*fn)(const fx_shape_t *s, void *ctx),
+                                       void *ctx)
+{
+    for (size_t i = 0; i < sizeof fx_cases / sizeof fx_cases[0]; i++) {
+        const struct fx_case *c = &fx_cases[i];
+        int64_t narrowest = INT64_MAX;
+        for (int k = 0; k < c->ndims; k++)
+            narrowest =
+                c->extent[k] / c->parts[k] < narrowest ? c->extent[k] / c->parts[k] : narrowest;
+        for (int per = 0; per < 2; per++)
+            for (int shp = 0; shp < 2; shp++)
+                for (int h = 0; h <= hmax && h <= narrowest; h++) {
+                    fx_shape_t s;
+                    fx_fixed_shape(&s, c->ndims, c->extent, c->parts, h, per,
+                                   (starhalo_stencil_shape_t)shp);
+                    fn(&s, ctx);
+                }
+    }
+}
+
 /** Create the decomposition and every part's plan; compute the reference offsets. */
 static inline void fx_world_init(fx_world_t *w, const fx_shape_t *s)
 {

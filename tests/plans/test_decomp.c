@@ -53,24 +53,16 @@ static void check_tiling(const fx_shape_t *s)
     fx_world_free(&w);
 }
 
+static void tile_cb(const fx_shape_t *s, void *ctx)
+{
+    (void)ctx;
+    check_tiling(s);
+}
+
 static void fixed_shapes_tile_the_domain(void **state)
 {
     (void)state;
-    const struct {
-        int ndims;
-        int64_t extent[3];
-        int parts[3];
-    } cases[] = {
-        {2, {8, 8, 1}, {2, 2, 1}},  {2, {10, 7, 1}, {3, 2, 1}}, {2, {13, 5, 1}, {4, 1, 1}},
-        {2, {5, 13, 1}, {1, 5, 1}}, {3, {6, 5, 7}, {2, 2, 3}},  {3, {4, 4, 4}, {1, 1, 4}},
-        {2, {1, 1, 1}, {1, 1, 1}},  {3, {9, 2, 3}, {3, 2, 1}},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fx_shape_t s;
-        fx_fixed_shape(&s, cases[i].ndims, cases[i].extent, cases[i].parts, 0, 0,
-                       STARHALO_STENCIL_BOX);
-        check_tiling(&s);
-    }
+    fx_each_fixed_shape(1, tile_cb, NULL);
 }
 
 static void random_shapes_tile_the_domain(void **state)

@@ -18,24 +18,24 @@ static int64_t brute_extent(const starhalo_layer_t *l, int64_t n)
 static void halo_widths_follow_the_formula(void **state)
 {
     (void)state;
-    int minus, plus;
-    const starhalo_layer_t conv3 = {3, 1, 1, 1}, conv3_valid = {3, 1, 1, 0}, dil = {3, 2, 2, 1},
-                           pool2 = {2, 2, 1, 0}, big_pad = {1, 1, 1, 2};
-    assert_status_ok(starhalo_layer_halo(&conv3, &minus, &plus));
-    assert_int_equal(minus, 1);
-    assert_int_equal(plus, 1);
-    assert_status_ok(starhalo_layer_halo(&conv3_valid, &minus, &plus));
-    assert_int_equal(minus, 0);
-    assert_int_equal(plus, 2);
-    assert_status_ok(starhalo_layer_halo(&dil, &minus, &plus));
-    assert_int_equal(minus, 1);
-    assert_int_equal(plus, 3);
-    assert_status_ok(starhalo_layer_halo(&pool2, &minus, &plus));
-    assert_int_equal(minus, 0);
-    assert_int_equal(plus, 1);
-    assert_status_ok(starhalo_layer_halo(&big_pad, &minus, &plus));
-    assert_int_equal(minus, 2);
-    assert_int_equal(plus, 0);
+    const struct {
+        starhalo_layer_t layer;
+        int minus, plus;
+    } cases[] = {
+        {{3, 1, 1, 1}, 1, 1}, /* conv 3x3 "same" */
+        {{3, 1, 1, 0}, 0, 2}, /* conv 3x3 "valid": all the halo on the plus side */
+        {{3, 2, 2, 1}, 1, 3}, /* dilated, strided */
+        {{2, 2, 1, 0}, 0, 1}, /* 2x2 pooling */
+        {{1, 1, 1, 2}, 2, 0}, /* padding wider than the window */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int minus = -1, plus = -1;
+        assert_status_ok(starhalo_layer_halo(&cases[i].layer, &minus, &plus));
+        assert_int_equal(minus, cases[i].minus);
+        assert_int_equal(plus, cases[i].plus);
+    }
+    const starhalo_layer_t conv3 = cases[0].layer, conv3_valid = cases[1].layer,
+                           pool2 = cases[3].layer;
     assert_int_equal(starhalo_layer_output_extent(&conv3, 32), 32);
     assert_int_equal(starhalo_layer_output_extent(&pool2, 32), 16);
     assert_int_equal(starhalo_layer_output_extent(&conv3_valid, 2), 0);

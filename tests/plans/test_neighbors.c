@@ -168,27 +168,16 @@ static void random_shapes_pair_and_cover(void **state)
     }
 }
 
+static void world_cb(const fx_shape_t *s, void *ctx)
+{
+    check_world(s, ctx);
+}
+
 static void fixed_shapes_pair_and_cover(void **state)
 {
     (void)state;
     uint64_t rng = 7;
-    const int64_t e2[3] = {9, 7, 1}, e3[3] = {6, 7, 5};
-    const int g22[3] = {2, 2, 1}, g31[3] = {3, 1, 1}, g11[3] = {1, 1, 1}, g222[3] = {2, 2, 2};
-    for (int per = 0; per < 2; per++) {
-        for (int shp = 0; shp < 2; shp++) {
-            for (int h = 0; h <= 2; h++) {
-                fx_shape_t s;
-                fx_fixed_shape(&s, 2, e2, g22, h, per, (starhalo_stencil_shape_t)shp);
-                check_world(&s, &rng);
-                fx_fixed_shape(&s, 2, e2, g31, h, per, (starhalo_stencil_shape_t)shp);
-                check_world(&s, &rng);
-                fx_fixed_shape(&s, 2, e2, g11, h, per, (starhalo_stencil_shape_t)shp);
-                check_world(&s, &rng);
-                fx_fixed_shape(&s, 3, e3, g222, h, per, (starhalo_stencil_shape_t)shp);
-                check_world(&s, &rng);
-            }
-        }
-    }
+    fx_each_fixed_shape(3, world_cb, &rng);
 }
 
 static int count_nz(const starhalo_neighbor_t *nb, int nz)

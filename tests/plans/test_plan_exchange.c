@@ -120,75 +120,96 @@ static void exchange(const fx_world_t *w, const tiles_t *t, int reverse)
     }
 }
 
-static void check_shape(const fx_shape_t *s)
+/* Called on one plane element of one cell of a tile. */
+typedef void (*cell_fn)(const fx_world_t *w, int p, const int64_t g[3], int64_t k, double *cell,
+                        void *ctx);
+
+/* Visit every plane of every cell of every part's owned box (or whole ghosted tile). */
+static void visit(const fx_world_t *w, const tiles_t *t, int whole_tile, cell_fn fn, void *ctx)
+{
+    const int64_t planes = starhalo_xfer_plan_planes(t->x[0]);
+    for (int p = 0; p < w->nparts; p++) {
+        const starhalo_box_t box =
+            whole_tile ? starhalo_part_plan_ghosted(w->plans[p]) : fx_owned(w, p);
+        const int64_t plane = starhalo_xfer_plan_plane_size(t->x[p]);
+        int64_t g[3];
+        FX_FOR_CELLS(box, g)
+        for (int64_t k = 0; k < planes; k++)
+            fn(w, p, g, k, &t->data[p][k * plane + tile_offset(w, p, g)], ctx);
+    }
+}
+
+typedef struct check_ctx {
+    const char *name;
+    int64_t *copies; /* per global cell: how many ghosts mirror it */
+} check_ctx_t;
+
+/* Owned cells: global index + 1 (0 stays "padding"), plus a per-plane offset. */
+static double index_value(const fx_world_t *w, const int64_t c[3], int64_t k)
+{
+    return (double)(fx_linear(w, c) + 1) + (double)k * PLANE_STRIDE;
+}
+
+static void set_index(const fx_world_t *w, int p, const int64_t g[3], int64_t k, double *cell,
+                      void *ctx)
+{
+    *cell = index_value(w, g, k);
+}
+
+/* Ghosts hold the value of the mirrored cell, padding 0; count the copies for the reverse. */
+static void check_forward(const fx_world_t *w, int p, const int64_t g[3], int64_t k, double *cell,
+                          void *ctx)
+{
+    check_ctx_t *cc = ctx;
+    const starhalo_box_t own = fx_owned(w, p);
+    if (fx_in_box(&own, g))
+        return;
+    int64_t m[3];
+    const int mirrored = fx_mirror(w, p, g, m);
+    if (mirrored && k == 0)
+        cc->copies[fx_linear(w, m)]++;
+    const double want = mirrored ? index_value(w, m, k) : 0.0;
+    if (*cell != want)
+        print_error("%s: part %d ghost (%lld,%lld,%lld) plane %lld: %g != %g\n", cc->name, p,
+                    (long long)g[0], (long long)g[1], (long long)g[2], (long long)k, *cell, want);
+    assert_true(*cell == want);
+}
+
+/* Reverse input: owned cells 0, ghosts k + 1. */
+static void set_reverse(const fx_world_t *w, int p, const int64_t g[3], int64_t k, double *cell,
+                        void *ctx)
+{
+    const starhalo_box_t own = fx_owned(w, p);
+    *cell = fx_in_box(&own, g) ? 0.0 : (double)(k + 1);
+}
+
+/* After SUM every owned cell gathered (k + 1) from each of its ghost copies. */
+static void check_reverse(const fx_world_t *w, int p, const int64_t g[3], int64_t k, double *cell,
+                          void *ctx)
+{
+    const check_ctx_t *cc = ctx;
+    assert_true(*cell == (double)(cc->copies[fx_linear(w, g)] * (k + 1)));
+}
+
+static void check_shape(const fx_shape_t *s, void *unused)
 {
     fx_world_t w;
     fx_world_init(&w, s);
     tiles_t t;
     tiles_init(&w, &t);
-    const int64_t planes = starhalo_xfer_plan_planes(t.x[0]);
-    assert_int_equal(planes, (s->desc.batch ? s->desc.batch : 1) *
-                                 (s->desc.channels ? s->desc.channels : 1));
-
-    /* Forward: owned cells hold their global index + 1 (+ plane offset). */
-    for (int p = 0; p < w.nparts; p++) {
-        const starhalo_box_t own = fx_owned(&w, p);
-        const int64_t plane = starhalo_xfer_plan_plane_size(t.x[p]);
-        int64_t c[3];
-        FX_FOR_CELLS(own, c)
-        for (int64_t k = 0; k < planes; k++)
-            t.data[p][k * plane + tile_offset(&w, p, c)] =
-                (double)(fx_linear(&w, c) + 1) + (double)k * PLANE_STRIDE;
-    }
+    assert_int_equal(starhalo_xfer_plan_planes(t.x[0]),
+                     (s->desc.batch ? s->desc.batch : 1) *
+                         (s->desc.channels ? s->desc.channels : 1));
+    check_ctx_t cc = {s->name,
+                      calloc((size_t)(w.extent[0] * w.extent[1] * w.extent[2]), sizeof(int64_t))};
+    assert_non_null(cc.copies);
+    visit(&w, &t, 0, set_index, NULL);
     exchange(&w, &t, 0);
-    int64_t *copies = calloc((size_t)(w.extent[0] * w.extent[1] * w.extent[2]), sizeof *copies);
-    for (int p = 0; p < w.nparts; p++) {
-        const starhalo_box_t gh = starhalo_part_plan_ghosted(w.plans[p]);
-        const starhalo_box_t own = fx_owned(&w, p);
-        const int64_t plane = starhalo_xfer_plan_plane_size(t.x[p]);
-        int64_t g[3], m[3];
-        FX_FOR_CELLS(gh, g)
-        {
-            if (fx_in_box(&own, g))
-                continue;
-            const int mirrored = fx_mirror(&w, p, g, m);
-            if (mirrored)
-                copies[fx_linear(&w, m)]++;
-            for (int64_t k = 0; k < planes; k++) {
-                const double want =
-                    mirrored ? (double)(fx_linear(&w, m) + 1) + (double)k * PLANE_STRIDE : 0.0;
-                const double got = t.data[p][k * plane + tile_offset(&w, p, g)];
-                if (got != want)
-                    print_error("%s: part %d ghost (%lld,%lld,%lld) plane %lld: %g != %g\n",
-                                s->name, p, (long long)g[0], (long long)g[1], (long long)g[2],
-                                (long long)k, got, want);
-                assert_true(got == want);
-            }
-        }
-    }
-
-    /* Reverse SUM: owned cells 0, ghosts (k+1); each owned cell gathers copies * (k+1). */
-    for (int p = 0; p < w.nparts; p++) {
-        const starhalo_box_t gh = starhalo_part_plan_ghosted(w.plans[p]);
-        const starhalo_box_t own = fx_owned(&w, p);
-        const int64_t plane = starhalo_xfer_plan_plane_size(t.x[p]);
-        int64_t g[3];
-        FX_FOR_CELLS(gh, g)
-        for (int64_t k = 0; k < planes; k++)
-            t.data[p][k * plane + tile_offset(&w, p, g)] =
-                fx_in_box(&own, g) ? 0.0 : (double)(k + 1);
-    }
+    visit(&w, &t, 1, check_forward, &cc);
+    visit(&w, &t, 1, set_reverse, NULL);
     exchange(&w, &t, 1);
-    for (int p = 0; p < w.nparts; p++) {
-        const starhalo_box_t own = fx_owned(&w, p);
-        const int64_t plane = starhalo_xfer_plan_plane_size(t.x[p]);
-        int64_t c[3];
-        FX_FOR_CELLS(own, c)
-        for (int64_t k = 0; k < planes; k++)
-            assert_true(t.data[p][k * plane + tile_offset(&w, p, c)] ==
-                        (double)(copies[fx_linear(&w, c)] * (k + 1)));
-    }
-    free(copies);
+    visit(&w, &t, 0, check_reverse, &cc);
+    free(cc.copies);
     tiles_free(&w, &t);
     fx_world_free(&w);
 }
@@ -196,23 +217,7 @@ static void check_shape(const fx_shape_t *s)
 static void fixed_shapes_exchange_the_index_image(void **state)
 {
     (void)state;
-    const int64_t e2[3] = {9, 7, 1}, e3[3] = {6, 7, 5};
-    const int g22[3] = {2, 2, 1}, g21[3] = {2, 1, 1}, g11[3] = {1, 1, 1}, g222[3] = {2, 2, 2};
-    for (int per = 0; per < 2; per++)
-        for (int shp = 0; shp < 2; shp++)
-            for (int h = 1; h <= 3; h++) {
-                fx_shape_t s;
-                fx_fixed_shape(&s, 2, e2, g22, h, per, (starhalo_stencil_shape_t)shp);
-                check_shape(&s);
-                fx_fixed_shape(&s, 2, e2, g21, h, per, (starhalo_stencil_shape_t)shp);
-                check_shape(&s);
-                fx_fixed_shape(&s, 2, e2, g11, h, per, (starhalo_stencil_shape_t)shp);
-                check_shape(&s);
-                if (h <= 2) {
-                    fx_fixed_shape(&s, 3, e3, g222, h, per, (starhalo_stencil_shape_t)shp);
-                    check_shape(&s);
-                }
-            }
+    fx_each_fixed_shape(3, check_shape, NULL);
 }
 
 static void random_shapes_exchange_the_index_image(void **state)
@@ -222,7 +227,7 @@ static void random_shapes_exchange_the_index_image(void **state)
     for (int i = 0; i < 200; i++) {
         fx_shape_t s;
         fx_random_shape(&rng, &s);
-        check_shape(&s);
+        check_shape(&s, NULL);
     }
 }
 
