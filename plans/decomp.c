@@ -266,11 +266,8 @@ starhalo_box_t starhalo_decomp_owned_box(const starhalo_decomp_t *decomp, int pa
     int c[STARHALO_MAX_DIMS];
     starhalo_decomp_part_coord(decomp, part, c);
     starhalo_box_t b = starhalo__box_unit();
-    if (c[0] < 0) { /* invalid part: an empty box */
-        for (int d = 0; d < STARHALO_MAX_DIMS; d++)
-            b.hi[d] = b.lo[d];
-        return b;
-    }
+    if (c[0] < 0) /* invalid part */
+        return starhalo__box_empty();
     for (int d = 0; d < STARHALO_MAX_DIMS; d++) {
         b.lo[d] = decomp->offsets[d][c[d]];
         b.hi[d] = decomp->offsets[d][c[d] + 1];

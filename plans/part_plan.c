@@ -140,12 +140,12 @@ int starhalo_part_plan_part(const starhalo_part_plan_t *plan)
 
 starhalo_box_t starhalo_part_plan_owned(const starhalo_part_plan_t *plan)
 {
-    return plan->owned;
+    return plan ? plan->owned : starhalo__box_empty();
 }
 
 starhalo_box_t starhalo_part_plan_ghosted(const starhalo_part_plan_t *plan)
 {
-    return plan->ghosted;
+    return plan ? plan->ghosted : starhalo__box_empty();
 }
 
 int starhalo_part_plan_num_neighbors(const starhalo_part_plan_t *plan)

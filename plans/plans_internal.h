@@ -59,4 +59,13 @@ static inline starhalo_box_t starhalo__box_unit(void)
     return b;
 }
 
+/** An empty box (lo == hi == 0): what invalid parts and NULL plans report. */
+static inline starhalo_box_t starhalo__box_empty(void)
+{
+    starhalo_box_t b = starhalo__box_unit();
+    for (int d = 0; d < STARHALO_MAX_DIMS; d++)
+        b.hi[d] = b.lo[d];
+    return b;
+}
+
 #endif

@@ -270,6 +270,12 @@ static void bad_inputs_return_their_errors(void **state)
     assert_null(plan);
     const int bad_coord[3] = {2, 0, 0};
     assert_int_equal(starhalo_decomp_part_index(dc, bad_coord), -1);
+    starhalo_box_t none = starhalo_decomp_owned_box(dc, 4);
+    assert_int_equal(starhalo_box_volume(&none), 0);
+    none = starhalo_part_plan_owned(NULL);
+    assert_int_equal(starhalo_box_volume(&none), 0);
+    assert_int_equal(starhalo_part_plan_num_neighbors(NULL), 0);
+    assert_null(starhalo_part_plan_neighbor(NULL, 0));
     starhalo_decomp_destroy(dc);
 }
 
