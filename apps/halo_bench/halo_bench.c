@@ -45,73 +45,66 @@ static int reject(int rank, const char *msg)
     return 1;
 }
 
-static void fill_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
-                     const starhalo_decomp_t *decomp, int rank, uint64_t gen)
-{
-    for (int64_t i = 0; i < o->parts_per_rank; i++) {
-        const int part = hb_first_part(o, rank) + (int)i;
-        hb_tile_geom_t g;
-        hb_tile_geom(o, decomp, part, &g);
-        void *tile = NULL;
-        starhalo_status_t st = ops->acquire(t, part, 1, &tile);
-        if (st != STARHALO_OK)
-            die(rank, st, "cannot access a tile");
-        hb_tile_fill(o, &g, gen, tile);
-        st = ops->release(t, part);
-        if (st != STARHALO_OK)
-            die(rank, st, "cannot release a tile");
-    }
-}
+/* Run @p fn on every local part's tile between acquire and release; stops at the first
+ * non-zero return. */
+typedef int (*tile_fn_t)(const hb_options_t *o, const hb_tile_geom_t *g, int part, void *tile,
+                         void *arg);
 
-/* @return wrong cells over this rank's parts; the first problem goes to @p what. */
-static int64_t check_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
-                         const starhalo_decomp_t *decomp, int rank, uint64_t gen, int full,
-                         char *what, size_t whatlen)
-{
-    int64_t bad = 0;
-    what[0] = '\0';
-    for (int64_t i = 0; i < o->parts_per_rank; i++) {
-        const int part = hb_first_part(o, rank) + (int)i;
-        hb_tile_geom_t g;
-        hb_tile_geom(o, decomp, part, &g);
-        void *tile = NULL;
-        starhalo_status_t st = ops->acquire(t, part, 0, &tile);
-        if (st != STARHALO_OK)
-            die(rank, st, "cannot access a tile");
-        char first[256];
-        const int64_t n = hb_tile_check(o, &g, gen, full, tile, first, sizeof first);
-        if (n && !what[0])
-            snprintf(what, whatlen, "part %d: %s", part, first);
-        bad += n;
-        st = ops->release(t, part);
-        if (st != STARHALO_OK)
-            die(rank, st, "cannot release a tile");
-    }
-    return bad;
-}
-
-static int dump_all(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
-                    const starhalo_decomp_t *decomp, int rank, char *err, size_t errlen)
+static int for_each_tile(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
+                         const starhalo_decomp_t *decomp, int rank, int write, tile_fn_t fn,
+                         void *arg)
 {
     for (int64_t i = 0; i < o->parts_per_rank; i++) {
         const int part = hb_first_part(o, rank) + (int)i;
         hb_tile_geom_t g;
         hb_tile_geom(o, decomp, part, &g);
         void *tile = NULL;
-        starhalo_status_t st = ops->acquire(t, part, 0, &tile);
+        starhalo_status_t st = ops->acquire(t, part, write, &tile);
         if (st != STARHALO_OK)
             die(rank, st, "cannot access a tile");
-        char path[4096];
-        snprintf(path, sizeof path, "%s/part_%d.npy", o->dump, part);
-        const int rc =
-            hb_npy_write(path, o->dtype, o->batch, o->in_channels, g.gh, g.gw, tile, err, errlen);
+        const int rc = fn(o, &g, part, tile, arg);
         st = ops->release(t, part);
         if (st != STARHALO_OK)
             die(rank, st, "cannot release a tile");
         if (rc)
-            return -1;
+            return rc;
     }
     return 0;
+}
+
+static int fill_tile(const hb_options_t *o, const hb_tile_geom_t *g, int part, void *tile,
+                     void *arg)
+{
+    hb_tile_fill(o, g, *(const uint64_t *)arg, tile);
+    return 0;
+}
+
+typedef struct check_arg {
+    uint64_t gen;
+    int full;
+    int64_t bad;
+    char what[512];
+} check_arg_t;
+
+static int check_tile(const hb_options_t *o, const hb_tile_geom_t *g, int part, void *tile,
+                      void *arg)
+{
+    check_arg_t *c = arg;
+    char first[256];
+    const int64_t n = hb_tile_check(o, g, c->gen, c->full, tile, first, sizeof first);
+    if (n && !c->what[0])
+        snprintf(c->what, sizeof c->what, "part %d: %s", part, first);
+    c->bad += n;
+    return 0;
+}
+
+static int dump_tile(const hb_options_t *o, const hb_tile_geom_t *g, int part, void *tile,
+                     void *arg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/part_%d.npy", o->dump, part);
+    return hb_npy_write(path, o->dtype, o->batch, o->in_channels, g->gh, g->gw, tile, arg,
+                        HB_ERRLEN);
 }
 
 int main(int argc, char **argv)
@@ -167,7 +160,8 @@ int main(int argc, char **argv)
     if (st != STARHALO_OK)
         die(rank, st, "cannot set up the transport");
 
-    fill_all(&o, ops, t, decomp, rank, 0);
+    uint64_t gen = 0;
+    for_each_tile(&o, ops, t, decomp, rank, 1, fill_tile, &gen);
     for (int64_t i = 0; i < o.warmup; i++)
         if ((st = ops->exchange(t)) != STARHALO_OK)
             die(rank, st, "warm-up exchange failed");
@@ -190,22 +184,24 @@ int main(int argc, char **argv)
 
     /* The ghost cells after the timed loop; with --validate also a fresh generation of values
      * through one more exchange (stale data cannot pass), checking every cell. */
-    char what[512];
-    int64_t bad = check_all(&o, ops, t, decomp, rank, 0, 0, what, sizeof what);
-    if (bad == 0 && o.validate) {
-        fill_all(&o, ops, t, decomp, rank, 1);
+    check_arg_t check = {.gen = 0, .full = 0};
+    for_each_tile(&o, ops, t, decomp, rank, 0, check_tile, &check);
+    if (check.bad == 0 && o.validate) {
+        gen = 1;
+        for_each_tile(&o, ops, t, decomp, rank, 1, fill_tile, &gen);
         if ((st = ops->exchange(t)) != STARHALO_OK)
             die(rank, st, "validation exchange failed");
-        bad = check_all(&o, ops, t, decomp, rank, 1, 1, what, sizeof what);
+        check = (check_arg_t){.gen = 1, .full = 1};
+        for_each_tile(&o, ops, t, decomp, rank, 0, check_tile, &check);
     }
-    if (bad == 0)
+    if (check.bad == 0)
         printf("Validation passed Rank:%d\n", rank);
     else
-        printf("Validation failed Rank:%d: %lld wrong cells, first at %s\n", rank, (long long)bad,
-               what);
+        printf("Validation failed Rank:%d: %lld wrong cells, first at %s\n", rank,
+               (long long)check.bad, check.what);
 
-    local_fail = bad != 0;
-    if (o.dump && dump_all(&o, ops, t, decomp, rank, err, sizeof err)) {
+    local_fail = check.bad != 0;
+    if (o.dump && for_each_tile(&o, ops, t, decomp, rank, 0, dump_tile, err)) {
         fprintf(stderr, "%s: error: rank %d: %s\n", HB_NAME, rank, err);
         local_fail = 1;
     }
