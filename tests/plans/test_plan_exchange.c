@@ -276,6 +276,48 @@ static void full_width_bands_merge_into_one_run(void **state)
     starhalo_decomp_destroy(dc);
 }
 
+/* The worked example of docs/PLANS.md: 8x8, square of 4, halo 1, BOX, part 0. */
+static void docs_worked_example_runs(void **state)
+{
+    (void)state;
+    starhalo_decomp_desc_t d = {0};
+    d.ndims = 2, d.extent[0] = d.extent[1] = 8;
+    d.split = STARHALO_SPLIT_SQUARE, d.nparts = 4, d.shape = STARHALO_STENCIL_BOX;
+    for (int i = 0; i < 4; i++)
+        d.halo[i] = 1;
+    starhalo_decomp_t *dc;
+    assert_status_ok(starhalo_decomp_create(&d, &dc));
+    starhalo_part_plan_t *plan;
+    assert_status_ok(starhalo_part_plan_create(dc, 0, &plan));
+    starhalo_xfer_plan_t *x;
+    assert_status_ok(starhalo_part_plan_lower(plan, &x));
+    assert_int_equal(starhalo_xfer_plan_plane_size(x), 36);
+    assert_int_equal(starhalo_xfer_plan_num_peers(x), 3);
+    const starhalo_peer_xfer_t *to1 = starhalo_xfer_plan_peer(x, 0);
+    const starhalo_peer_xfer_t *to2 = starhalo_xfer_plan_peer(x, 1);
+    const starhalo_peer_xfer_t *to3 = starhalo_xfer_plan_peer(x, 2);
+    assert_int_equal(to1->peer, 1);
+    assert_int_equal(to1->send_tag, 14);
+    assert_int_equal(to1->nsend_runs, 4);
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(to1->send_runs[r].offset, 10 + 6 * r);
+        assert_int_equal(to1->send_runs[r].length, 1);
+    }
+    assert_int_equal(to2->peer, 2);
+    assert_int_equal(to2->nsend_runs, 1);
+    assert_int_equal(to2->send_runs[0].offset, 25);
+    assert_int_equal(to2->send_runs[0].length, 4);
+    assert_int_equal(to2->recv_runs[0].offset, 31);
+    assert_int_equal(to3->peer, 3);
+    assert_int_equal(to3->send_runs[0].offset, 28);
+    assert_int_equal(to3->recv_runs[0].offset, 35);
+    assert_int_equal(to3->send_tag, 17);
+    assert_int_equal(to3->recv_tag, 9);
+    starhalo_xfer_plan_destroy(x);
+    starhalo_part_plan_destroy(plan);
+    starhalo_decomp_destroy(dc);
+}
+
 static void xfer_plan_create_copies_and_validates(void **state)
 {
     (void)state;
@@ -330,6 +372,7 @@ int main(void)
         cmocka_unit_test(fixed_shapes_exchange_the_index_image),
         cmocka_unit_test(random_shapes_exchange_the_index_image),
         cmocka_unit_test(full_width_bands_merge_into_one_run),
+        cmocka_unit_test(docs_worked_example_runs),
         cmocka_unit_test(xfer_plan_create_copies_and_validates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
