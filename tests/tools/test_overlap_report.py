@@ -15,6 +15,11 @@ Expected, rank 0: transfers [4,25] = 21; compute [0,10]+[14,18]+[20,30] covers 6
   -> 15/21; window [0,30]; w0 busy [0,12]+[20,30] = 22 -> idle 8; w1 busy 3+4 = 7 -> idle 23.
 Expected, rank 1: transfers 21; compute [2,6] covers [4,6] = 2 -> 2/21; window [2,25] = 23;
   w0 busy [2,9] = 7 -> idle 16.
+Those hold with --align starpu (times as given). With --align links, rank 1's clock is moved by
+  (min 0->1 - min 1->0) / 2 = (3 - (-2)) / 2 = 2.5 ms back: rank 1 tasks compute [-0.5,3.5],
+  PACK_upper [3.5,6.5]; links 0->1 [4,13.5], [6,6.5]; 1->0 [12.5,25], [37.5,38] (no longer
+  skewed). Rank 0: transfers [4,25]+[37.5,38] = 21.5, overlapped 15 -> 15/21.5, window [0,38],
+  idle w0 38-22 = 16, w1 38-7 = 31. Rank 1: overlapped 0, window [-0.5,38] = 38.5, idle 31.5.
 """
 import importlib.machinery
 import importlib.util
@@ -65,7 +70,7 @@ class Intervals(unittest.TestCase):
 class Synthetic(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = run("--json", DATA)
+        p = run("--json", "--align", "starpu", DATA)
         if p.returncode != 0:
             raise AssertionError("overlap-report failed: " + p.stderr)
         cls.ranks = {r["rank"]: r for r in json.loads(p.stdout)["ranks"]}
@@ -106,7 +111,7 @@ class Synthetic(unittest.TestCase):
         self.assertAlmostEqual(r["workers"][0]["idle_share"], 16.0 / 23.0)
 
     def test_exclude_nothing_counts_pack_as_compute(self):
-        p = run("--json", "--exclude", "", DATA)
+        p = run("--json", "--align", "starpu", "--exclude", "", DATA)
         r = {x["rank"]: x for x in json.loads(p.stdout)["ranks"]}
         # Rank 1 now also has PACK_upper [6,9]: [4,9] overlapped = 5 of 21.
         self.assertAlmostEqual(r[1]["overlap_share"], 5.0 / 21.0)
@@ -114,11 +119,50 @@ class Synthetic(unittest.TestCase):
         self.assertAlmostEqual(r[0]["overlapped_ms"], 17.0)
 
     def test_text_output(self):
-        p = run(DATA)
+        p = run("--align", "starpu", DATA)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("with compute running 15.000 = 71.4 % of it", p.stdout)
         self.assertIn("worker 1 (0_CPU1): 2 tasks, busy 7.000 (compute 4.000), idle 23.000 = "
                       "76.7 % of the window", p.stdout)
+
+
+class SyntheticAlignedByLinks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        p = run("--json", DATA)  # --align links is the default
+        if p.returncode != 0:
+            raise AssertionError("overlap-report failed: " + p.stderr)
+        cls.out = json.loads(p.stdout)
+        cls.ranks = {r["rank"]: r for r in cls.out["ranks"]}
+
+    def test_shift(self):
+        self.assertEqual(self.out["align"], "links")
+        self.assertAlmostEqual(self.out["shift_ms"]["0"], 0.0)
+        self.assertAlmostEqual(self.out["shift_ms"]["1"], -2.5)
+
+    def test_rank0(self):
+        r = self.ranks[0]
+        self.assertEqual((r["transfers"], r["skewed_links"]), (4, 0))
+        self.assertAlmostEqual(r["transfer_ms"], 21.5)
+        self.assertAlmostEqual(r["overlap_share"], 15.0 / 21.5)
+        self.assertAlmostEqual(r["window_ms"], 38.0)
+        self.assertEqual([round(w["idle_ms"], 9) for w in r["workers"]], [16.0, 31.0])
+
+    def test_rank1(self):
+        r = self.ranks[1]
+        self.assertAlmostEqual(r["overlapped_ms"], 0.0)
+        self.assertAlmostEqual(r["window_ms"], 38.5)
+        self.assertAlmostEqual(r["workers"][0]["idle_ms"], 31.5)
+
+    def test_estimate_offsets_chain_and_one_way_pairs(self):
+        m = load_tool()
+        links = [{"src": 0, "dst": 1, "start": 0.0, "end": 5.0},
+                 {"src": 1, "dst": 0, "start": 0.0, "end": 1.0},
+                 {"src": 1, "dst": 2, "start": 0.0, "end": 2.0},
+                 {"src": 2, "dst": 1, "start": 0.0, "end": 4.0},
+                 {"src": 0, "dst": 3, "start": 0.0, "end": 9.0}]
+        # 1 vs 0: (5 - 1) / 2 = 2; 2 vs 1: (2 - 4) / 2 = -1 -> 1; 3 has no link back: absent.
+        self.assertEqual(m.estimate_offsets(links), {0: 0.0, 1: 2.0, 2: 1.0})
 
 
 class Errors(unittest.TestCase):
