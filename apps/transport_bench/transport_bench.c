@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file transport_bench.c
+ * @brief Times the plain-MPI transports (two-sided, persistent, RMA fence, RMA lock) on the
+ * same two plans: an index plan (every rank requires a random fraction, default 5 %, of the
+ * points the other ranks own on a G x G grid distributed in row blocks) and a structured
+ * vertical split of the same grid (column halos, packed).
+ *
+ * Method: each sample is the mean of --iters back-to-back operations after a barrier, timed on
+ * every rank and reduced with MAX; transports are interleaved (ABCD ABCD ...) and the median
+ * of --repeats samples is reported, so slow phases of a shared machine hit every transport.
+ * In the same rounds, memcpy of the same byte count (the larger of a rank's send and receive
+ * bytes) is timed, and the index plan build is timed against one update.
+ * Every executor is checked once (forward values are the global-index image) before timing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include <starhalo/starhalo_mpi_exchange.h>
+
+#define APP "transport_bench"
+
+typedef struct options {
+    int64_t grid;
+    double fraction;
+    int halo;
+    int repeats;
+    int iters;
+    const char *csv;
+} options_t;
+
+static void usage(void)
+{
+    printf("usage: " APP " [--grid G] [--fraction F] [--halo H] [--repeats R] [--iters I]\n"
+           "                       [--csv FILE]\n"
+           "  G x G grid (4096), index plan: random fraction F (0.05) of the other ranks'\n"
+           "  points; structured plan: vertical split with H-wide column halos (3).\n"
+           "  Medians of R (21) interleaved samples of I (20) operations each.\n");
+}
+
+static int parse_int(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (*end || errno || x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
+{
+    *o = (options_t){4096, 0.05, 3, 21, 20, NULL};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 2;
+        if (i + 1 >= argc) {
+            snprintf(err, errlen, "option '%s' needs a value (see --help)", a);
+            return 1;
+        }
+        const char *v = argv[++i];
+        long x = 0;
+        if (!strcmp(a, "--grid")) {
+            if (parse_int(v, 16, 65536, &x)) {
+                snprintf(err, errlen, "--grid '%s' must be an integer in [16, 65536]", v);
+                return 1;
+            }
+            o->grid = x;
+        } else if (!strcmp(a, "--fraction")) {
+            char *end;
+            errno = 0;
+            o->fraction = strtod(v, &end);
+            if (*end || errno || !(o->fraction > 0) || o->fraction > 1) {
+                snprintf(err, errlen, "--fraction '%s' must be a number in (0, 1]", v);
+                return 1;
+            }
+        } else if (!strcmp(a, "--halo")) {
+            if (parse_int(v, 1, 64, &x)) {
+                snprintf(err, errlen, "--halo '%s' must be an integer in [1, 64]", v);
+                return 1;
+            }
+            o->halo = (int)x;
+        } else if (!strcmp(a, "--repeats")) {
+            if (parse_int(v, 1, 100000, &x)) {
+                snprintf(err, errlen, "--repeats '%s' must be an integer in [1, 100000]", v);
+                return 1;
+            }
+            o->repeats = (int)x;
+        } else if (!strcmp(a, "--iters")) {
+            if (parse_int(v, 1, 1000000, &x)) {
+                snprintf(err, errlen, "--iters '%s' must be an integer in [1, 1000000]", v);
+                return 1;
+            }
+            o->iters = (int)x;
+        } else if (!strcmp(a, "--csv")) {
+            o->csv = v;
+        } else {
+            snprintf(err, errlen, "unknown option '%s' (see --help)", a);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The slowest rank's time of one call of f(arg), averaged over iters calls. */
+typedef int (*op_fn)(void *arg);
+
+static double sample(op_fn f, void *arg, int iters, int *ok)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    const double t0 = MPI_Wtime();
+    for (int i = 0; i < iters; i++)
+        *ok &= f(arg) == 0;
+    double t = (MPI_Wtime() - t0) / iters, tmax = 0;
+    MPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return tmax;
+}
+
+typedef struct exec_arg {
+    starhalo_mpi_exchange_t *ex;
+    double *array;
+} exec_arg_t;
+
+static int do_update(void *a)
+{
+    exec_arg_t *e = a;
+    return starhalo_mpi_exchange_update(e->ex, e->array) == STARHALO_OK ? 0 : -1;
+}
+
+static int do_reverse(void *a)
+{
+    exec_arg_t *e = a;
+    return starhalo_mpi_exchange_update_by_halo(e->ex, e->array, STARHALO_REDUCE_SUM) == STARHALO_OK
+               ? 0
+               : -1;
+}
+
+typedef struct copy_arg {
+    char *dst, *src;
+    size_t bytes;
+} copy_arg_t;
+
+static int do_memcpy(void *a)
+{
+    copy_arg_t *c = a;
+    memcpy(c->dst, c->src, c->bytes);
+    __asm__ __volatile__("" ::"r"(c->dst) : "memory"); /* keep the copy */
+    return 0;
+}
+
+/* One benchmarked plan: its transfer plan, a local array and the values it must hold. */
+typedef struct bench_plan {
+    const char *name;
+    starhalo_xfer_plan_t *x;
+    int64_t len;    /* local array elements */
+    double *init;   /* owned values = image, halo = -1 */
+    double *expect; /* after one update */
+    int64_t bytes;  /* max over ranks of max(send, recv) bytes per update */
+} bench_plan_t;
+
+/* Time every transport on one plan, interleaved; write rows; return 0 or -1. */
+static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, int size,
+                    double build_s)
+{
+    starhalo_mpi_exchange_t *ex[STARHALO_NUM_TRANSPORTS] = {NULL};
+    exec_arg_t args[STARHALO_NUM_TRANSPORTS];
+    double create_s[STARHALO_NUM_TRANSPORTS];
+    int ok = 1;
+    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        const double t0 = MPI_Wtime();
+        if (starhalo_mpi_exchange_create(MPI_COMM_WORLD, bp->x, NULL, STARHALO_FLOAT64,
+                                         (starhalo_transport_t)t, &ex[t]) != STARHALO_OK) {
+            if (rank == 0)
+                fprintf(stderr, APP ": error: %s\n", starhalo_last_error_message());
+            for (int k = 0; k < t; k++)
+                starhalo_mpi_exchange_destroy(ex[k]);
+            return -1;
+        }
+        create_s[t] = MPI_Wtime() - t0;
+        args[t].ex = ex[t];
+        args[t].array = malloc((size_t)(bp->len + 1) * sizeof(double));
+        memcpy(args[t].array, bp->init, (size_t)bp->len * sizeof(double));
+        ok &= do_update(&args[t]) == 0 &&
+              !memcmp(args[t].array, bp->expect, (size_t)bp->len * sizeof(double));
+    }
+    int all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all_ok && rank == 0)
+        fprintf(stderr, APP ": error: a transport produced wrong halo values on plan %s\n",
+                bp->name);
+
+    const size_t cb = (size_t)(bp->bytes > 0 ? bp->bytes : 1);
+    copy_arg_t cp = {malloc(cb), malloc(cb), cb};
+    memset(cp.src, 1, cb);
+    memset(cp.dst, 0, cb);
+    const int R = o->repeats;
+    double *fw = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *fw);
+    double *rv = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *rv);
+    double *mc = malloc((size_t)R * sizeof *mc);
+    for (int r = 0; r < R && all_ok; r++) {
+        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
+            fw[t * R + r] = sample(do_update, &args[t], o->iters, &ok);
+        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
+            rv[t * R + r] = sample(do_reverse, &args[t], o->iters, &ok);
+        mc[r] = sample(do_memcpy, &cp, o->iters, &ok);
+    }
+    double mf[STARHALO_NUM_TRANSPORTS], mr[STARHALO_NUM_TRANSPORTS], best_f = 1e30, best_r = 1e30;
+    for (int t = 0; t < STARHALO_NUM_TRANSPORTS && all_ok; t++) {
+        mf[t] = median(fw + t * R, R);
+        mr[t] = median(rv + t * R, R);
+        best_f = mf[t] < best_f ? mf[t] : best_f;
+        best_r = mr[t] < best_r ? mr[t] : best_r;
+    }
+    const double mcpy = all_ok ? median(mc, R) : 0;
+    if (rank == 0 && all_ok) {
+        printf("plan %s: %d ranks, %lld bytes per rank and update, memcpy of the same bytes "
+               "%.2f us (%.2f GB/s)\n",
+               bp->name, size, (long long)bp->bytes, mcpy * 1e6, bp->bytes / mcpy / 1e9);
+        printf("  %-11s %12s %8s %12s %8s %9s %11s\n", "transport", "update us", "ratio",
+               "reverse us", "ratio", "GB/s", "create ms");
+        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+            const char *tn = starhalo_transport_name((starhalo_transport_t)t);
+            printf("  %-11s %12.2f %8.2f %12.2f %8.2f %9.2f %11.3f\n", tn, mf[t] * 1e6,
+                   mf[t] / best_f, mr[t] * 1e6, mr[t] / best_r, bp->bytes / mf[t] / 1e9,
+                   create_s[t] * 1e3);
+            if (csv) {
+                fprintf(csv, "%s,%s,update,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn, size,
+                        (long long)bp->bytes, mf[t] * 1e6, mf[t] / best_f, mcpy * 1e6,
+                        mcpy / mf[t]);
+                fprintf(csv, "%s,%s,update_by_halo_sum,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn,
+                        size, (long long)bp->bytes, mr[t] * 1e6, mr[t] / best_r, mcpy * 1e6,
+                        mcpy / mr[t]);
+                fprintf(csv, "%s,%s,executor_create,%d,%lld,%.3f,,,\n", bp->name, tn, size,
+                        (long long)bp->bytes, create_s[t] * 1e6);
+            }
+        }
+        printf("  persistent / two-sided: update %.3f, reverse %.3f\n",
+               mf[STARHALO_TRANSPORT_PERSISTENT] / mf[STARHALO_TRANSPORT_TWO_SIDED],
+               mr[STARHALO_TRANSPORT_PERSISTENT] / mr[STARHALO_TRANSPORT_TWO_SIDED]);
+        if (build_s > 0) {
+            printf("  plan build %.3f ms = %.2f x one two-sided update (%.2f x the best)\n",
+                   build_s * 1e3, build_s / mf[STARHALO_TRANSPORT_TWO_SIDED], build_s / best_f);
+            if (csv)
+                fprintf(csv, "%s,,plan_build,%d,%lld,%.3f,%.3f,,\n", bp->name, size,
+                        (long long)bp->bytes, build_s * 1e6,
+                        build_s / mf[STARHALO_TRANSPORT_TWO_SIDED]);
+        }
+        if (csv)
+            fprintf(csv, "%s,,memcpy,%d,%lld,%.3f,,,\n", bp->name, size, (long long)bp->bytes,
+                    mcpy * 1e6);
+    }
+    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+        starhalo_mpi_exchange_destroy(ex[t]);
+        free(args[t].array);
+    }
+    free(cp.dst);
+    free(cp.src);
+    free(fw);
+    free(rv);
+    free(mc);
+    return all_ok ? 0 : -1;
+}
+
+static int64_t max_bytes(const starhalo_xfer_plan_t *x)
+{
+    int64_t s = 0, r = 0;
+    for (int i = 0; i < starhalo_xfer_plan_num_peers(x); i++) {
+        s += starhalo_xfer_plan_peer(x, i)->send_count;
+        r += starhalo_xfer_plan_peer(x, i)->recv_count;
+    }
+    int64_t b = (s > r ? s : r) * starhalo_xfer_plan_planes(x) * (int64_t)sizeof(double), all;
+    MPI_Allreduce(&b, &all, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+    return all;
+}
+
+/* Index plan: block rows of the grid; each rank requires a random fraction of the others'
+ * points. Returns the plan build time (median of 3 builds) or -1. */
+static double make_index_plan(const options_t *o, int rank, int size, bench_plan_t *bp)
+{
+    const int64_t n = o->grid * o->grid;
+    starhalo_distribution_t *d;
+    if (starhalo_distribution_create_block(n, size, &d) != STARHALO_OK)
+        return -1;
+    const int64_t ls = starhalo_distribution_local_size(d, rank);
+    const int64_t want = (int64_t)(o->fraction * (double)(n - ls));
+    int64_t *req = malloc((size_t)(want + 1) * sizeof *req), k = 0;
+    uint64_t s = 0x2545F4914F6CDD1DULL + (uint64_t)rank * 7919;
+    while (k < want) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        const int64_t g = (int64_t)(s % (uint64_t)n);
+        if (starhalo_distribution_owner(d, g) != rank)
+            req[k++] = g;
+    }
+    starhalo_index_plan_t *p = NULL;
+    double t[3];
+    for (int i = 0; i < 3; i++) {
+        starhalo_index_plan_destroy(p);
+        p = NULL;
+        MPI_Barrier(MPI_COMM_WORLD);
+        const double t0 = MPI_Wtime();
+        if (starhalo_index_plan_create_mpi(MPI_COMM_WORLD, d, req, want, &p) != STARHALO_OK) {
+            free(req);
+            return -1;
+        }
+        double dt = MPI_Wtime() - t0;
+        MPI_Allreduce(&dt, &t[i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    }
+    free(req);
+    if (starhalo_index_plan_lower(p, 1, &bp->x) != STARHALO_OK)
+        return -1;
+    const int64_t hs = starhalo_index_plan_halo_size(p);
+    bp->len = ls + hs;
+    bp->init = malloc((size_t)(bp->len + 1) * sizeof(double));
+    bp->expect = malloc((size_t)(bp->len + 1) * sizeof(double));
+    for (int64_t l = 0; l < ls; l++)
+        bp->init[l] = bp->expect[l] = 2.0 * starhalo_distribution_local_to_global(d, rank, l) + 1;
+    for (int64_t h = 0; h < hs; h++) {
+        bp->init[ls + h] = -1;
+        bp->expect[ls + h] = 2.0 * starhalo_index_plan_halo_to_global(p, h) + 1;
+    }
+    bp->bytes = max_bytes(bp->x);
+    starhalo_index_plan_destroy(p); /* the lowered plan is self-contained */
+    starhalo_distribution_destroy(d);
+    return median(t, 3);
+}
+
+/* Structured plan: vertical strips with H-wide column halos (non-periodic, STAR). */
+static int make_structured_plan(const options_t *o, int rank, int size, bench_plan_t *bp)
+{
+    starhalo_decomp_desc_t desc;
+    memset(&desc, 0, sizeof desc);
+    desc.ndims = 2;
+    desc.extent[0] = desc.extent[1] = o->grid;
+    desc.split = STARHALO_SPLIT_VERTICAL;
+    desc.nparts = size;
+    desc.halo[0] = desc.halo[1] = o->halo;
+    desc.shape = STARHALO_STENCIL_STAR;
+    starhalo_decomp_t *dc = NULL;
+    starhalo_part_plan_t *pp = NULL;
+    if (starhalo_decomp_create(&desc, &dc) != STARHALO_OK ||
+        starhalo_part_plan_create(dc, rank, &pp) != STARHALO_OK ||
+        starhalo_part_plan_lower(pp, &bp->x) != STARHALO_OK) {
+        starhalo_part_plan_destroy(pp);
+        starhalo_decomp_destroy(dc);
+        return -1;
+    }
+    const starhalo_box_t gb = starhalo_part_plan_ghosted(pp), ob = starhalo_part_plan_owned(pp);
+    const int64_t gw = gb.hi[0] - gb.lo[0], gh = gb.hi[1] - gb.lo[1];
+    bp->len = gw * gh;
+    bp->init = malloc((size_t)bp->len * sizeof(double));
+    bp->expect = malloc((size_t)bp->len * sizeof(double));
+    for (int64_t y = gb.lo[1]; y < gb.hi[1]; y++)
+        for (int64_t x = gb.lo[0]; x < gb.hi[0]; x++) {
+            const int64_t i = (y - gb.lo[1]) * gw + (x - gb.lo[0]);
+            const int inside = x >= 0 && x < o->grid && y >= 0 && y < o->grid;
+            const int owned = x >= ob.lo[0] && x < ob.hi[0] && y >= ob.lo[1] && y < ob.hi[1];
+            bp->init[i] = owned ? (double)(y * o->grid + x) : -1;
+            bp->expect[i] = inside ? (double)(y * o->grid + x) : -1;
+        }
+    bp->bytes = max_bytes(bp->x);
+    starhalo_part_plan_destroy(pp);
+    starhalo_decomp_destroy(dc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    options_t o;
+    char err[512] = "";
+    const int pr = parse(argc, argv, &o, err, sizeof err);
+    if (pr == 2 && rank == 0)
+        usage();
+    if (pr == 1 && rank == 0)
+        fprintf(stderr, APP ": error: %s\n", err);
+    if (pr != 0) {
+        MPI_Finalize();
+        return pr == 2 ? 0 : 1;
+    }
+    if (o.grid < 2 * size) {
+        if (rank == 0)
+            fprintf(stderr, APP ": error: --grid %lld is too small for %d ranks\n",
+                    (long long)o.grid, size);
+        MPI_Finalize();
+        return 1;
+    }
+    int csv_ok = 1;
+    FILE *csv = NULL;
+    if (rank == 0 && o.csv) {
+        csv = fopen(o.csv, "w");
+        csv_ok = csv != NULL;
+        if (csv_ok)
+            fprintf(csv, "plan,transport,op,ranks,bytes_per_rank,median_us,ratio_to_best,"
+                         "memcpy_us,memcpy_over_op\n");
+        else
+            fprintf(stderr, APP ": error: cannot write '%s': %s\n", o.csv, strerror(errno));
+    }
+    MPI_Bcast(&csv_ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!csv_ok) {
+        MPI_Finalize();
+        return 1;
+    }
+    bench_plan_t ip = {.name = "index"}, sp = {.name = "vertical"};
+    const double build = make_index_plan(&o, rank, size, &ip);
+    const int sok = make_structured_plan(&o, rank, size, &sp);
+    int ok = build >= 0 && sok == 0, all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all) {
+        if (rank == 0)
+            fprintf(stderr, APP ": error: building the plans failed: %s\n",
+                    starhalo_last_error_message());
+        MPI_Finalize();
+        return 1;
+    }
+    if (rank == 0)
+        printf(APP ": grid %lld^2, %d ranks, index fraction %.3f, column halo %d, %d repeats "
+                   "x %d ops\n",
+               (long long)o.grid, size, o.fraction, o.halo, o.repeats, o.iters);
+    int rc = run_plan(&o, &ip, csv, rank, size, build);
+    rc |= run_plan(&o, &sp, csv, rank, size, 0);
+    if (csv)
+        fclose(csv);
+    bench_plan_t *plans[2] = {&ip, &sp};
+    for (int i = 0; i < 2; i++) {
+        starhalo_xfer_plan_destroy(plans[i]->x);
+        free(plans[i]->init);
+        free(plans[i]->expect);
+    }
+    MPI_Finalize();
+    return rc ? 1 : 0;
+}
