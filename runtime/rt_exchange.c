@@ -39,6 +39,10 @@ typedef struct rt_xpart {
     starhalo_xfer_plan_t *plan;
     int npeers;
     rt_peer_t *peers;
+    /* Only neighbours with a non-empty message take part (asymmetric halos give empty
+     * ones): send_idx[k] is the peer of send_msgs[k], likewise for receives. */
+    int nsend, nrecv;
+    int *send_idx, *recv_idx;
     starhalo_cl_msg_t *send_msgs, *recv_msgs;
     starhalo_cl_xfer_args_t pack_fwd, unpack_fwd, pack_rev, unpack_rev[NOPS];
     struct starpu_data_descr *descr; /**< scratch: nfields + npeers */
@@ -150,8 +154,11 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     xp->peers = calloc(np, sizeof(rt_peer_t));
     xp->send_msgs = calloc(np, sizeof(starhalo_cl_msg_t));
     xp->recv_msgs = calloc(np, sizeof(starhalo_cl_msg_t));
+    xp->send_idx = calloc(np, sizeof(int));
+    xp->recv_idx = calloc(np, sizeof(int));
     xp->descr = calloc(np + (size_t)ex->nfields, sizeof(struct starpu_data_descr));
-    STARHALO_REQUIRE(xp->peers && xp->send_msgs && xp->recv_msgs && xp->descr,
+    STARHALO_REQUIRE(xp->peers && xp->send_msgs && xp->recv_msgs && xp->send_idx && xp->recv_idx &&
+                         xp->descr,
                      STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int i = 0; i < xp->npeers; i++) {
         rt_peer_t *pe = &xp->peers[i];
@@ -160,7 +167,7 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
         STARHALO_REQUIRE(
             x->peer >= 0 && x->peer < f0->nparts && x->send_tag >= 0 &&
                 x->send_tag < STARHALO__SLOTS && x->recv_tag >= 0 &&
-                x->recv_tag < STARHALO__SLOTS && x->send_count > 0 && x->recv_count > 0,
+                x->recv_tag < STARHALO__SLOTS && x->send_count >= 0 && x->recv_count >= 0,
             STARHALO_ERR_PLAN_INVALID,
             "part %d neighbour %d: peer %d, tags %d/%d, counts %lld/%lld", me, i, x->peer,
             x->send_tag, x->recv_tag, (long long)x->send_count, (long long)x->recv_count);
@@ -171,17 +178,27 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
         pe->fwd_recv_tag = ex->tag_base + 2 * (x->peer * s + x->recv_tag);
         pe->rev_send_tag = pe->fwd_recv_tag + 1;
         pe->rev_recv_tag = pe->fwd_send_tag + 1;
-        xp->send_msgs[i] = (starhalo_cl_msg_t){x->send_runs, x->nsend_runs, x->send_count};
-        xp->recv_msgs[i] = (starhalo_cl_msg_t){x->recv_runs, x->nrecv_runs, x->recv_count};
-        STARHALO_CHECK(register_vec(&pe->sendbuf, &pe->hsend, x->send_count * ex->msg_planes, esz));
-        STARHALO_CHECK(register_vec(&pe->recvbuf, &pe->hrecv, x->recv_count * ex->msg_planes, esz));
+        if (x->send_count > 0) {
+            xp->send_idx[xp->nsend] = i;
+            xp->send_msgs[xp->nsend++] =
+                (starhalo_cl_msg_t){x->send_runs, x->nsend_runs, x->send_count};
+            STARHALO_CHECK(
+                register_vec(&pe->sendbuf, &pe->hsend, x->send_count * ex->msg_planes, esz));
+        }
+        if (x->recv_count > 0) {
+            xp->recv_idx[xp->nrecv] = i;
+            xp->recv_msgs[xp->nrecv++] =
+                (starhalo_cl_msg_t){x->recv_runs, x->nrecv_runs, x->recv_count};
+            STARHALO_CHECK(
+                register_vec(&pe->recvbuf, &pe->hrecv, x->recv_count * ex->msg_planes, esz));
+        }
     }
-    set_args(&xp->pack_fwd, ex, rp->plane_size, xp->npeers, xp->send_msgs, STARHALO_REDUCE_REPLACE);
-    set_args(&xp->unpack_fwd, ex, rp->plane_size, xp->npeers, xp->recv_msgs,
+    set_args(&xp->pack_fwd, ex, rp->plane_size, xp->nsend, xp->send_msgs, STARHALO_REDUCE_REPLACE);
+    set_args(&xp->unpack_fwd, ex, rp->plane_size, xp->nrecv, xp->recv_msgs,
              STARHALO_REDUCE_REPLACE);
-    set_args(&xp->pack_rev, ex, rp->plane_size, xp->npeers, xp->recv_msgs, STARHALO_REDUCE_REPLACE);
+    set_args(&xp->pack_rev, ex, rp->plane_size, xp->nrecv, xp->recv_msgs, STARHALO_REDUCE_REPLACE);
     for (int op = 0; op < NOPS; op++)
-        set_args(&xp->unpack_rev[op], ex, rp->plane_size, xp->npeers, xp->send_msgs,
+        set_args(&xp->unpack_rev[op], ex, rp->plane_size, xp->nsend, xp->send_msgs,
                  (starhalo_reduce_op_t)op);
     return STARHALO_OK;
 }
@@ -202,7 +219,8 @@ static starhalo_status_t match_local(starhalo_exchange_t *ex)
             for (int j = 0; j < other->npeers; j++) {
                 const starhalo_peer_xfer_t *y = other->peers[j].x;
                 if (y->peer == me && y->send_tag == pe->x->recv_tag &&
-                    y->send_count == pe->x->recv_count)
+                    y->recv_tag == pe->x->send_tag && y->send_count == pe->x->recv_count &&
+                    y->recv_count == pe->x->send_count)
                     pe->match = j;
             }
             STARHALO_REQUIRE(pe->match >= 0, STARHALO_ERR_PLAN_INVALID,
@@ -241,6 +259,8 @@ static void free_xparts(starhalo_exchange_t *ex)
         free(xp->peers);
         free(xp->send_msgs);
         free(xp->recv_msgs);
+        free(xp->send_idx);
+        free(xp->recv_idx);
         free(xp->descr);
         free(xp->tiles);
     }
@@ -326,17 +346,19 @@ static starhalo_status_t post_mpi(starhalo_exchange_t *ex, int reverse, int send
         rt_xpart_t *xp = &ex->xparts[li];
         for (int i = 0; i < xp->npeers; i++) {
             rt_peer_t *pe = &xp->peers[i];
-            if (pe->local >= 0)
+            /* Forward sends and reverse receives use the send buffer, the others the recv
+             * one; an empty message has no buffer and is skipped. */
+            const starpu_data_handle_t h = send == reverse ? pe->hrecv : pe->hsend;
+            if (pe->local >= 0 || !h)
                 continue;
             int ret;
             if (send)
-                ret = starpu_mpi_isend_detached_prio(reverse ? pe->hrecv : pe->hsend, pe->rank,
+                ret = starpu_mpi_isend_detached_prio(h, pe->rank,
                                                      reverse ? pe->rev_send_tag : pe->fwd_send_tag,
                                                      STARPU_MAX_PRIO, comm, NULL, NULL);
             else
-                ret = starpu_mpi_irecv_detached(reverse ? pe->hsend : pe->hrecv, pe->rank,
-                                                reverse ? pe->rev_recv_tag : pe->fwd_recv_tag, comm,
-                                                NULL, NULL);
+                ret = starpu_mpi_irecv_detached(
+                    h, pe->rank, reverse ? pe->rev_recv_tag : pe->fwd_recv_tag, comm, NULL, NULL);
             if (ret != 0)
                 return starhalo__error_set(STARHALO_ERR_STARPU,
                                            "starpu_mpi_%s to/from rank %d failed (%d)",
@@ -366,9 +388,11 @@ static starhalo_status_t submit_packs(starhalo_exchange_t *ex, int reverse)
         int n = 0;
         for (int f = 0; f < ex->nfields; f++)
             xp->descr[n++] = (struct starpu_data_descr){xp->tiles[f]->handle, STARPU_R};
-        for (int i = 0; i < xp->npeers; i++)
-            xp->descr[n++] = (struct starpu_data_descr){
-                reverse ? xp->peers[i].hrecv : xp->peers[i].hsend, STARPU_W};
+        const int nm = reverse ? xp->nrecv : xp->nsend;
+        for (int k = 0; k < nm; k++) {
+            const rt_peer_t *pe = &xp->peers[reverse ? xp->recv_idx[k] : xp->send_idx[k]];
+            xp->descr[n++] = (struct starpu_data_descr){reverse ? pe->hrecv : pe->hsend, STARPU_W};
+        }
         STARHALO_CHECK(insert(&starhalo_cl_pack, reverse ? &xp->pack_rev : &xp->pack_fwd, xp->descr,
                               n, STARPU_MAX_PRIO, reverse ? "starhalo_pack_rev" : "starhalo_pack"));
     }
@@ -383,8 +407,9 @@ static starhalo_status_t submit_unpacks(starhalo_exchange_t *ex, int reverse,
     for (int li = 0; li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
         int n = 0;
-        for (int i = 0; i < xp->npeers; i++) {
-            const rt_peer_t *pe = &xp->peers[i];
+        const int nm = reverse ? xp->nsend : xp->nrecv;
+        for (int k = 0; k < nm; k++) {
+            const rt_peer_t *pe = &xp->peers[reverse ? xp->send_idx[k] : xp->recv_idx[k]];
             starpu_data_handle_t h;
             if (pe->local < 0)
                 h = reverse ? pe->hsend : pe->hrecv;
@@ -479,6 +504,8 @@ starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex)
                 continue;
             const starpu_data_handle_t hs[2] = {pe->hsend, pe->hrecv};
             for (int k = 0; k < 2; k++) {
+                if (!hs[k])
+                    continue;
                 if (starpu_data_acquire(hs[k], STARPU_RW) != 0)
                     return starhalo__error_set(STARHALO_ERR_STARPU,
                                                "acquiring a message buffer failed");
