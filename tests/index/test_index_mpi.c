@@ -11,8 +11,8 @@
  * - a structured transfer plan (periodic BOX halos, a part that is its own neighbour) through
  *   the same executor: every ghost cell holds the global-index image of its wrapped cell.
  * Every rank runs the group; each test reduces its pass/fail over ranks. */
-#include "starhalo_test.h"
 #include "lama_example.h"
+#include "starhalo_mpi_test.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -23,23 +23,8 @@
 
 static int g_rank, g_size;
 
-/* Count a failed check without leaving the test (the other ranks are in collectives). */
-#define CHECK(bad, cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            if ((bad)++ == 0)                                                                      \
-                fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", g_rank, __FILE__, __LINE__,  \
-                        #cond);                                                                    \
-        }                                                                                          \
-    } while (0)
-
-/* Every rank agrees on the outcome, then asserts it. */
-static void agree_ok(int bad)
-{
-    int all = 0;
-    MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    assert_int_equal(all, 0);
-}
+#define CHECK(bad, cond) STARHALO_MPI_CHECK(bad, cond)
+#define agree_ok         starhalo_mpi_assert_none_failed
 
 static void lama_worked_example(void **state)
 {

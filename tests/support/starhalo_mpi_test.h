@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file starhalo_mpi_test.h
+ * @brief Helpers for CMocka tests run on every rank: count failed checks without leaving the
+ * test (the other ranks may be inside a collective), then agree on the outcome.
+ */
+#ifndef STARHALO_MPI_TEST_H
+#define STARHALO_MPI_TEST_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "starhalo_test.h"
+
+/** Count a failed check in @p bad; print the first one with the rank. */
+#define STARHALO_MPI_CHECK(bad, cond)                                                              \
+    do {                                                                                           \
+        if (!(cond) && (bad)++ == 0) {                                                             \
+            int rank_ = 0;                                                                         \
+            MPI_Comm_rank(MPI_COMM_WORLD, &rank_);                                                 \
+            fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank_, __FILE__, __LINE__,       \
+                    #cond);                                                                        \
+        }                                                                                          \
+    } while (0)
+
+/** Every rank learns whether any rank counted a failure, then asserts there was none. */
+static inline void starhalo_mpi_assert_none_failed(int bad)
+{
+    int all = 0;
+    MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    assert_int_equal(all, 0);
+}
+
+#endif
