@@ -56,14 +56,87 @@ int64_t starhalo_mpi_exchange_send_bytes(const starhalo_mpi_exchange_t *ex)
 
 /* ---- packing ------------------------------------------------------------------------- */
 
+/* Index plans gather scattered single elements: one memcpy call per run costs more than the
+ * copy, so runs averaging fewer than SHORT_RUN elements take a plain element loop. */
+#define SHORT_RUN 4
+
+static int short_runs(const starhalo_run_t *runs, int nruns, int64_t count)
+{
+    return nruns > 0 && count < (int64_t)SHORT_RUN * nruns;
+}
+
+#define GATHER_LOOP(T)                                                                             \
+    do {                                                                                           \
+        for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
+            const T *in_ = (const T *)src + p_ * plane_size;                                       \
+            T *out_ = (T *)dst + p_ * count;                                                       \
+            for (int r_ = 0; r_ < nruns; r_++)                                                     \
+                for (int64_t e_ = 0; e_ < runs[r_].length; e_++)                                   \
+                    *out_++ = in_[runs[r_].offset + e_];                                           \
+        }                                                                                          \
+    } while (0)
+
+static void pack(starhalo_dtype_t dtype, const void *src, int64_t plane_size, int64_t planes,
+                 const starhalo_run_t *runs, int nruns, int64_t count, void *dst)
+{
+    if (!short_runs(runs, nruns, count))
+        starhalo_kern_pack_cpu(dtype, src, plane_size, planes, runs, nruns, count, dst);
+    else if (dtype == STARHALO_FLOAT64)
+        GATHER_LOOP(double);
+    else
+        GATHER_LOOP(float);
+}
+
+#define SCATTER_LOOP(T, OPEXPR)                                                                    \
+    do {                                                                                           \
+        for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
+            const T *in_ = (const T *)src + p_ * count;                                            \
+            T *out_ = (T *)dst + p_ * plane_size;                                                  \
+            for (int r_ = 0; r_ < nruns; r_++)                                                     \
+                for (int64_t e_ = 0; e_ < runs[r_].length; e_++) {                                 \
+                    const T a = out_[runs[r_].offset + e_], b = *in_++;                            \
+                    out_[runs[r_].offset + e_] = (OPEXPR);                                         \
+                }                                                                                  \
+        }                                                                                          \
+    } while (0)
+
+#define SCATTER_OPS(T)                                                                             \
+    do {                                                                                           \
+        switch (op) {                                                                              \
+        case STARHALO_REDUCE_SUM:                                                                  \
+            SCATTER_LOOP(T, a + b);                                                                \
+            break;                                                                                 \
+        case STARHALO_REDUCE_MAX:                                                                  \
+            SCATTER_LOOP(T, a > b ? a : b);                                                        \
+            break;                                                                                 \
+        case STARHALO_REDUCE_MIN:                                                                  \
+            SCATTER_LOOP(T, a < b ? a : b);                                                        \
+            break;                                                                                 \
+        default:                                                                                   \
+            SCATTER_LOOP(T, ((void)a, b));                                                         \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+static void unpack(starhalo_dtype_t dtype, const void *src, int64_t count, int64_t planes,
+                   const starhalo_run_t *runs, int nruns, void *dst, int64_t plane_size,
+                   starhalo_reduce_op_t op)
+{
+    if (!short_runs(runs, nruns, count))
+        starhalo_kern_unpack_cpu(dtype, src, count, planes, runs, nruns, dst, plane_size, op);
+    else if (dtype == STARHALO_FLOAT64)
+        SCATTER_OPS(double);
+    else
+        SCATTER_OPS(float);
+}
+
 void starhalo__mx_pack_fwd(starhalo_mpi_exchange_t *ex, const void *array)
 {
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->send_count > 0)
-            starhalo_kern_pack_cpu(ex->dtype, array, ex->plane_size, ex->planes, p->send_runs,
-                                   p->nsend_runs, p->send_count,
-                                   ex->sbuf + (size_t)ex->soff[i] * ex->esz);
+            pack(ex->dtype, array, ex->plane_size, ex->planes, p->send_runs, p->nsend_runs,
+                 p->send_count, ex->sbuf + (size_t)ex->soff[i] * ex->esz);
     }
 }
 
@@ -72,9 +145,8 @@ void starhalo__mx_unpack_fwd(starhalo_mpi_exchange_t *ex, void *array)
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->recv_count > 0)
-            starhalo_kern_unpack_cpu(ex->dtype, ex->rbuf + (size_t)ex->roff[i] * ex->esz,
-                                     p->recv_count, ex->planes, p->recv_runs, p->nrecv_runs, array,
-                                     ex->plane_size, STARHALO_REDUCE_REPLACE);
+            unpack(ex->dtype, ex->rbuf + (size_t)ex->roff[i] * ex->esz, p->recv_count, ex->planes,
+                   p->recv_runs, p->nrecv_runs, array, ex->plane_size, STARHALO_REDUCE_REPLACE);
     }
 }
 
@@ -83,22 +155,20 @@ void starhalo__mx_pack_rev(starhalo_mpi_exchange_t *ex, const void *array)
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->recv_count > 0)
-            starhalo_kern_pack_cpu(ex->dtype, array, ex->plane_size, ex->planes, p->recv_runs,
-                                   p->nrecv_runs, p->recv_count,
-                                   ex->rbuf + (size_t)ex->roff[i] * ex->esz);
+            pack(ex->dtype, array, ex->plane_size, ex->planes, p->recv_runs, p->nrecv_runs,
+                 p->recv_count, ex->rbuf + (size_t)ex->roff[i] * ex->esz);
     }
 }
 
 void starhalo__mx_unpack_rev(starhalo_mpi_exchange_t *ex, void *array, starhalo_reduce_op_t op)
 {
     /* Entries are combined one after another, so an index sent to k peers is combined k times
-     * in entry order (deterministic for SUM of floats). */
+     * in entry order (deterministic for SUM of floats; REPLACE keeps the last entry's value). */
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->send_count > 0)
-            starhalo_kern_unpack_cpu(ex->dtype, ex->sbuf + (size_t)ex->soff[i] * ex->esz,
-                                     p->send_count, ex->planes, p->send_runs, p->nsend_runs, array,
-                                     ex->plane_size, op);
+            unpack(ex->dtype, ex->sbuf + (size_t)ex->soff[i] * ex->esz, p->send_count, ex->planes,
+                   p->send_runs, p->nsend_runs, array, ex->plane_size, op);
     }
 }
 
