@@ -124,6 +124,23 @@ starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, 
                                            const starhalo_box_t *region,
                                            const starhalo_box_t *domain);
 
+/** Flags of starhalo_kern_conv2d_cpu_ex. */
+enum {
+    /** The kernel may read any cell of the input tile (cells outside the region's window
+     * then only feed discarded outputs). Lets an interior region run on the whole dense tile
+     * instead of copying its window (oneDNN runs strided views only with its reference
+     * kernel). The StarPU codelet sets it: its task holds read access to the whole tile. */
+    STARHALO_KERN_READ_WHOLE_TILE = 1u
+};
+
+/** starhalo_kern_conv2d_cpu with @p flags (STARHALO_KERN_READ_WHOLE_TILE). */
+starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_tile, const float *in,
+                                              const float *weights, const float *bias,
+                                              const starhalo_layer_t *layer,
+                                              const starhalo_kern_tile_t *out_tile, float *out,
+                                              const starhalo_box_t *region,
+                                              const starhalo_box_t *domain, unsigned flags);
+
 /** Max / average pooling forward; same geometry rules as conv2d (channels in == out). */
 starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
                                            const starhalo_kern_tile_t *in_tile, const float *in,
@@ -133,7 +150,8 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
                                            const starhalo_box_t *domain);
 
 /** Which oneDNN implementation the last conv/pool call of this thread used (e.g.
- * "gemm:jit"), and whether it ran on the tile in place (1) or through a dense copy (0). */
+ * "x64:gemm:jit"), and how: 1 in place on the tiles, 0 through dense copies of the window
+ * and the result, 2 on the whole input tile with a copy of the cropped result. */
 const char *starhalo_kern_dnnl_last_impl(int *in_place);
 
 /** Free this thread's oneDNN primitive cache, engine and scratch buffers (optional: call

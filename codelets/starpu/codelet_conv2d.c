@@ -12,16 +12,18 @@ static const float *bias_of(const starhalo__conv_args_t *a, const float *w)
     return a->has_bias ? w + a->out_tile.channels * a->in_tile.channels * k * k : NULL;
 }
 
+/* The task reads the whole input tile (R), so the kernel may run an interior region on the
+ * dense tile instead of copying its window (STARHALO_KERN_READ_WHOLE_TILE). */
 static void conv2d_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo__conv_args_t *a = cl_arg;
     const float *w = (const float *)STARPU_VECTOR_GET_PTR(buffers[1]);
     starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_cpu(&a->in_tile,
-                                                 (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
-                                                 w, bias_of(a, w), &a->layer, &a->out_tile,
-                                                 (float *)STARPU_VECTOR_GET_PTR(buffers[2]),
-                                                 &a->region, a->has_domain ? &a->domain : NULL));
+                        starhalo_kern_conv2d_cpu_ex(
+                            &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]), w,
+                            bias_of(a, w), &a->layer, &a->out_tile,
+                            (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region,
+                            a->has_domain ? &a->domain : NULL, STARHALO_KERN_READ_WHOLE_TILE));
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)

@@ -120,13 +120,23 @@ typedef struct layer_case {
     starhalo_layer_t L;
 } layer_case_t;
 
+static unsigned conv_flags; /* flags of the conv calls (0 or READ_WHOLE_TILE) */
+static int crops_seen;      /* conv calls that ran cropped on the whole tile */
+
 static starhalo_status_t run_op(const layer_case_t *lc, const starhalo_kern_tile_t *it,
                                 const float *in, const float *wt, const float *bias,
                                 const starhalo_kern_tile_t *ot, float *out,
                                 const starhalo_box_t *region, const starhalo_box_t *domain)
 {
-    if (lc->op < 0)
-        return starhalo_kern_conv2d_cpu(it, in, wt, bias, &lc->L, ot, out, region, domain);
+    if (lc->op < 0) {
+        const starhalo_status_t st = starhalo_kern_conv2d_cpu_ex(it, in, wt, bias, &lc->L, ot, out,
+                                                                 region, domain, conv_flags);
+        int how = -1;
+        starhalo_kern_dnnl_last_impl(&how);
+        crops_seen += st == STARHALO_OK && how == 2;
+        assert_true(how == 2 ? conv_flags != 0 : 1); /* cropping only when allowed */
+        return st;
+    }
     return starhalo_kern_pool2d_cpu((starhalo_pool_kind_t)lc->op, it, in, &lc->L, ot, out, region,
                                     domain);
 }
@@ -196,7 +206,7 @@ static void check_case(const layer_case_t *lc, int px, int py)
             double e = region_err(out, &obox, im.n * cout, &obox, ref, oh, ow, &bitwise);
             assert_true(e <= 1e-5);
             assert_true(!exact || bitwise);
-            for (int64_t h = 1; h <= 2; h++) {
+            for (int64_t h = 1; h <= 4; h++) {
                 if (obox.hi[0] - obox.lo[0] <= 2 * h || obox.hi[1] - obox.lo[1] <= 2 * h)
                     continue;
                 starhalo_box_t pieces[5];
@@ -226,6 +236,23 @@ static void conv_same_3x3(void **state)
     int in_place = -1;
     const char *impl = starhalo_kern_dnnl_last_impl(&in_place);
     printf("conv2d impl: %s (in place %d)\n", impl, in_place);
+}
+
+/* Interior regions may run on the whole dense tile and crop: same results, and it happens. */
+static void conv_cropped_interior(void **state)
+{
+    (void)state;
+    const layer_case_t a = {-1, 2, 3, 5, 60, 64, {3, 1, 1, 1}};
+    const layer_case_t b = {-1, 1, 2, 3, 70, 66, {3, 2, 2, 1}};
+    const layer_case_t c = {-1, 1, 3, 2, 59, 67, {5, 1, 1, 2}};
+    conv_flags = STARHALO_KERN_READ_WHOLE_TILE;
+    crops_seen = 0;
+    check_case(&a, 2, 2);
+    check_case(&b, 2, 1);
+    check_case(&c, 1, 2);
+    conv_flags = 0;
+    printf("cropped conv calls: %d\n", crops_seen);
+    assert_true(crops_seen > 0);
 }
 
 static void conv_stride_dilation_padding(void **state)
@@ -290,11 +317,9 @@ static void bad_geometry_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conv_same_3x3),
-        cmocka_unit_test(conv_stride_dilation_padding),
-        cmocka_unit_test(pool_max),
-        cmocka_unit_test(pool_average),
-        cmocka_unit_test(bad_geometry_is_refused),
+        cmocka_unit_test(conv_same_3x3),         cmocka_unit_test(conv_stride_dilation_padding),
+        cmocka_unit_test(conv_cropped_interior), cmocka_unit_test(pool_max),
+        cmocka_unit_test(pool_average),          cmocka_unit_test(bad_geometry_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@ typedef struct shape_key {
     int64_t ih, iw, oh, ow;      /* window (input) and region (output) sizes */
     int64_t pl[2], pr[2];        /* explicit padding: [0] = H, [1] = W (oneDNN order) */
     int64_t in_sp[2], out_sp[2]; /* tile plane height and pitch (in-place descriptors) */
+    int crop;                    /* whole input tile in, dense output cropped (see try_crop) */
 } shape_key_t;
 
 typedef struct cache_entry {
@@ -269,7 +270,52 @@ static starhalo_status_t entry_get(thread_state_t *ts, const shape_key_t *k, cac
 typedef struct call_geom {
     starhalo__layer_geom_t g;
     shape_key_t key;
+    int64_t j0[2]; /* crop: first wanted output of the dense result, [0] = H, [1] = W */
 } call_geom_t;
+
+/*
+ * oneDNN runs strided (non-dense) views only with its reference kernel, so a window that is
+ * not the whole tile (the interior of a part) would need a copy of its input. When the caller
+ * allows reading the whole input tile (STARHALO_KERN_READ_WHOLE_TILE) and the window needs no
+ * padding, run the convolution on the whole, dense tile instead and keep the region's
+ * outputs: no input copy, a few extra output rows and columns (at most 25 % more work, else
+ * the copy is cheaper), and one copy of the outputs. Cells outside the window only feed
+ * outputs that are thrown away.
+ */
+static void try_crop(call_geom_t *c)
+{
+    const starhalo__layer_geom_t *g = &c->g;
+    shape_key_t *k = &c->key;
+    if (k->op != OP_CONV || (g->ih == g->igh && g->iw == g->igw))
+        return;
+    int64_t j0[2], pl[2], outs[2];
+    const int64_t full[2] = {g->igh, g->igw}, off[2] = {g->in_y0, g->in_x0};
+    const int64_t want[2] = {g->oh, g->ow};
+    const int64_t dk = (int64_t)k->dilation * (k->kernel - 1) + 1;
+    for (int d = 0; d < 2; d++) {
+        if (g->pl[d] || g->pr[d])
+            return;
+        j0[d] = (off[d] + k->stride - 1) / k->stride;
+        pl[d] = j0[d] * k->stride - off[d];
+        outs[d] = (full[d] + pl[d] - dk) / k->stride + 1;
+        if (j0[d] + want[d] > outs[d])
+            return;
+    }
+    if (outs[0] * outs[1] * 4 > want[0] * want[1] * 5)
+        return;
+    k->crop = 1;
+    k->ih = full[0];
+    k->iw = full[1];
+    k->oh = outs[0];
+    k->ow = outs[1];
+    for (int d = 0; d < 2; d++) {
+        k->pl[d] = pl[d];
+        k->pr[d] = 0;
+        c->j0[d] = j0[d];
+    }
+    k->out_sp[0] = outs[0];
+    k->out_sp[1] = outs[1];
+}
 
 static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern_tile_t *it,
                                    const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
@@ -328,7 +374,12 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
     const shape_key_t *k = &c->key;
     const starhalo__layer_geom_t *g = &c->g;
     float *src, *dst;
-    if (e->in_place) {
+    if (k->crop) {
+        STARHALO_CHECK(
+            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        src = (float *)in;
+        dst = ts->scratch_out;
+    } else if (e->in_place) {
         src = (float *)in + g->in_y0 * g->igw + g->in_x0;
         dst = out + g->out_y0 * g->ogw + g->out_x0;
     } else {
@@ -355,10 +406,17 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
     }
     DNNL_TRY(dnnl_primitive_execute(e->prim, ts->stream, nargs, args), "execute");
     DNNL_TRY(dnnl_stream_wait(ts->stream), "stream wait");
-    if (!e->in_place)
+    if (k->crop) {
+        for (int64_t p = 0; p < k->n * k->cout; p++)
+            for (int64_t y = 0; y < g->oh; y++)
+                memcpy(out + (p * g->ogh + g->out_y0 + y) * g->ogw + g->out_x0,
+                       dst + (p * k->oh + c->j0[0] + y) * k->ow + c->j0[1],
+                       (size_t)g->ow * sizeof(float));
+    } else if (!e->in_place) {
         copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, k->oh, k->ow);
+    }
     ts->last_impl = e->impl;
-    ts->last_in_place = e->in_place;
+    ts->last_in_place = k->crop ? 2 : e->in_place;
     return STARHALO_OK;
 }
 
@@ -369,6 +427,17 @@ starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, 
                                            const starhalo_box_t *region,
                                            const starhalo_box_t *domain)
 {
+    return starhalo_kern_conv2d_cpu_ex(in_tile, in, weights, bias, layer, out_tile, out, region,
+                                       domain, 0);
+}
+
+starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_tile, const float *in,
+                                              const float *weights, const float *bias,
+                                              const starhalo_layer_t *layer,
+                                              const starhalo_kern_tile_t *out_tile, float *out,
+                                              const starhalo_box_t *region,
+                                              const starhalo_box_t *domain, unsigned flags)
+{
     call_geom_t g;
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
     if (starhalo__kern_region_empty(region))
@@ -376,6 +445,8 @@ starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, 
     STARHALO_CHECK(plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, &g));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
     g.key.has_bias = bias != NULL;
+    if (flags & STARHALO_KERN_READ_WHOLE_TILE)
+        try_crop(&g);
     return run(&g, in, weights, bias, out);
 }
 

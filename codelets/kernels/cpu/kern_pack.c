@@ -10,6 +10,11 @@
 #include "kern_index.h"
 #include "starhalo_kernels.h"
 
+/* GCC 12's -O2 cost model does not vectorise loops that need an epilogue (kern_stencil.c). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 #include <string.h>
 
 void starhalo_kern_pack_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
