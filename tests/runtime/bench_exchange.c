@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file bench_exchange.c
+ * @brief Minimal timing harness (built, not run by ctest): time per forward halo exchange of
+ * the runtime (begin + end + wait) against a hand-written MPI Isend/Irecv exchange of the same
+ * bytes over the same transfer plans, interleaved in the same run (ABAB..., median).
+ *
+ * Usage: bench_exchange [--size N] [--halo H] [--channels C] [--parts P]
+ *          [--split vertical|horizontal|square] [--iters I] [--reps R] [--bind 0|1]
+ *          [--ncpus N] [--sched NAME]
+ * The raw MPI loop runs with StarPU's workers paused (starpu_pause) so that it measures MPI
+ * alone, as a separate raw-MPI program would. One line per run on rank 0:
+ *   size halo channels parts ranks split starpu_us raw_us ratio msg_bytes ncpus
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include "starhalo_kernels.h"
+
+#include <starhalo/starhalo_runtime.h>
+#include <starhalo/starhalo_starpu.h>
+
+typedef struct raw_part {
+    starhalo_xfer_plan_t *plan;
+    void *tile;
+    void **sbuf, **rbuf;
+    int64_t plane_size;
+} raw_part_t;
+
+typedef struct opts {
+    int64_t size;
+    int halo, parts, iters, reps, bind, ncpus;
+    int64_t channels;
+    starhalo_split_t split;
+    const char *sched;
+} opts_t;
+
+static int parse(int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){1024, 3, 2, 200, 5, -1, -1, 1, STARHALO_SPLIT_VERTICAL, NULL};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--size"))
+            o->size = atoll(v);
+        else if (!strcmp(k, "--halo"))
+            o->halo = atoi(v);
+        else if (!strcmp(k, "--channels"))
+            o->channels = atoll(v);
+        else if (!strcmp(k, "--parts"))
+            o->parts = atoi(v);
+        else if (!strcmp(k, "--iters"))
+            o->iters = atoi(v);
+        else if (!strcmp(k, "--reps"))
+            o->reps = atoi(v);
+        else if (!strcmp(k, "--bind"))
+            o->bind = atoi(v);
+        else if (!strcmp(k, "--ncpus"))
+            o->ncpus = atoi(v);
+        else if (!strcmp(k, "--sched"))
+            o->sched = v;
+        else if (!strcmp(k, "--split")) {
+            if (starhalo_split_parse(v, &o->split) != STARHALO_OK)
+                return 1;
+        } else
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* One raw exchange: post receives, pack + send, wait, unpack (REPLACE). */
+static void raw_exchange(raw_part_t *rp, int n, const starhalo_field_t *f, int64_t planes,
+                         MPI_Comm comm, MPI_Request *reqs)
+{
+    int nreq = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < starhalo_xfer_plan_num_peers(rp[i].plan); k++) {
+            const starhalo_peer_xfer_t *x = starhalo_xfer_plan_peer(rp[i].plan, k);
+            if (x->recv_count)
+                MPI_Irecv(rp[i].rbuf[k], (int)(x->recv_count * planes), MPI_FLOAT,
+                          starhalo_field_part_rank(f, x->peer), x->peer * 27 + x->recv_tag, comm,
+                          &reqs[nreq++]);
+        }
+    int parts[64];
+    starhalo_field_local_parts(f, parts);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < starhalo_xfer_plan_num_peers(rp[i].plan); k++) {
+            const starhalo_peer_xfer_t *x = starhalo_xfer_plan_peer(rp[i].plan, k);
+            if (!x->send_count)
+                continue;
+            starhalo_kern_pack_cpu(STARHALO_FLOAT32, rp[i].tile, rp[i].plane_size, planes,
+                                   x->send_runs, x->nsend_runs, x->send_count, rp[i].sbuf[k]);
+            MPI_Isend(rp[i].sbuf[k], (int)(x->send_count * planes), MPI_FLOAT,
+                      starhalo_field_part_rank(f, x->peer), parts[i] * 27 + x->send_tag, comm,
+                      &reqs[nreq++]);
+        }
+    MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < starhalo_xfer_plan_num_peers(rp[i].plan); k++) {
+            const starhalo_peer_xfer_t *x = starhalo_xfer_plan_peer(rp[i].plan, k);
+            if (x->recv_count)
+                starhalo_kern_unpack_cpu(STARHALO_FLOAT32, rp[i].rbuf[k], x->recv_count, planes,
+                                         x->recv_runs, x->nrecv_runs, rp[i].tile, rp[i].plane_size,
+                                         STARHALO_REDUCE_REPLACE);
+        }
+}
+
+static int64_t setup_raw(starhalo_field_t *f, int n, const int *parts, int64_t planes,
+                         raw_part_t *rp)
+{
+    int64_t max_msg = 0;
+    for (int i = 0; i < n; i++) {
+        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
+        if (starhalo_part_plan_lower(pl, &rp[i].plan) != STARHALO_OK)
+            return -1;
+        rp[i].plane_size = starhalo_xfer_plan_plane_size(rp[i].plan);
+        rp[i].tile = calloc((size_t)(rp[i].plane_size * planes), sizeof(float));
+        const int np = starhalo_xfer_plan_num_peers(rp[i].plan);
+        rp[i].sbuf = calloc((size_t)np + 1, sizeof(void *));
+        rp[i].rbuf = calloc((size_t)np + 1, sizeof(void *));
+        for (int k = 0; k < np; k++) {
+            const starhalo_peer_xfer_t *x = starhalo_xfer_plan_peer(rp[i].plan, k);
+            rp[i].sbuf[k] = malloc((size_t)(x->send_count * planes + 1) * sizeof(float));
+            rp[i].rbuf[k] = malloc((size_t)(x->recv_count * planes + 1) * sizeof(float));
+            if (x->send_count * planes * 4 > max_msg)
+                max_msg = x->send_count * planes * 4;
+        }
+    }
+    return max_msg;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    starhalo_context_conf_t conf;
+    starhalo_context_conf_init(&conf);
+    starhalo_context_t *ctx = NULL;
+    if (parse(argc, argv, &o)) {
+        fprintf(stderr, "bench_exchange: error: bad option (see the file header)\n");
+        return 1;
+    }
+    conf.bind_workers = o.bind;
+    conf.ncpus = o.ncpus;
+    conf.sched = o.sched;
+    if (starhalo_context_create(&conf, &ctx) != STARHALO_OK) {
+        fprintf(stderr, "bench_exchange: error: %s\n", starhalo_last_error_message());
+        return 1;
+    }
+    const int rank = starhalo_context_rank(ctx), size = starhalo_context_size(ctx);
+    starhalo_decomp_desc_t desc;
+    memset(&desc, 0, sizeof desc);
+    desc.ndims = 2;
+    desc.extent[0] = desc.extent[1] = o.size;
+    desc.channels = o.channels;
+    desc.split = o.split;
+    desc.nparts = o.parts;
+    for (int i = 0; i < 4; i++)
+        desc.halo[i] = o.halo;
+    desc.shape = o.split == STARHALO_SPLIT_SQUARE ? STARHALO_STENCIL_BOX : STARHALO_STENCIL_STAR;
+    starhalo_decomp_t *d = NULL;
+    starhalo_field_t *f = NULL;
+    starhalo_exchange_t *ex = NULL;
+    if (starhalo_decomp_create(&desc, &d) != STARHALO_OK ||
+        starhalo_field_create(ctx, d, NULL, STARHALO_FLOAT32, &f) != STARHALO_OK ||
+        starhalo_exchange_create(ctx, &f, 1, STARHALO_TRANSPORT_DEFAULT, &ex) != STARHALO_OK) {
+        if (rank == 0)
+            fprintf(stderr, "bench_exchange: error: %s\n", starhalo_last_error_message());
+        starhalo_context_destroy(ctx);
+        return 1;
+    }
+    int parts[64];
+    const int n = starhalo_field_local_parts(f, parts);
+    raw_part_t rp[64];
+    memset(rp, 0, sizeof rp);
+    const int64_t max_msg = setup_raw(f, n, parts, o.channels, rp);
+    MPI_Comm raw_comm;
+    MPI_Comm_dup(starhalo_context_comm(ctx), &raw_comm);
+    MPI_Request reqs[64 * 54];
+    double *ts = malloc(sizeof(double) * (size_t)o.reps),
+           *tr = malloc(sizeof(double) * (size_t)o.reps);
+    double *ratio = malloc(sizeof(double) * (size_t)o.reps);
+    for (int r = -1; r < o.reps; r++) { /* r = -1 is the warm-up pair */
+        MPI_Barrier(raw_comm);
+        double t0 = MPI_Wtime();
+        for (int it = 0; it < o.iters; it++) {
+            if (starhalo_exchange_submit(ex) != STARHALO_OK ||
+                starhalo_exchange_wait(ex) != STARHALO_OK) {
+                fprintf(stderr, "bench_exchange: error: %s\n", starhalo_last_error_message());
+                MPI_Abort(raw_comm, 1);
+            }
+        }
+        double ls = (MPI_Wtime() - t0) / o.iters, gs;
+        starpu_pause();
+        MPI_Barrier(raw_comm);
+        t0 = MPI_Wtime();
+        for (int it = 0; it < o.iters; it++)
+            raw_exchange(rp, n, f, o.channels, raw_comm, reqs);
+        double lr = (MPI_Wtime() - t0) / o.iters, gr;
+        starpu_resume();
+        MPI_Allreduce(&ls, &gs, 1, MPI_DOUBLE, MPI_MAX, raw_comm);
+        MPI_Allreduce(&lr, &gr, 1, MPI_DOUBLE, MPI_MAX, raw_comm);
+        if (r >= 0) {
+            ts[r] = gs * 1e6;
+            tr[r] = gr * 1e6;
+            ratio[r] = gs / gr;
+        }
+    }
+    const double ms = median(ts, o.reps), mr = median(tr, o.reps), mq = median(ratio, o.reps);
+    if (rank == 0)
+        printf("size=%lld halo=%d channels=%lld parts=%d ranks=%d split=%s starpu_us=%.1f "
+               "raw_us=%.1f ratio=%.2f max_msg_bytes=%lld ncpus=%d\n",
+               (long long)o.size, o.halo, (long long)o.channels, o.parts, size,
+               starhalo_split_name(o.split), ms, mr, mq, (long long)max_msg,
+               starhalo_context_ncpus(ctx));
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < starhalo_xfer_plan_num_peers(rp[i].plan); k++) {
+            free(rp[i].sbuf[k]);
+            free(rp[i].rbuf[k]);
+        }
+        free(rp[i].sbuf);
+        free(rp[i].rbuf);
+        free(rp[i].tile);
+        starhalo_xfer_plan_destroy(rp[i].plan);
+    }
+    free(ts);
+    free(tr);
+    free(ratio);
+    MPI_Comm_free(&raw_comm);
+    starhalo_exchange_destroy(ex);
+    starhalo_field_destroy(f);
+    starhalo_decomp_destroy(d);
+    starhalo_context_destroy(ctx);
+    return 0;
+}
