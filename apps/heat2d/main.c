@@ -63,10 +63,15 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
     o->stencil = STARHALO_STENCIL_5PT;
     opterr = 0;
     optind = 1;
-    int c;
+    int c, li = -1;
     long v;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        const char *name = optind > 1 ? argv[optind - 1] : "";
+    char name[64];
+    while ((li = -1, c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+        /* Name the option as typed: --x for a long option, else the offending word. */
+        if (li >= 0)
+            snprintf(name, sizeof name, "--%s", longopts[li].name);
+        else
+            snprintf(name, sizeof name, "%s", optind > 1 ? argv[optind - 1] : "");
         switch (c) {
         case 's':
         case 'i':
