@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Not a test: times the CPU kernels on one thread for docs/KERNELS.md.
- *   bench_kernels conv <size> <channels> <halo> <repeats> [copy]
- *       conv (kernel 2*halo+1) whole part vs interior + 4 boundary regions; the regions run
- *       with STARHALO_KERN_READ_WHOLE_TILE like the codelet, or without it ("copy")
+ *   bench_kernels conv <size> <channels> <halo> <repeats>
+ *       conv (kernel 2*halo+1) whole part vs interior + 4 boundary regions, the regions run
+ *       with STARHALO_KERN_READ_WHOLE_TILE (like the codelet) and without it (window copies)
  *   bench_kernels stencil <size> <repeats>                  stencil5 f32, whole vs split
  * The conv tile holds zero ghosts and no domain is given, so the whole-part call runs in place
  * on the dense tile (the best case for the whole call). Whole and split runs are interleaved;
@@ -60,7 +60,7 @@ static void split(const starhalo_box_t *r, int64_t h, starhalo_box_t p[5])
         }                                                                                          \
     } while (0)
 
-static int bench_conv(int64_t n, int64_t ch, int h, int reps, unsigned flags)
+static int bench_conv(int64_t n, int64_t ch, int h, int reps)
 {
     const starhalo_layer_t L = {2 * h + 1, 1, 1, h};
     const starhalo_box_t owned = box2(0, n, 0, n), gbox = box2(-h, n + h, -h, n + h);
@@ -75,42 +75,53 @@ static int bench_conv(int64_t n, int64_t ch, int h, int reps, unsigned flags)
         w[i] = (float)((i * 104729) % 997) / 997.0f - 0.5f;
     starhalo_box_t p[5];
     split(&owned, h, p);
-    /* Warm up (primitive creation) */
+    /* Warm up (primitive creation); mode 1 = in place, 0 = window copies, 2 = cropped. */
     CHECK(starhalo_kern_conv2d_cpu(&it, in, w, b, &L, &ot, out, &owned, NULL));
-    for (int i = 0; i < 5; i++) {
-        int ip = -1;
-        CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL, flags));
-        const char *pimpl = starhalo_kern_dnnl_last_impl(&ip);
-        printf("  piece %d %" PRId64 "x%" PRId64 ": %s, in place %d\n", i, p[i].hi[0] - p[i].lo[0],
-               p[i].hi[1] - p[i].lo[1], pimpl, ip);
-    }
-    double tw[64], ts[64], tp[5][64];
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < 5; i++) {
+            int ip = -1;
+            CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL,
+                                              m ? 0u : (unsigned)STARHALO_KERN_READ_WHOLE_TILE));
+            const char *pimpl = starhalo_kern_dnnl_last_impl(&ip);
+            printf("  flags %u piece %d %" PRId64 "x%" PRId64 ": %s, mode %d\n", m ? 0u : 1u, i,
+                   p[i].hi[0] - p[i].lo[0], p[i].hi[1] - p[i].lo[1], pimpl, ip);
+        }
+    /* Per repeat: whole, split with cropping allowed, split with copies; ratios per repeat. */
+    double tw[64], tp[2][5][64], rs[2][64];
+    const unsigned modes[2] = {STARHALO_KERN_READ_WHOLE_TILE, 0};
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         CHECK(starhalo_kern_conv2d_cpu(&it, in, w, b, &L, &ot, out, &owned, NULL));
         tw[r] = now() - t0;
-        ts[r] = 0;
-        for (int i = 0; i < 5; i++) {
-            t0 = now();
-            CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL, flags));
-            tp[i][r] = now() - t0;
-            ts[r] += tp[i][r];
+        for (int m = 0; m < 2; m++) {
+            double sum = 0;
+            for (int i = 0; i < 5; i++) {
+                t0 = now();
+                CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL,
+                                                  modes[m]));
+                tp[m][i][r] = now() - t0;
+                sum += tp[m][i][r];
+            }
+            rs[m][r] = tw[r] / sum;
         }
     }
-    printf("  pieces (ms): interior %.2f, top %.2f, bottom %.2f, left %.2f, right %.2f\n",
-           median(tp[0], reps) * 1e3, median(tp[1], reps) * 1e3, median(tp[2], reps) * 1e3,
-           median(tp[3], reps) * 1e3, median(tp[4], reps) * 1e3);
     const double flops = 2.0 * ch * ch * k * k * n * n;
-    const double mw = median(tw, reps), ms = median(ts, reps);
-    int ip;
-    const char *impl = starhalo_kern_dnnl_last_impl(&ip);
+    int ip = -1;
     CHECK(starhalo_kern_conv2d_cpu(&it, in, w, b, &L, &ot, out, &owned, NULL));
-    impl = starhalo_kern_dnnl_last_impl(&ip);
+    const char *impl = starhalo_kern_dnnl_last_impl(&ip);
+    const double mw = median(tw, reps);
     printf("conv %" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64 " k=%d halo=%d: whole %.2f ms "
-           "(%.1f GFLOP/s, %s, in place %d), split %.2f ms (%.1f GFLOP/s), ratio whole/split %.3f "
-           "(median of %d)\n",
-           n, n, ch, ch, L.kernel, h, mw * 1e3, flops / mw * 1e-9, impl, ip, ms * 1e3,
-           flops / ms * 1e-9, mw / ms, reps);
+           "(%.1f GFLOP/s, %s, mode %d)\n",
+           n, n, ch, ch, L.kernel, h, mw * 1e3, flops / mw * 1e-9, impl, ip);
+    for (int m = 0; m < 2; m++) {
+        double pm[5];
+        for (int i = 0; i < 5; i++)
+            pm[i] = median(tp[m][i], reps) * 1e3;
+        printf("  split (%s): interior %.2f ms, top %.2f, bottom %.2f, left %.2f, right %.2f; "
+               "throughput ratio whole/split %.3f (median of %d per-repeat ratios)\n",
+               m == 0 ? "READ_WHOLE_TILE, interior cropped" : "window copies", pm[0], pm[1], pm[2],
+               pm[3], pm[4], median(rs[m], reps), reps);
+    }
     free(in);
     free(out);
     free(w);
@@ -128,7 +139,7 @@ static int bench_stencil(int64_t n, int reps)
         in[i] = (float)(i % 1013);
     starhalo_box_t p[5];
     split(&owned, 1, p);
-    double tw[64], ts[64];
+    double tw[64], ts[64], rs[64];
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         CHECK(starhalo_kern_stencil5_cpu(STARHALO_FLOAT32, &t, in, out, &owned));
@@ -137,12 +148,13 @@ static int bench_stencil(int64_t n, int reps)
         for (int i = 0; i < 5; i++)
             CHECK(starhalo_kern_stencil5_cpu(STARHALO_FLOAT32, &t, in, out, &p[i]));
         ts[r] = now() - t0;
+        rs[r] = tw[r] / ts[r];
     }
-    const double mw = median(tw, reps), ms = median(ts, reps);
+    const double mw = median(tw, reps), ms = median(ts, reps), ratio = median(rs, reps);
     printf("stencil5 f32 %" PRId64 "x%" PRId64 ": whole %.3f ms (%.3f ns/cell), split %.3f ms "
-           "(%.3f ns/cell), ratio whole/split %.3f (median of %d)\n",
-           n, n, mw * 1e3, mw * 1e9 / (double)(n * n), ms * 1e3, ms * 1e9 / (double)(n * n),
-           mw / ms, reps);
+           "(%.3f ns/cell), ratio whole/split %.3f (median of %d per-repeat ratios)\n",
+           n, n, mw * 1e3, mw * 1e9 / (double)(n * n), ms * 1e3, ms * 1e9 / (double)(n * n), ratio,
+           reps);
     free(in);
     free(out);
     return 0;
@@ -151,13 +163,10 @@ static int bench_stencil(int64_t n, int reps)
 int main(int argc, char **argv)
 {
     if (argc >= 6 && strcmp(argv[1], "conv") == 0)
-        return bench_conv(atoll(argv[2]), atoll(argv[3]), atoi(argv[4]), atoi(argv[5]) % 64,
-                          argc >= 7 && strcmp(argv[6], "copy") == 0
-                              ? 0u
-                              : (unsigned)STARHALO_KERN_READ_WHOLE_TILE);
+        return bench_conv(atoll(argv[2]), atoll(argv[3]), atoi(argv[4]), atoi(argv[5]) % 64);
     if (argc >= 4 && strcmp(argv[1], "stencil") == 0)
         return bench_stencil(atoll(argv[2]), atoi(argv[3]) % 64);
-    fprintf(stderr, "usage: bench_kernels conv <size> <channels> <halo> <repeats> [copy] | stencil "
+    fprintf(stderr, "usage: bench_kernels conv <size> <channels> <halo> <repeats> | stencil "
                     "<size> <repeats>\n");
     return 2;
 }

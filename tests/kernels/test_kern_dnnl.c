@@ -6,6 +6,7 @@
  * pooling to relative error <= 1e-5. Bad geometry returns the documented status. */
 #include "kern_test_util.h"
 
+#include <dirent.h>
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
@@ -314,12 +315,48 @@ static void bad_geometry_is_refused(void **state)
     starhalo_kern_dnnl_thread_cleanup();
 }
 
+/* oneDNN (OpenMP build) must not start a thread team inside a kernel call: the process stays
+ * single-threaded after a large conv (Linux: one entry in /proc/self/task). */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void onednn_runs_on_one_thread(void **state)
+{
+    (void)state;
+    const starhalo_box_t ib = kt_box(-1, 129, -1, 129), ob = kt_box(0, 128, 0, 128);
+    const starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, 1, 16);
+    const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, 1, 16);
+    float *in = calloc((size_t)starhalo_kern_tile_elems(&it), sizeof(float));
+    float *out = calloc((size_t)starhalo_kern_tile_elems(&ot), sizeof(float));
+    float *w = calloc(16 * 16 * 9, sizeof(float));
+    const starhalo_layer_t L = {3, 1, 1, 1};
+    assert_status_ok(starhalo_kern_conv2d_cpu(&it, in, w, NULL, &L, &ot, out, &ob, NULL));
+    assert_status_ok(starhalo_kern_pool2d_cpu(STARHALO_POOL_MAX, &it, in, &L, &ot, out, &ob, NULL));
+    assert_int_equal(count_threads(), 1);
+    free(in);
+    free(out);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conv_same_3x3),         cmocka_unit_test(conv_stride_dilation_padding),
-        cmocka_unit_test(conv_cropped_interior), cmocka_unit_test(pool_max),
-        cmocka_unit_test(pool_average),          cmocka_unit_test(bad_geometry_is_refused),
+        cmocka_unit_test(conv_same_3x3),
+        cmocka_unit_test(conv_stride_dilation_padding),
+        cmocka_unit_test(conv_cropped_interior),
+        cmocka_unit_test(pool_max),
+        cmocka_unit_test(pool_average),
+        cmocka_unit_test(bad_geometry_is_refused),
+        cmocka_unit_test(onednn_runs_on_one_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
