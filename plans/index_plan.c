@@ -27,17 +27,26 @@ struct starhalo_index_plan {
     int finished;
 };
 
-typedef struct owned_key {
-    int owner;
-    int64_t g;
-} owned_key_t;
-
-static int cmp_key(const void *a, const void *b)
+/* LSD radix sort of @p n keys below 2^bits (11-bit digits, 2 to 6 passes) using @p tmp of the
+ * same size; O(n) per pass instead of qsort's O(n log n) comparator calls. Returns the buffer
+ * holding the sorted keys (@p keys or @p tmp). */
+static uint64_t *radix_sort(uint64_t *keys, uint64_t *tmp, int64_t n, int bits)
 {
-    const owned_key_t *x = a, *y = b;
-    if (x->owner != y->owner)
-        return x->owner < y->owner ? -1 : 1;
-    return (x->g > y->g) - (x->g < y->g);
+    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
+    static _Thread_local int64_t count[BUCKETS + 1];
+    for (int shift = 0; shift < bits; shift += DIGIT) {
+        memset(count, 0, sizeof count);
+        for (int64_t i = 0; i < n; i++)
+            count[((keys[i] >> shift) & (BUCKETS - 1)) + 1]++;
+        for (int d = 0; d < BUCKETS; d++)
+            count[d + 1] += count[d];
+        for (int64_t i = 0; i < n; i++)
+            tmp[count[(keys[i] >> shift) & (BUCKETS - 1)]++] = keys[i];
+        uint64_t *t = keys;
+        keys = tmp;
+        tmp = t;
+    }
+    return keys;
 }
 
 starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist, int rank,
@@ -54,6 +63,9 @@ starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist,
     STARHALO_REQUIRE(nrequired >= 0 && (required || nrequired == 0), STARHALO_ERR_INVALID_ARG,
                      "index plan: rank %d passed %lld required indexes%s", rank,
                      (long long)nrequired, required ? "" : " and a NULL array");
+    STARHALO_REQUIRE((uint64_t)n <= UINT64_MAX / (uint64_t)P, STARHALO_ERR_UNSUPPORTED,
+                     "index plan: %lld indexes over %d ranks overflow the 64-bit sort key",
+                     (long long)n, P);
     for (int64_t i = 0; i < nrequired; i++)
         STARHALO_REQUIRE(required[i] >= 0 && required[i] < n, STARHALO_ERR_OUT_OF_RANGE,
                          "index plan: rank %d requires global index %lld (entry %lld), outside "
@@ -61,7 +73,9 @@ starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist,
                          rank, (long long)required[i], (long long)i, (long long)n);
 
     starhalo_index_plan_t *p = calloc(1, sizeof *p);
-    owned_key_t *keys = malloc((size_t)(nrequired > 0 ? nrequired : 1) * sizeof *keys);
+    /* Sort key = owner * n + g: ascending owner, then ascending global index. */
+    const size_t nk_alloc = (size_t)(nrequired > 0 ? nrequired : 1);
+    uint64_t *keys = malloc(nk_alloc * sizeof *keys), *tmp = malloc(nk_alloc * sizeof *tmp);
     if (p) {
         p->halo_counts = calloc((size_t)P, sizeof(int64_t));
         p->halo_offsets = calloc((size_t)P + 1, sizeof(int64_t));
@@ -69,9 +83,10 @@ starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist,
         p->prov_offsets = calloc((size_t)P + 1, sizeof(int64_t));
         p->halo_globals = malloc((size_t)(nrequired > 0 ? nrequired : 1) * sizeof(int64_t));
     }
-    if (!p || !keys || !p->halo_counts || !p->halo_offsets || !p->prov_counts || !p->prov_offsets ||
-        !p->halo_globals) {
+    if (!p || !keys || !tmp || !p->halo_counts || !p->halo_offsets || !p->prov_counts ||
+        !p->prov_offsets || !p->halo_globals) {
         free(keys);
+        free(tmp);
         starhalo_index_plan_destroy(p);
         return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
     }
@@ -84,16 +99,21 @@ starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist,
     for (int64_t i = 0; i < nrequired; i++) {
         const int owner = starhalo_distribution_owner(dist, required[i]);
         if (owner != rank) /* owned indexes are already in the local part */
-            keys[nk++] = (owned_key_t){owner, required[i]};
+            keys[nk++] = (uint64_t)owner * (uint64_t)n + (uint64_t)required[i];
     }
-    qsort(keys, (size_t)nk, sizeof *keys, cmp_key);
+    /* P * n < 2^63 always holds for in-memory sizes; bits = width of the largest key. */
+    int bits = 1;
+    while (bits < 64 && ((uint64_t)P * (uint64_t)n) >> bits)
+        bits++;
+    const uint64_t *sorted = radix_sort(keys, tmp, nk, bits);
     for (int64_t i = 0; i < nk; i++) {
-        if (i > 0 && keys[i].g == keys[i - 1].g)
+        if (i > 0 && sorted[i] == sorted[i - 1])
             continue; /* duplicate */
-        p->halo_globals[p->halo_size++] = keys[i].g;
-        p->halo_counts[keys[i].owner]++;
+        p->halo_globals[p->halo_size++] = (int64_t)(sorted[i] % (uint64_t)n);
+        p->halo_counts[sorted[i] / (uint64_t)n]++;
     }
     free(keys);
+    free(tmp);
     for (int r = 0; r < P; r++)
         p->halo_offsets[r + 1] = p->halo_offsets[r] + p->halo_counts[r];
     *out = p;
