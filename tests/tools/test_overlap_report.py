@@ -165,6 +165,32 @@ class SyntheticAlignedByLinks(unittest.TestCase):
         self.assertEqual(m.estimate_offsets(links), {0: 0.0, 1: 2.0, 2: 1.0})
 
 
+class PajeFixup(unittest.TestCase):
+    """tools/lib/paje_fixup.py: containers used by states but never created get declared."""
+
+    def test_declares_missing_thread_container_once(self):
+        loader = importlib.machinery.SourceFileLoader(
+            "paje_fixup", os.path.join(ROOT, "tools", "lib", "paje_fixup.py"))
+        spec = importlib.util.spec_from_loader("paje_fixup", loader)
+        fix = importlib.util.module_from_spec(spec)
+        loader.exec_module(fix)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "paje.trace")
+            with open(path, "w") as f:
+                f.write("%EventDef PajeSetState 10\n%EndEventDef\n"
+                        "7\t0.0\t0_p\tP\tMPIroot\t0_program\n"
+                        "7\t1.0\t0_t7\tUT\t0_p\t0_UserThread7\n"
+                        "7\t0.0\t1_p\tP\tMPIroot\t1_program\n"
+                        "11\t2.0\t0_t7\tUS\tSc\n"
+                        "11\t3.0\t1_t9\tUS\tSc\n12\t4.0\t1_t9\tUS\n")
+            self.assertEqual(fix.fixup(path), 1)
+            with open(path) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(lines[5], "7\t0.0\t1_t9\tUT\t1_p\t1_Thread9")
+            self.assertEqual(lines[4], "7\t0.0\t1_p\tP\tMPIroot\t1_program")
+            self.assertEqual(fix.fixup(path), 0)
+
+
 class Errors(unittest.TestCase):
     def test_missing_tasks_rec(self):
         with tempfile.TemporaryDirectory() as d:
