@@ -130,10 +130,17 @@ enum {
      * then only feed discarded outputs). Lets an interior region run on the whole dense tile
      * instead of copying its window (oneDNN runs strided views only with its reference
      * kernel). The StarPU codelet sets it: its task holds read access to the whole tile. */
-    STARHALO_KERN_READ_WHOLE_TILE = 1u
+    STARHALO_KERN_READ_WHOLE_TILE = 1u,
+    /** Nothing else reads or writes the output tile during the call. A cropped result (see
+     * READ_WHOLE_TILE) whose geometry is the output tile's is then written straight into the
+     * tile: the cells around the region are saved before and restored after, so the final
+     * content outside the region is unchanged, but it is overwritten meanwhile. The codelet
+     * sets it: StarPU gives its task exclusive RW access to the whole output tile. */
+    STARHALO_KERN_EXCLUSIVE_OUTPUT = 2u
 };
 
-/** starhalo_kern_conv2d_cpu with @p flags (STARHALO_KERN_READ_WHOLE_TILE). */
+/** starhalo_kern_conv2d_cpu with @p flags (STARHALO_KERN_READ_WHOLE_TILE,
+ * STARHALO_KERN_EXCLUSIVE_OUTPUT). */
 starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_tile, const float *in,
                                               const float *weights, const float *bias,
                                               const starhalo_layer_t *layer,
@@ -151,7 +158,8 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
 
 /** Which oneDNN implementation the last conv/pool call of this thread used (e.g.
  * "x64:gemm:jit"), and how: 1 in place on the tiles, 0 through dense copies of the window
- * and the result, 2 on the whole input tile with a copy of the cropped result. */
+ * and the result, 2 on the whole input tile with a copy of the cropped result, 3 cropped
+ * result written straight into the output tile (STARHALO_KERN_EXCLUSIVE_OUTPUT). */
 const char *starhalo_kern_dnnl_last_impl(int *in_place);
 
 /** Free this thread's oneDNN primitive cache, engine and scratch buffers (optional: call

@@ -12,8 +12,10 @@ static const float *bias_of(const starhalo__conv_args_t *a, const float *w)
     return a->has_bias ? w + a->out_tile.channels * a->in_tile.channels * k * k : NULL;
 }
 
-/* The task reads the whole input tile (R), so the kernel may run an interior region on the
- * dense tile instead of copying its window (STARHALO_KERN_READ_WHOLE_TILE). */
+/* The task reads the whole input tile (R) and holds the whole output tile exclusively (RW; one
+ * writer at a time, COMMUTE only reorders), so the kernel may run an interior region on the
+ * dense tile and write the result in place (READ_WHOLE_TILE | EXCLUSIVE_OUTPUT). A codelet
+ * on a partitioned (child) output handle must not pass EXCLUSIVE_OUTPUT. */
 static void conv2d_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo__conv_args_t *a = cl_arg;
@@ -23,7 +25,8 @@ static void conv2d_cpu(void *buffers[], void *cl_arg)
                             &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]), w,
                             bias_of(a, w), &a->layer, &a->out_tile,
                             (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region,
-                            a->has_domain ? &a->domain : NULL, STARHALO_KERN_READ_WHOLE_TILE));
+                            a->has_domain ? &a->domain : NULL,
+                            STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT));
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)

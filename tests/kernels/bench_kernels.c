@@ -2,7 +2,7 @@
 /* Not a test: times the CPU kernels on one thread for docs/KERNELS.md.
  *   bench_kernels conv <size> <channels> <halo> <repeats>
  *       conv (kernel 2*halo+1) whole part vs interior + 4 boundary regions, the regions run
- *       with STARHALO_KERN_READ_WHOLE_TILE (like the codelet) and without it (window copies)
+ *       with the codelet's flags, with READ_WHOLE_TILE only, and with no flag
  *   bench_kernels stencil <size> <repeats>                  stencil5 f32, whole vs split
  * The conv tile holds zero ghosts and no domain is given, so the whole-part call runs in place
  * on the dense tile (the best case for the whole call). Whole and split runs are interleaved;
@@ -60,6 +60,15 @@ static void split(const starhalo_box_t *r, int64_t h, starhalo_box_t p[5])
         }                                                                                          \
     } while (0)
 
+/* Flags of the split runs: what the codelet passes, cropping only, none. */
+#define NMODES 3
+static const unsigned modes[NMODES] = {STARHALO_KERN_READ_WHOLE_TILE |
+                                           STARHALO_KERN_EXCLUSIVE_OUTPUT,
+                                       STARHALO_KERN_READ_WHOLE_TILE, 0};
+static const char *const mode_names[NMODES] = {
+    "codelet flags: interior on the whole tile, in place", "READ_WHOLE_TILE: cropped + copy",
+    "no flags: window copies"};
+
 static int bench_conv(int64_t n, int64_t ch, int h, int reps)
 {
     const starhalo_layer_t L = {2 * h + 1, 1, 1, h};
@@ -77,23 +86,21 @@ static int bench_conv(int64_t n, int64_t ch, int h, int reps)
     split(&owned, h, p);
     /* Warm up (primitive creation); mode 1 = in place, 0 = window copies, 2 = cropped. */
     CHECK(starhalo_kern_conv2d_cpu(&it, in, w, b, &L, &ot, out, &owned, NULL));
-    for (int m = 0; m < 2; m++)
+    for (int m = 0; m < NMODES; m++)
         for (int i = 0; i < 5; i++) {
             int ip = -1;
-            CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL,
-                                              m ? 0u : (unsigned)STARHALO_KERN_READ_WHOLE_TILE));
+            CHECK(starhalo_kern_conv2d_cpu_ex(&it, in, w, b, &L, &ot, out, &p[i], NULL, modes[m]));
             const char *pimpl = starhalo_kern_dnnl_last_impl(&ip);
-            printf("  flags %u piece %d %" PRId64 "x%" PRId64 ": %s, mode %d\n", m ? 0u : 1u, i,
+            printf("  flags %u piece %d %" PRId64 "x%" PRId64 ": %s, mode %d\n", modes[m], i,
                    p[i].hi[0] - p[i].lo[0], p[i].hi[1] - p[i].lo[1], pimpl, ip);
         }
-    /* Per repeat: whole, split with cropping allowed, split with copies; ratios per repeat. */
-    double tw[64], tp[2][5][64], rs[2][64];
-    const unsigned modes[2] = {STARHALO_KERN_READ_WHOLE_TILE, 0};
+    /* Per repeat: whole, then the split with each flag set; ratios per repeat. */
+    double tw[64], tp[NMODES][5][64], rs[NMODES][64];
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         CHECK(starhalo_kern_conv2d_cpu(&it, in, w, b, &L, &ot, out, &owned, NULL));
         tw[r] = now() - t0;
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < NMODES; m++) {
             double sum = 0;
             for (int i = 0; i < 5; i++) {
                 t0 = now();
@@ -113,14 +120,13 @@ static int bench_conv(int64_t n, int64_t ch, int h, int reps)
     printf("conv %" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64 " k=%d halo=%d: whole %.2f ms "
            "(%.1f GFLOP/s, %s, mode %d)\n",
            n, n, ch, ch, L.kernel, h, mw * 1e3, flops / mw * 1e-9, impl, ip);
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < NMODES; m++) {
         double pm[5];
         for (int i = 0; i < 5; i++)
             pm[i] = median(tp[m][i], reps) * 1e3;
         printf("  split (%s): interior %.2f ms, top %.2f, bottom %.2f, left %.2f, right %.2f; "
                "throughput ratio whole/split %.3f (median of %d per-repeat ratios)\n",
-               m == 0 ? "READ_WHOLE_TILE, interior cropped" : "window copies", pm[0], pm[1], pm[2],
-               pm[3], pm[4], median(rs[m], reps), reps);
+               mode_names[m], pm[0], pm[1], pm[2], pm[3], pm[4], median(rs[m], reps), reps);
     }
     free(in);
     free(out);

@@ -5,6 +5,7 @@
  * interior + boundary regions; batch and channels. Max pooling bitwise, conv and average
  * pooling to relative error <= 1e-5. Bad geometry returns the documented status. */
 #include "kern_test_util.h"
+#include "kern_index.h"
 
 #include <dirent.h>
 #include <float.h>
@@ -123,6 +124,7 @@ typedef struct layer_case {
 
 static unsigned conv_flags; /* flags of the conv calls (0 or READ_WHOLE_TILE) */
 static int crops_seen;      /* conv calls that ran cropped on the whole tile */
+static int direct_seen;     /* ... and wrote straight into the output tile */
 
 static starhalo_status_t run_op(const layer_case_t *lc, const starhalo_kern_tile_t *it,
                                 const float *in, const float *wt, const float *bias,
@@ -134,8 +136,11 @@ static starhalo_status_t run_op(const layer_case_t *lc, const starhalo_kern_tile
                                                                  region, domain, conv_flags);
         int how = -1;
         starhalo_kern_dnnl_last_impl(&how);
-        crops_seen += st == STARHALO_OK && how == 2;
-        assert_true(how == 2 ? conv_flags != 0 : 1); /* cropping only when allowed */
+        crops_seen += st == STARHALO_OK && how >= 2;
+        direct_seen += st == STARHALO_OK && how == 3;
+        /* cropping and direct writes only when allowed */
+        assert_true(how < 2 || (conv_flags & STARHALO_KERN_READ_WHOLE_TILE));
+        assert_true(how < 3 || (conv_flags & STARHALO_KERN_EXCLUSIVE_OUTPUT));
         return st;
     }
     return starhalo_kern_pool2d_cpu((starhalo_pool_kind_t)lc->op, it, in, &lc->L, ot, out, region,
@@ -197,6 +202,14 @@ static void check_case(const layer_case_t *lc, int px, int py)
             if (starhalo_box_volume(&obox) == 0)
                 continue;
             float *tile = cut_tile(&im, &gbox);
+            /* The same tile with stale ghosts (halos not received yet): 1e6 outside the
+             * owned box. An interior region must give the same result from it. */
+            const int64_t gw = gbox.hi[0] - gbox.lo[0], gh = gbox.hi[1] - gbox.lo[1];
+            float *stale = malloc((size_t)(im.n * im.c * gw * gh) * sizeof(float));
+            for (int64_t q = 0; q < im.n * im.c * gw * gh; q++) {
+                const int64_t x = q % gw + gbox.lo[0], y = q / gw % gh + gbox.lo[1];
+                stale[q] = x >= x0 && x < x1 && y >= y0 && y < y1 ? tile[q] : 1e6f;
+            }
             const starhalo_kern_tile_t it = starhalo_kern_tile_make(&gbox, im.n, im.c);
             const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&obox, im.n, cout);
             const size_t on = (size_t)starhalo_kern_tile_elems(&ot);
@@ -213,14 +226,28 @@ static void check_case(const layer_case_t *lc, int px, int py)
                 starhalo_box_t pieces[5];
                 kt_split(&obox, h, pieces);
                 memset(out, 0, on * sizeof(float));
-                for (int q = 0; q < 5; q++)
-                    assert_status_ok(run_op(lc, &it, tile, wt, bias, &ot, out, &pieces[q], &image));
+                /* Does the interior piece read only owned cells? Then give it the stale tile. */
+                int owned_only = 1;
+                for (int d = 0; d < 2; d++) {
+                    int64_t lo, pl, pr;
+                    const int64_t n = starhalo_kidx_window(
+                        pieces[0].lo[d], pieces[0].hi[d], lc->L.kernel, lc->L.stride,
+                        lc->L.dilation, lc->L.padding, INT64_MIN / 4, INT64_MAX / 4, &lo, &pl, &pr);
+                    const int64_t olo = d ? y0 : x0, ohi = d ? y1 : x1;
+                    owned_only &= lo >= olo && lo + n <= ohi;
+                }
+                /* Boundary pieces first, interior last (stale ghosts when it allows): a
+                 * direct (in-tile) interior must leave the pieces' results alone. */
+                for (int q = 4; q >= 0; q--)
+                    assert_status_ok(run_op(lc, &it, q == 0 && owned_only ? stale : tile, wt, bias,
+                                            &ot, out, &pieces[q], &image));
                 e = region_err(out, &obox, im.n * cout, &obox, ref, oh, ow, &bitwise);
                 assert_true(e <= 1e-5);
                 assert_true(!exact || bitwise);
             }
             free(out);
             free(tile);
+            free(stale);
         }
     free(im.v);
     free(wt);
@@ -239,7 +266,8 @@ static void conv_same_3x3(void **state)
     printf("conv2d impl: %s (in place %d)\n", impl, in_place);
 }
 
-/* Interior regions may run on the whole dense tile and crop: same results, and it happens. */
+/* Interior regions may run on the whole dense tile and crop, and with exclusive access write
+ * the result straight into the output tile: same results, and both happen. */
 static void conv_cropped_interior(void **state)
 {
     (void)state;
@@ -251,9 +279,16 @@ static void conv_cropped_interior(void **state)
     check_case(&a, 2, 2);
     check_case(&b, 2, 1);
     check_case(&c, 1, 2);
-    conv_flags = 0;
     printf("cropped conv calls: %d\n", crops_seen);
     assert_true(crops_seen > 0);
+    assert_int_equal(direct_seen, 0);
+    conv_flags = STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT;
+    check_case(&a, 2, 2);
+    check_case(&b, 2, 1);
+    check_case(&c, 1, 2);
+    printf("direct conv calls: %d\n", direct_seen);
+    assert_true(direct_seen > 0);
+    conv_flags = 0;
 }
 
 static void conv_stride_dilation_padding(void **state)

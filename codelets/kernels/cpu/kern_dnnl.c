@@ -271,6 +271,7 @@ typedef struct call_geom {
     starhalo__layer_geom_t g;
     shape_key_t key;
     int64_t j0[2]; /* crop: first wanted output of the dense result, [0] = H, [1] = W */
+    unsigned flags;
 } call_geom_t;
 
 /*
@@ -364,6 +365,36 @@ static void copy_block(int to_dense, float *tile, int64_t gw, int64_t gh, int64_
         }
 }
 
+/*
+ * Copy the cells of every output plane that lie outside the region to (save = 1) or from
+ * (save = 0) @p buf: the border ring a cropped result written straight into the output tile
+ * overwrites. Returns the number of floats.
+ */
+static int64_t ring_copy(int save, float *tile, const starhalo__layer_geom_t *g, int64_t planes,
+                         float *buf)
+{
+    int64_t n = 0;
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = 0; y < g->ogh; y++) {
+            float *row = tile + (p * g->ogh + y) * g->ogw;
+            const int inside = y >= g->out_y0 && y < g->out_y0 + g->oh;
+            /* Rows outside the region: whole row; inside: the cells left and right of it. */
+            const int64_t seg[2][2] = {{0, inside ? g->out_x0 : g->ogw},
+                                       {inside ? g->out_x0 + g->ow : g->ogw, g->ogw}};
+            for (int s = 0; s < 2; s++) {
+                const int64_t len = seg[s][1] - seg[s][0];
+                if (len <= 0)
+                    continue;
+                if (buf && save)
+                    memcpy(buf + n, row + seg[s][0], (size_t)len * sizeof(float));
+                else if (buf)
+                    memcpy(row + seg[s][0], buf + n, (size_t)len * sizeof(float));
+                n += len;
+            }
+        }
+    return n;
+}
+
 static starhalo_status_t run(const call_geom_t *c, const float *in, const float *weights,
                              const float *bias, float *out)
 {
@@ -374,7 +405,17 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
     const shape_key_t *k = &c->key;
     const starhalo__layer_geom_t *g = &c->g;
     float *src, *dst;
-    if (k->crop) {
+    /* A cropped result that has the output tile's exact geometry may go straight into the
+     * tile when the caller has it exclusively: save the ring around the region, restore it. */
+    const int direct = k->crop && (c->flags & STARHALO_KERN_EXCLUSIVE_OUTPUT) && g->ogh == k->oh &&
+                       g->ogw == k->ow && g->out_y0 == c->j0[0] && g->out_x0 == c->j0[1];
+    if (direct) {
+        const int64_t ring = ring_copy(1, out, g, k->n * k->cout, NULL);
+        STARHALO_CHECK(grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(ring > 0 ? ring : 1)));
+        ring_copy(1, out, g, k->n * k->cout, ts->scratch_in);
+        src = (float *)in;
+        dst = out;
+    } else if (k->crop) {
         STARHALO_CHECK(
             grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
         src = (float *)in;
@@ -406,7 +447,9 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
     }
     DNNL_TRY(dnnl_primitive_execute(e->prim, ts->stream, nargs, args), "execute");
     DNNL_TRY(dnnl_stream_wait(ts->stream), "stream wait");
-    if (k->crop) {
+    if (direct) {
+        ring_copy(0, out, g, k->n * k->cout, ts->scratch_in);
+    } else if (k->crop) {
         for (int64_t p = 0; p < k->n * k->cout; p++)
             for (int64_t y = 0; y < g->oh; y++)
                 memcpy(out + (p * g->ogh + g->out_y0 + y) * g->ogw + g->out_x0,
@@ -416,7 +459,7 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
         copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, k->oh, k->ow);
     }
     ts->last_impl = e->impl;
-    ts->last_in_place = k->crop ? 2 : e->in_place;
+    ts->last_in_place = direct ? 3 : k->crop ? 2 : e->in_place;
     return STARHALO_OK;
 }
 
@@ -445,6 +488,7 @@ starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_til
     STARHALO_CHECK(plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, &g));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
     g.key.has_bias = bias != NULL;
+    g.flags = flags;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);
     return run(&g, in, weights, bias, out);
