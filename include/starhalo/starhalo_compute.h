@@ -98,6 +98,46 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_gather(starhalo
                                                                         starhalo_field_t *field,
                                                                         int root, void *global);
 
+/* ---------------------------------------------------------------------------------------- */
+/* conv2d forward layer                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/**
+ * The output decomposition of a layer: the same split and part grid as @p in, extents
+ * starhalo_layer_output_extent() and part sizes from starhalo_layer_output_range() (the part
+ * owning input cell o*stride owns output cell o), @p out_channels channels, the given
+ * per-side halo (e.g. the next layer's) and shape.
+ * @retval STARHALO_ERR_INVALID_ARG a part with no output cell (too many parts for the output)
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_layer_output_decomp(
+    const starhalo_decomp_t *in, const starhalo_layer_t *layer, int64_t out_channels,
+    const int halo[2 * STARHALO_MAX_DIMS], starhalo_stencil_shape_t shape, starhalo_decomp_t **out);
+
+/** Opaque conv2d forward layer between two fields. */
+typedef struct starhalo_conv2d starhalo_conv2d_t;
+
+/**
+ * Prepare `out = conv2d(in)` (float32, cross-correlation, zero padding at the image border).
+ * @p in must have halos >= starhalo_layer_halo(layer) per side and @p out the decomposition
+ * of starhalo_layer_output_decomp() with the same part mapping. @p weights are
+ * Cout x Cin x k x k, @p bias Cout values or NULL; both are copied. conf->bands is the number
+ * of output-channel groups computed as separate tasks (0 = number of CPU workers; groups
+ * need batch 1). With stride 1 the task mode computes the interior while halos travel; with
+ * stride > 1 each group is one task after the exchange. Destroy before the fields.
+ * Collective.
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_conv2d_create(
+    starhalo_context_t *ctx, starhalo_field_t *in, starhalo_field_t *out,
+    starhalo_exchange_t *ex_in, const starhalo_layer_t *layer, const float *weights,
+    const float *bias, const starhalo_compute_conf_t *conf, starhalo_conv2d_t **out_cv);
+
+/** Submit one forward pass (exchange of the input + conv tasks). */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_conv2d_forward(starhalo_conv2d_t *cv, starhalo_step_mode_t mode);
+
+/** Waits for the layer's tasks, releases its handles. Collective. NULL is allowed. */
+STARHALO_API void starhalo_conv2d_destroy(starhalo_conv2d_t *cv);
+
 STARHALO_END_DECLS
 
 #endif

@@ -9,38 +9,20 @@
  * - bad input: a 9-point stencil on a STAR decomposition, halo 0, in == out, mismatched
  *   dtypes: STARHALO_ERR_INVALID_ARG.
  * Every rank runs the group; each check is reduced over ranks. */
-#include "starhalo_test.h"
+#include "compute_test.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_starpu.h>
 
 #define W     37
 #define H     29
 #define STEPS 6
 
-static starhalo_context_t *g_ctx;
-static int g_rank, g_size;
-
-#define CHECK(bad, cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            if ((bad)++ == 0)                                                                      \
-                fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", g_rank, __FILE__, __LINE__,  \
-                        #cond);                                                                    \
-        }                                                                                          \
-    } while (0)
-
-static void agree_ok(int bad)
-{
-    int all = 0;
-    MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    assert_int_equal(all, 0);
-}
+starhalo_context_t *g_ctx;
+int g_rank, g_size;
 
 /* Dirichlet values: distinct per edge so a wrong ghost shows up. */
 static double bc(int64_t x, int64_t y)
@@ -192,9 +174,7 @@ static int run_cfg(const cfg_t *c, const void *expect, int with_residual)
         CHECK(bad, diffs == 0);
     }
     /* Agree before more collectives, so a failure on rank 0 cannot desynchronise ranks. */
-    int any = 0;
-    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (with_residual && !any) {
+    if (with_residual && !compute_test_any(bad)) {
         /* Naive residual: gather the previous field too and sum on rank 0. */
         void *prev = calloc(W * H, es);
         double s = -1.0;
@@ -318,27 +298,10 @@ static void bad_input(void **state)
 
 int main(int argc, char **argv)
 {
-    int provided = 0;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-    starhalo_context_conf_t conf;
-    starhalo_context_conf_init(&conf);
-    if (provided < MPI_THREAD_MULTIPLE || starhalo_context_create(&conf, &g_ctx) != STARHALO_OK) {
-        fprintf(stderr, "test_stencil_dist: setup: %s\n", starhalo_last_error_message());
-        MPI_Finalize();
-        return 1;
-    }
-    g_rank = starhalo_context_rank(g_ctx);
-    g_size = starhalo_context_size(g_ctx);
-    if (g_rank != 0)
-        cmocka_set_message_output(CM_OUTPUT_SUBUNIT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(distributed_equals_naive),
         cmocka_unit_test(bad_input),
     };
-    const int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    starhalo_context_destroy(g_ctx);
-    MPI_Finalize();
-    return any ? 1 : 0;
+    return compute_test_main(argc, argv, "test_stencil_dist", tests,
+                             sizeof tests / sizeof tests[0]);
 }

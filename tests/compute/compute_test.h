@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file compute_test.h
+ * @brief Helpers of the compute MPI tests: rank-reduced checks and the test main.
+ */
+#ifndef COMPUTE_TEST_H
+#define COMPUTE_TEST_H
+
+#include "starhalo_test.h"
+
+#include <stdio.h>
+
+#include <starhalo/starhalo_compute.h>
+
+extern starhalo_context_t *g_ctx;
+extern int g_rank, g_size;
+
+/* Count a failed check without leaving the test (the other ranks are in collectives). */
+#define CHECK(bad, cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            if ((bad)++ == 0)                                                                      \
+                fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", g_rank, __FILE__, __LINE__,  \
+                        #cond);                                                                    \
+        }                                                                                          \
+    } while (0)
+
+/** Sum @p bad over ranks (so every rank takes the same branch afterwards). */
+static inline int compute_test_any(int bad)
+{
+    int all = 0;
+    MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    return all;
+}
+
+/** Every rank agrees on the outcome, then asserts it. */
+static inline void agree_ok(int bad)
+{
+    assert_int_equal(compute_test_any(bad), 0);
+}
+
+/** MPI_THREAD_MULTIPLE + a context, run the group, agree, tear down; the exit status. */
+static inline int compute_test_main(int argc, char **argv, const char *name,
+                                    const struct CMUnitTest *tests, size_t ntests)
+{
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    starhalo_context_conf_t conf;
+    starhalo_context_conf_init(&conf);
+    if (provided < MPI_THREAD_MULTIPLE || starhalo_context_create(&conf, &g_ctx) != STARHALO_OK) {
+        fprintf(stderr, "%s: setup: %s\n", name, starhalo_last_error_message());
+        MPI_Finalize();
+        return 1;
+    }
+    g_rank = starhalo_context_rank(g_ctx);
+    g_size = starhalo_context_size(g_ctx);
+    if (g_rank != 0)
+        cmocka_set_message_output(CM_OUTPUT_SUBUNIT);
+    const int failed = _cmocka_run_group_tests(name, tests, ntests, NULL, NULL);
+    int any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    starhalo_context_destroy(g_ctx);
+    MPI_Finalize();
+    return any ? 1 : 0;
+}
+
+#endif
