@@ -204,6 +204,24 @@ class Errors(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertRegex(p.stderr, r"^overlap-report: error: --exclude '\(' is not a valid regex")
 
+    def test_single_file_trace_is_rank_0(self):
+        # starpu_fxt_tool on one file writes MPIRank -1 and containers without a rank prefix.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "tasks.rec"), "w") as f:
+                f.write("Name: a\nWorkerId: 0\nStartTime: 1.0\nEndTime: 3.0\nMPIRank: -1\n\n"
+                        "Name: b\nWorkerId: 0\nStartTime: 4.0\nEndTime: 5.0\nMPIRank: -1\n")
+            with open(os.path.join(d, "paje.trace"), "w") as f:
+                f.write("%EventDef\tPajeCreateContainer\t7\n%\tTime\tdate\n%\tAlias\tstring\n"
+                        "%\tType\tstring\n%\tContainer\tstring\n%\tName\tstring\n"
+                        "%EndEventDef\n7\t0.5\tw0\tW\tt1\tCPU0\n")
+            p = run("--json", d)
+        r = json.loads(p.stdout)["ranks"]
+        self.assertEqual([x["rank"] for x in r], [0])
+        w = r[0]["workers"][0]
+        self.assertEqual(w["name"], "CPU0")
+        self.assertAlmostEqual(w["idle_ms"], 1.0)  # window [1,5], busy 3
+        self.assertAlmostEqual(w["idle_share"], 0.25)
+
     def test_tasks_without_paje_has_no_transfers(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(DATA, "tasks.rec")) as src, \
