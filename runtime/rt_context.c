@@ -40,18 +40,21 @@ static int count_cores(void)
 }
 
 /* MPI_Init_thread unless the caller did; StarPU-MPI needs MPI_THREAD_SERIALIZED. */
-static starhalo_status_t init_mpi(int *we_init)
+static starhalo_status_t init_mpi(int *we_init, int *level)
 {
     int inited = 0, provided = MPI_THREAD_SINGLE;
     MPI_Initialized(&inited);
     *we_init = 0;
     if (!inited) {
-        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+        /* MULTIPLE lets the direct transport call MPI from worker threads; SERIALIZED is
+         * all StarPU-MPI itself needs. */
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
             return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Init_thread failed");
         *we_init = 1;
     } else {
         MPI_Query_thread(&provided);
     }
+    *level = provided;
     if (provided < MPI_THREAD_SERIALIZED)
         return starhalo__error_set(STARHALO_ERR_MPI,
                                    "MPI provides thread level %d; StarPU-MPI needs "
@@ -106,12 +109,19 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
                      STARPU_MAXCPUS);
     starhalo_context_t *ctx = calloc(1, sizeof(*ctx));
     STARHALO_REQUIRE(ctx, STARHALO_ERR_NO_MEMORY, "context_create: no memory");
-    starhalo_status_t rc = init_mpi(&ctx->we_init_mpi);
+    starhalo_status_t rc = init_mpi(&ctx->we_init_mpi, &ctx->thread_level);
     if (rc != STARHALO_OK) {
         free(ctx);
         return rc;
     }
     ctx->comm = cc.comm;
+    if (MPI_Comm_dup(ctx->comm, &ctx->dcomm) != MPI_SUCCESS) {
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "MPI_Comm_dup failed");
+        if (ctx->we_init_mpi)
+            MPI_Finalize();
+        free(ctx);
+        return rc;
+    }
     MPI_Comm_rank(ctx->comm, &ctx->rank);
     MPI_Comm_size(ctx->comm, &ctx->size);
     MPI_Comm node;
@@ -153,6 +163,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     *out = ctx;
     return STARHALO_OK;
 fail:
+    MPI_Comm_free(&ctx->dcomm);
     if (ctx->we_init_mpi)
         MPI_Finalize();
     free(ctx);
@@ -166,6 +177,7 @@ void starhalo_context_destroy(starhalo_context_t *ctx)
     if (starhalo_context_wait_all(ctx) != STARHALO_OK)
         starpu_task_wait_for_all(); /* best effort: destroy cannot report */
     starpu_mpi_shutdown();
+    MPI_Comm_free(&ctx->dcomm);
     if (ctx->we_init_mpi)
         MPI_Finalize();
     free(ctx->free_tags);

@@ -22,49 +22,6 @@
 #include "codelets.h"
 #include "runtime_internal.h"
 
-#define NOPS 4 /* REPLACE, SUM, MAX, MIN */
-
-typedef struct rt_peer {
-    const starhalo_peer_xfer_t *x;
-    int rank;  /**< rank owning the neighbour part */
-    int local; /**< index of the neighbour in ex->xparts when on this rank, else -1 */
-    int match; /**< for a local neighbour: its peer entry that talks to us */
-    void *sendbuf, *recvbuf;
-    starpu_data_handle_t hsend, hrecv;
-    int64_t fwd_send_tag, fwd_recv_tag, rev_send_tag, rev_recv_tag;
-} rt_peer_t;
-
-typedef struct rt_xpart {
-    rt_part_t **tiles; /**< this part's tile in each field */
-    starhalo_xfer_plan_t *plan;
-    int npeers;
-    rt_peer_t *peers;
-    /* Only neighbours with a non-empty message take part (asymmetric halos give empty
-     * ones): send_idx[k] is the peer of send_msgs[k], likewise for receives. */
-    int nsend, nrecv;
-    int *send_idx, *recv_idx;
-    starhalo_cl_msg_t *send_msgs, *recv_msgs;
-    starhalo_cl_xfer_args_t pack_fwd, unpack_fwd, pack_rev, unpack_rev[NOPS];
-    struct starpu_data_descr *descr; /**< scratch: nfields + npeers */
-} rt_xpart_t;
-
-enum { IDLE, FORWARD, REVERSE };
-
-struct starhalo_exchange {
-    starhalo_context_t *ctx;
-    int nfields;
-    starhalo_field_t **fields;
-    int64_t *planes;
-    int64_t msg_planes; /**< sum of every field's planes */
-    starhalo_dtype_t dtype;
-    int64_t tag_base, ntags;
-    int nxparts;
-    rt_xpart_t *xparts;
-    int state;
-    starhalo_reduce_op_t rev_op;
-    struct starhalo_exchange *next;
-};
-
 void starhalo__context_add_exchange(starhalo_context_t *ctx, struct starhalo_exchange *ex)
 {
     ex->next = ctx->exchanges;
@@ -156,7 +113,7 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     xp->recv_msgs = calloc(np, sizeof(starhalo_cl_msg_t));
     xp->send_idx = calloc(np, sizeof(int));
     xp->recv_idx = calloc(np, sizeof(int));
-    xp->descr = calloc(np + (size_t)ex->nfields, sizeof(struct starpu_data_descr));
+    xp->descr = calloc(np + (size_t)ex->nfields + 1, sizeof(struct starpu_data_descr));
     STARHALO_REQUIRE(xp->peers && xp->send_msgs && xp->recv_msgs && xp->send_idx && xp->recv_idx &&
                          xp->descr,
                      STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
@@ -239,13 +196,20 @@ static starhalo_status_t build(starhalo_exchange_t *ex)
     STARHALO_REQUIRE(ex->xparts, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int li = 0; li < ex->nxparts; li++)
         STARHALO_CHECK(build_xpart(ex, li, &ex->xparts[li]));
-    return match_local(ex);
+    STARHALO_CHECK(match_local(ex));
+    if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI) {
+        starpu_void_data_register(&ex->token);
+        for (int li = 0; li < ex->nxparts; li++)
+            STARHALO_CHECK(starhalo__direct_setup(ex, &ex->xparts[li]));
+    }
+    return STARHALO_OK;
 }
 
 static void free_xparts(starhalo_exchange_t *ex)
 {
     for (int li = 0; ex->xparts && li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
+        starhalo__direct_free(xp);
         for (int i = 0; xp->peers && i < xp->npeers; i++) {
             rt_peer_t *pe = &xp->peers[i];
             if (pe->hsend)
@@ -265,6 +229,21 @@ static void free_xparts(starhalo_exchange_t *ex)
         free(xp->tiles);
     }
     free(ex->xparts);
+    if (ex->token)
+        starpu_data_unregister(ex->token);
+}
+
+/* Measured (docs/LAUNCH.md): the direct transport is 10-1000x faster per exchange on this
+ * machine class, so it is the default whenever MPI allows calls from worker threads. */
+static starhalo_transport_t default_transport(const starhalo_context_t *ctx)
+{
+    const char *env = getenv("STARHALO_TRANSPORT");
+    if (env && !strcmp(env, "starpu"))
+        return STARHALO_TRANSPORT_STARPU_MPI;
+    if (env && !strcmp(env, "direct"))
+        return STARHALO_TRANSPORT_DIRECT_MPI;
+    return ctx->thread_level >= MPI_THREAD_MULTIPLE ? STARHALO_TRANSPORT_DIRECT_MPI
+                                                    : STARHALO_TRANSPORT_STARPU_MPI;
 }
 
 starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_field_t *const *fields,
@@ -274,9 +253,18 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
     STARHALO_REQUIRE(ctx && out, STARHALO_ERR_INVALID_ARG, "exchange_create: ctx or out is NULL");
     *out = NULL;
     starhalo_status_t local = check_fields(ctx, fields, nfields);
-    if (local == STARHALO_OK && transport != STARHALO_TRANSPORT_STARPU_MPI)
+    if (transport == STARHALO_TRANSPORT_DEFAULT)
+        transport = default_transport(ctx);
+    if (local == STARHALO_OK && transport != STARHALO_TRANSPORT_STARPU_MPI &&
+        transport != STARHALO_TRANSPORT_DIRECT_MPI)
         local =
             starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "unknown transport %d", (int)transport);
+    if (local == STARHALO_OK && transport == STARHALO_TRANSPORT_DIRECT_MPI &&
+        ctx->thread_level < MPI_THREAD_MULTIPLE)
+        local = starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
+                                    "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI "
+                                    "was initialised with level %d)",
+                                    ctx->thread_level);
     int64_t base = -1, ntags = 0;
     if (local == STARHALO_OK) {
         ntags = 2 * STARHALO__SLOTS * (int64_t)fields[0]->nparts;
@@ -284,6 +272,7 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
     }
     uint64_t h = starhalo__hash(0, &nfields, sizeof nfields);
     h = starhalo__hash(h, &base, sizeof base);
+    h = starhalo__hash(h, &transport, sizeof transport);
     for (int i = 0; local == STARHALO_OK && i < nfields; i++)
         h = starhalo__hash(h, &fields[i]->planes, sizeof(int64_t));
     starhalo_status_t rc = starhalo__agree(ctx->comm, h, local, "exchange fields");
@@ -298,6 +287,8 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
         return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     }
     ex->ctx = ctx;
+    ex->transport = transport;
+    ex->dcomm = ctx->dcomm;
     ex->tag_base = base;
     ex->ntags = ntags;
     ex->nfields = nfields;
@@ -368,11 +359,22 @@ static starhalo_status_t post_mpi(starhalo_exchange_t *ex, int reverse, int send
     return STARHALO_OK;
 }
 
-static starhalo_status_t insert(struct starpu_codelet *cl, starhalo_cl_xfer_args_t *args,
-                                struct starpu_data_descr *descr, int n, int prio, const char *name)
+static starhalo_status_t insert(starhalo_exchange_t *ex, struct starpu_codelet *cl, void *args,
+                                size_t args_size, rt_xpart_t *xp, int n, int reverse, int unpack,
+                                const char *name)
 {
-    int ret = starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, descr, n, STARPU_CL_ARGS_NFREE, args,
-                                 sizeof(*args), STARPU_PRIORITY, prio, STARPU_NAME, name, 0);
+    if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI) {
+        /* Same data, direct codelet, plus the token: packs commute on it, unpacks read it,
+         * so no unpack (which blocks in MPI_Waitall) runs before this rank's last pack. */
+        const int mode = unpack ? STARPU_R : STARPU_RW | STARPU_COMMUTE;
+        xp->descr[n++] = (struct starpu_data_descr){ex->token, (enum starpu_data_access_mode)mode};
+        cl = unpack ? &starhalo__cl_direct_unpack : &starhalo__cl_direct_pack;
+        args = &xp->dargs[reverse ? 1 + ex->rev_op : 0];
+        args_size = sizeof(rt_direct_arg_t);
+    }
+    int ret =
+        starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, xp->descr, n, STARPU_CL_ARGS_NFREE, args,
+                           args_size, STARPU_PRIORITY, STARPU_MAX_PRIO, STARPU_NAME, name, 0);
     if (ret != 0)
         return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
                                    "submitting %s failed (%d)", name, ret);
@@ -393,8 +395,9 @@ static starhalo_status_t submit_packs(starhalo_exchange_t *ex, int reverse)
             const rt_peer_t *pe = &xp->peers[reverse ? xp->recv_idx[k] : xp->send_idx[k]];
             xp->descr[n++] = (struct starpu_data_descr){reverse ? pe->hrecv : pe->hsend, STARPU_W};
         }
-        STARHALO_CHECK(insert(&starhalo_cl_pack, reverse ? &xp->pack_rev : &xp->pack_fwd, xp->descr,
-                              n, STARPU_MAX_PRIO, reverse ? "starhalo_pack_rev" : "starhalo_pack"));
+        STARHALO_CHECK(insert(ex, &starhalo_cl_pack, reverse ? &xp->pack_rev : &xp->pack_fwd,
+                              sizeof(starhalo_cl_xfer_args_t), xp, n, reverse, 0,
+                              reverse ? "starhalo_pack_rev" : "starhalo_pack"));
     }
     return STARHALO_OK;
 }
@@ -421,8 +424,9 @@ static starhalo_status_t submit_unpacks(starhalo_exchange_t *ex, int reverse,
         }
         for (int f = 0; f < ex->nfields; f++)
             xp->descr[n++] = (struct starpu_data_descr){xp->tiles[f]->handle, STARPU_RW};
-        STARHALO_CHECK(insert(&starhalo_cl_unpack, reverse ? &xp->unpack_rev[op] : &xp->unpack_fwd,
-                              xp->descr, n, STARPU_MAX_PRIO,
+        STARHALO_CHECK(insert(ex, &starhalo_cl_unpack,
+                              reverse ? &xp->unpack_rev[op] : &xp->unpack_fwd,
+                              sizeof(starhalo_cl_xfer_args_t), xp, n, reverse, 1,
                               reverse ? "starhalo_unpack_rev" : "starhalo_unpack"));
     }
     return STARHALO_OK;
@@ -433,9 +437,12 @@ static starhalo_status_t begin(starhalo_exchange_t *ex, int reverse)
     STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
     STARHALO_REQUIRE(ex->state == IDLE, STARHALO_ERR_INVALID_ARG,
                      "exchange begin called twice without end");
-    STARHALO_CHECK(post_mpi(ex, reverse, 0));
+    const int via_starpu_mpi = ex->transport == STARHALO_TRANSPORT_STARPU_MPI;
+    if (via_starpu_mpi)
+        STARHALO_CHECK(post_mpi(ex, reverse, 0));
     STARHALO_CHECK(submit_packs(ex, reverse));
-    STARHALO_CHECK(post_mpi(ex, reverse, 1));
+    if (via_starpu_mpi)
+        STARHALO_CHECK(post_mpi(ex, reverse, 1));
     ex->state = reverse ? REVERSE : FORWARD;
     return STARHALO_OK;
 }
@@ -470,8 +477,10 @@ starhalo_status_t starhalo_exchange_begin_reverse(starhalo_exchange_t *ex, starh
 {
     STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
                      STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
+    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
+    if (ex->state == IDLE)
+        ex->rev_op = op; /* before begin: the direct transport picks its task args by op */
     STARHALO_CHECK(begin(ex, 1));
-    ex->rev_op = op;
     return STARHALO_OK;
 }
 
@@ -500,8 +509,8 @@ starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex)
         }
         for (int i = 0; i < xp->npeers; i++) {
             const rt_peer_t *pe = &xp->peers[i];
-            if (pe->local >= 0)
-                continue;
+            if (pe->local >= 0 || ex->transport != STARHALO_TRANSPORT_STARPU_MPI)
+                continue; /* the direct unpack task itself waits for its requests */
             const starpu_data_handle_t hs[2] = {pe->hsend, pe->hrecv};
             for (int k = 0; k < 2; k++) {
                 if (!hs[k])

@@ -51,6 +51,8 @@ struct starhalo_context {
     rt_tag_range_t *free_tags; /**< sorted, disjoint free ranges */
     int nfree_tags;
     struct starhalo_exchange *exchanges; /**< live exchanges (for wait_all) */
+    int thread_level;                    /**< MPI thread level provided */
+    MPI_Comm dcomm;                      /**< private dup of comm for the direct transport */
 };
 
 /** One local part of a field. */
@@ -73,6 +75,74 @@ struct starhalo_field {
     rt_part_t *parts;
     int64_t planes; /**< batch x channels */
 };
+
+#include "codelets.h"
+
+#define NOPS 4 /* REPLACE, SUM, MAX, MIN */
+
+struct starhalo_exchange;
+
+typedef struct rt_peer {
+    const starhalo_peer_xfer_t *x;
+    int rank;  /**< rank owning the neighbour part */
+    int local; /**< index of the neighbour in ex->xparts when on this rank, else -1 */
+    int match; /**< for a local neighbour: its peer entry that talks to us */
+    void *sendbuf, *recvbuf;
+    starpu_data_handle_t hsend, hrecv;
+    int64_t fwd_send_tag, fwd_recv_tag, rev_send_tag, rev_recv_tag;
+} rt_peer_t;
+
+typedef struct rt_xpart {
+    rt_part_t **tiles; /**< this part's tile in each field */
+    starhalo_xfer_plan_t *plan;
+    int npeers;
+    rt_peer_t *peers;
+    /* Only neighbours with a non-empty message take part (asymmetric halos give empty
+     * ones): send_idx[k] is the peer of send_msgs[k], likewise for receives. */
+    int nsend, nrecv;
+    int *send_idx, *recv_idx;
+    starhalo_cl_msg_t *send_msgs, *recv_msgs;
+    starhalo_cl_xfer_args_t pack_fwd, unpack_fwd, pack_rev, unpack_rev[NOPS];
+    struct starpu_data_descr *descr; /**< scratch: nfields + npeers + 1 */
+    /* Direct transport: persistent requests per direction [0 fwd, 1 rev], receives first. */
+    MPI_Request *dreq[2];
+    int ndrecv[2], ndsend[2];
+    void **dptrs;                /**< scratch of the direct tasks: nfields + npeers */
+    struct rt_direct_arg *dargs; /**< [0] forward, [1 + op] reverse */
+} rt_xpart_t;
+
+/** cl_arg of the direct transport's tasks. */
+typedef struct rt_direct_arg {
+    struct starhalo_exchange *ex;
+    rt_xpart_t *xp;
+    int reverse;
+    starhalo_reduce_op_t op;
+} rt_direct_arg_t;
+
+enum { IDLE, FORWARD, REVERSE };
+
+struct starhalo_exchange {
+    starhalo_context_t *ctx;
+    int nfields;
+    starhalo_field_t **fields;
+    int64_t *planes;
+    int64_t msg_planes; /**< sum of every field's planes */
+    starhalo_dtype_t dtype;
+    int64_t tag_base, ntags;
+    int nxparts;
+    rt_xpart_t *xparts;
+    starhalo_transport_t transport;
+    starpu_data_handle_t token; /**< direct: orders every unpack after every pack of a call */
+    MPI_Comm dcomm;             /**< direct: the context's private communicator */
+    int state;
+    starhalo_reduce_op_t rev_op;
+    struct starhalo_exchange *next;
+};
+
+/* Direct transport (rt_exchange_direct.c). */
+starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
+void starhalo__direct_free(rt_xpart_t *xp);
+extern struct starpu_codelet starhalo__cl_direct_pack, starhalo__cl_direct_unpack;
 
 /** Tag booking (rt_tags.c). Collective by convention: every rank books in the same order. */
 starhalo_status_t starhalo__tags_book(starhalo_context_t *ctx, int64_t n, int64_t *base);

@@ -7,23 +7,38 @@
  * Messages are applied in order, so an owned cell that several neighbours send back (a
  * corner) accumulates every contribution.
  */
-#include "codelets.h"
+#include "codelet_xfer.h"
 
 #include "starhalo_kernels.h"
+
+#define XFER_STACK 64
+
+void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, void *const *tiles)
+{
+    const size_t esz = starhalo_dtype_size(a->dtype);
+    for (int m = 0; m < a->nmsgs; m++) {
+        const char *in = msgs[m];
+        for (int f = 0; f < a->nfields; f++) {
+            starhalo_kern_unpack_cpu(a->dtype, in, a->msgs[m].count, a->planes[f], a->msgs[m].runs,
+                                     a->msgs[m].nruns, tiles[f], a->plane_size, a->op);
+            in += (size_t)(a->planes[f] * a->msgs[m].count) * esz;
+        }
+    }
+}
 
 static void unpack_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo_cl_xfer_args_t *a = cl_arg;
-    const size_t esz = starhalo_dtype_size(a->dtype);
-    for (int m = 0; m < a->nmsgs; m++) {
-        const char *in = (const char *)STARPU_VECTOR_GET_PTR(buffers[m]);
-        for (int f = 0; f < a->nfields; f++) {
-            void *tile = (void *)STARPU_VECTOR_GET_PTR(buffers[a->nmsgs + f]);
-            starhalo_kern_unpack_cpu(a->dtype, in, a->msgs[m].count, a->planes[f], a->msgs[m].runs,
-                                     a->msgs[m].nruns, tile, a->plane_size, a->op);
-            in += (size_t)(a->planes[f] * a->msgs[m].count) * esz;
-        }
-    }
+    void *ptrs[XFER_STACK] = {NULL};
+    const int n = a->nfields + a->nmsgs;
+    void **p = n <= XFER_STACK ? ptrs : malloc(sizeof(void *) * (size_t)n);
+    if (!p)
+        return;
+    for (int i = 0; i < n; i++)
+        p[i] = (void *)STARPU_VECTOR_GET_PTR(buffers[i]);
+    starhalo__xfer_unpack(a, p, p + a->nmsgs);
+    if (p != ptrs)
+        free(p);
 }
 
 struct starpu_codelet starhalo_cl_unpack = {

@@ -56,7 +56,8 @@ STARHALO_API MPI_Comm starhalo_context_comm(const starhalo_context_t *ctx);
 STARHALO_API int starhalo_context_ncpus(const starhalo_context_t *ctx);
 
 /** Wait until every submitted task and transfer of this rank has completed. */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_context_wait_all(starhalo_context_t *ctx);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_context_wait_all(starhalo_context_t *ctx);
 
 /** Opaque distributed field: one N x C x [D x] H x W tensor over a decomposition. */
 typedef struct starhalo_field starhalo_field_t;
@@ -90,20 +91,26 @@ STARHALO_API const starhalo_part_plan_t *starhalo_field_part_plan(const starhalo
  * in flight on the field).
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_part_data(starhalo_field_t *field,
-                                                                            int part, void **ptr);
+                                                                           int part, void **ptr);
 /** Wait for the tasks on a local part's tile and lock it for the host (1 = write access). */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_acquire(starhalo_field_t *field,
-                                                                          int part, int write);
+                                                                         int part, int write);
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_release(starhalo_field_t *field,
-                                                                          int part);
+                                                                         int part);
 
 /** Opaque reusable exchange of one or more fields over the same decomposition and mapping. */
 typedef struct starhalo_exchange starhalo_exchange_t;
 
 /** Transport of an exchange. */
 typedef enum starhalo_transport {
+    /** Chosen at exchange creation: $STARHALO_TRANSPORT ("starpu" or "direct") if set, else
+     * DIRECT_MPI when MPI provides MPI_THREAD_MULTIPLE, else STARPU_MPI (docs/LAUNCH.md). */
+    STARHALO_TRANSPORT_DEFAULT = -1,
     STARHALO_TRANSPORT_STARPU_MPI = 0, /**< starpu_mpi_isend/irecv_detached on buffer handles */
-    STARHALO_TRANSPORT_DEFAULT = STARHALO_TRANSPORT_STARPU_MPI
+    /** The pack task starts persistent MPI requests itself and the unpack task waits for
+     * them: no StarPU-MPI progress thread involvement, no envelope messages. Needs
+     * MPI_THREAD_MULTIPLE (the context asks for it when it initialises MPI). docs/LAUNCH.md */
+    STARHALO_TRANSPORT_DIRECT_MPI = 1
 } starhalo_transport_t;
 
 /**

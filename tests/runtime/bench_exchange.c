@@ -7,7 +7,7 @@
  *
  * Usage: bench_exchange [--size N] [--halo H] [--channels C] [--parts P]
  *          [--split vertical|horizontal|square] [--iters I] [--reps R] [--bind 0|1]
- *          [--ncpus N] [--sched NAME]
+ *          [--ncpus N] [--sched NAME] [--transport starpu|direct]
  * The raw MPI loop runs with StarPU's workers paused (starpu_pause) so that it measures MPI
  * alone, as a separate raw-MPI program would. One line per run on rank 0:
  *   size halo channels parts ranks split starpu_us raw_us ratio msg_bytes ncpus
@@ -36,11 +36,13 @@ typedef struct opts {
     int64_t channels;
     starhalo_split_t split;
     const char *sched;
+    starhalo_transport_t transport;
 } opts_t;
 
 static int parse(int argc, char **argv, opts_t *o)
 {
-    *o = (opts_t){1024, 3, 2, 200, 5, -1, -1, 1, STARHALO_SPLIT_VERTICAL, NULL};
+    *o = (opts_t){
+        1024, 3, 2, 200, 5, -1, -1, 1, STARHALO_SPLIT_VERTICAL, NULL, STARHALO_TRANSPORT_DEFAULT};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--size"))
@@ -59,6 +61,9 @@ static int parse(int argc, char **argv, opts_t *o)
             o->bind = atoi(v);
         else if (!strcmp(k, "--ncpus"))
             o->ncpus = atoi(v);
+        else if (!strcmp(k, "--transport") && (!strcmp(v, "starpu") || !strcmp(v, "direct")))
+            o->transport = !strcmp(v, "direct") ? STARHALO_TRANSPORT_DIRECT_MPI
+                                                : STARHALO_TRANSPORT_STARPU_MPI;
         else if (!strcmp(k, "--sched"))
             o->sched = v;
         else if (!strcmp(k, "--split")) {
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
     starhalo_exchange_t *ex = NULL;
     if (starhalo_decomp_create(&desc, &d) != STARHALO_OK ||
         starhalo_field_create(ctx, d, NULL, STARHALO_FLOAT32, &f) != STARHALO_OK ||
-        starhalo_exchange_create(ctx, &f, 1, STARHALO_TRANSPORT_DEFAULT, &ex) != STARHALO_OK) {
+        starhalo_exchange_create(ctx, &f, 1, o.transport, &ex) != STARHALO_OK) {
         if (rank == 0)
             fprintf(stderr, "bench_exchange: error: %s\n", starhalo_last_error_message());
         starhalo_context_destroy(ctx);
@@ -222,10 +227,11 @@ int main(int argc, char **argv)
     const double ms = median(ts, o.reps), mr = median(tr, o.reps), mq = median(ratio, o.reps);
     if (rank == 0)
         printf("size=%lld halo=%d channels=%lld parts=%d ranks=%d split=%s starpu_us=%.1f "
-               "raw_us=%.1f ratio=%.2f max_msg_bytes=%lld ncpus=%d\n",
+               "raw_us=%.1f ratio=%.2f max_msg_bytes=%lld ncpus=%d transport=%s\n",
                (long long)o.size, o.halo, (long long)o.channels, o.parts, size,
                starhalo_split_name(o.split), ms, mr, mq, (long long)max_msg,
-               starhalo_context_ncpus(ctx));
+               starhalo_context_ncpus(ctx),
+               o.transport == STARHALO_TRANSPORT_DIRECT_MPI ? "direct" : "starpu");
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < starhalo_xfer_plan_num_peers(rp[i].plan); k++) {
             free(rp[i].sbuf[k]);

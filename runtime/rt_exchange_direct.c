@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file rt_exchange_direct.c
+ * @brief The direct MPI transport: the pack task starts persistent MPI requests and the
+ * unpack task completes them, so a message costs one MPI_Isend/MPI_Irecv pair and no handoff
+ * to the StarPU-MPI progress thread (which stays asleep).
+ *
+ * Why it cannot deadlock: on each rank every unpack of a call reads a token that every pack
+ * of the call accesses in RW|COMMUTE mode, so a worker blocks in MPI_Waitall only after all of
+ * its rank's packs have started their sends and receives; the peer's packs depend only on the
+ * peer's previous unpacks, which completed the same way (induction over calls). The unpack's
+ * MPI_Waitall covers this part's sends too, so buffers are free when the next pack runs.
+ */
+#include <stdlib.h>
+
+#include "codelet_xfer.h"
+#include "runtime_internal.h"
+
+/* Message pointers of one task: remote messages use this part's own buffers, local ones the
+ * neighbour's matching buffer (the same memory the StarPU handles describe). */
+static void **msg_ptrs(const rt_direct_arg_t *a, int unpack, int *nmsgs)
+{
+    const rt_xpart_t *xp = a->xp;
+    const int use_send = a->reverse == unpack; /* fwd pack / rev unpack: send side */
+    const int n = use_send ? xp->nsend : xp->nrecv;
+    void **p = xp->dptrs + a->ex->nfields;
+    for (int k = 0; k < n; k++) {
+        const rt_peer_t *pe = &xp->peers[use_send ? xp->send_idx[k] : xp->recv_idx[k]];
+        if (!unpack || pe->local < 0) {
+            p[k] = use_send ? pe->sendbuf : pe->recvbuf;
+        } else {
+            const rt_peer_t *m = &a->ex->xparts[pe->local].peers[pe->match];
+            p[k] = a->reverse ? m->recvbuf : m->sendbuf;
+        }
+    }
+    *nmsgs = n;
+    return p;
+}
+
+static void **tile_ptrs(const rt_direct_arg_t *a)
+{
+    for (int f = 0; f < a->ex->nfields; f++)
+        a->xp->dptrs[f] = a->xp->tiles[f]->data;
+    return a->xp->dptrs;
+}
+
+static void direct_pack_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers; /* main-RAM handles: the registered pointers are the buffers */
+    const rt_direct_arg_t *a = cl_arg;
+    rt_xpart_t *xp = a->xp;
+    const int d = a->reverse;
+    if (xp->ndrecv[d])
+        MPI_Startall(xp->ndrecv[d], xp->dreq[d]);
+    int n;
+    void **msgs = msg_ptrs(a, 0, &n);
+    starhalo__xfer_pack(a->reverse ? &xp->pack_rev : &xp->pack_fwd, tile_ptrs(a), msgs);
+    if (xp->ndsend[d])
+        MPI_Startall(xp->ndsend[d], xp->dreq[d] + xp->ndrecv[d]);
+}
+
+static void direct_unpack_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers;
+    const rt_direct_arg_t *a = cl_arg;
+    rt_xpart_t *xp = a->xp;
+    const int d = a->reverse;
+    if (xp->ndrecv[d] + xp->ndsend[d])
+        MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
+    int n;
+    void **msgs = msg_ptrs(a, 1, &n);
+    /* msg_ptrs fills dptrs after the tiles; unpack wants messages first, so copy out. */
+    void *m[64], **mp = n <= 64 ? m : malloc(sizeof(void *) * (size_t)n);
+    if (!mp)
+        return;
+    for (int k = 0; k < n; k++)
+        mp[k] = msgs[k];
+    starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, mp, tile_ptrs(a));
+    if (mp != m)
+        free(mp);
+}
+
+struct starpu_codelet starhalo__cl_direct_pack = {
+    .cpu_funcs = {direct_pack_cpu},
+    .cpu_funcs_name = {"direct_pack_cpu"},
+    .nbuffers = STARPU_VARIABLE_NBUFFERS,
+    .name = "starhalo_direct_pack",
+};
+
+struct starpu_codelet starhalo__cl_direct_unpack = {
+    .cpu_funcs = {direct_unpack_cpu},
+    .cpu_funcs_name = {"direct_unpack_cpu"},
+    .nbuffers = STARPU_VARIABLE_NBUFFERS,
+    .name = "starhalo_direct_unpack",
+};
+
+/* One persistent request per remote message and direction; receives first in each array. */
+starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp)
+{
+    const size_t esz = starhalo_dtype_size(ex->dtype);
+    xp->dptrs = calloc((size_t)(ex->nfields + xp->npeers + 1), sizeof(void *));
+    xp->dargs = calloc(1 + NOPS, sizeof(rt_direct_arg_t));
+    for (int d = 0; d < 2; d++)
+        xp->dreq[d] = calloc((size_t)(2 * xp->npeers + 1), sizeof(MPI_Request));
+    STARHALO_REQUIRE(xp->dptrs && xp->dargs && xp->dreq[0] && xp->dreq[1], STARHALO_ERR_NO_MEMORY,
+                     "exchange_create: no memory");
+    for (int i = 0; i <= NOPS; i++)
+        xp->dargs[i] = (rt_direct_arg_t){
+            ex, xp, i > 0, i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE};
+    for (int pass = 0; pass < 2; pass++) /* receives, then sends */
+        for (int i = 0; i < xp->npeers; i++) {
+            rt_peer_t *pe = &xp->peers[i];
+            if (pe->local >= 0)
+                continue;
+            const int64_t sb = pe->x->send_count * ex->msg_planes * (int64_t)esz;
+            const int64_t rb = pe->x->recv_count * ex->msg_planes * (int64_t)esz;
+            STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
+                             "a %lld-byte message is too large for the direct transport",
+                             (long long)(sb > rb ? sb : rb));
+            int rc = MPI_SUCCESS;
+            /* Forward: send the send buffer, receive into the recv buffer; reverse swaps. */
+            if (pass == 0 && rb)
+                rc = MPI_Recv_init(pe->recvbuf, (int)rb, MPI_BYTE, pe->rank, (int)pe->fwd_recv_tag,
+                                   ex->dcomm, &xp->dreq[0][xp->ndrecv[0]++]);
+            if (rc == MPI_SUCCESS && pass == 0 && sb)
+                rc = MPI_Recv_init(pe->sendbuf, (int)sb, MPI_BYTE, pe->rank, (int)pe->rev_recv_tag,
+                                   ex->dcomm, &xp->dreq[1][xp->ndrecv[1]++]);
+            if (rc == MPI_SUCCESS && pass == 1 && sb)
+                rc = MPI_Send_init(pe->sendbuf, (int)sb, MPI_BYTE, pe->rank, (int)pe->fwd_send_tag,
+                                   ex->dcomm, &xp->dreq[0][xp->ndrecv[0] + xp->ndsend[0]++]);
+            if (rc == MPI_SUCCESS && pass == 1 && rb)
+                rc = MPI_Send_init(pe->recvbuf, (int)rb, MPI_BYTE, pe->rank, (int)pe->rev_send_tag,
+                                   ex->dcomm, &xp->dreq[1][xp->ndrecv[1] + xp->ndsend[1]++]);
+            STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
+                             "creating persistent requests with rank %d failed", pe->rank);
+        }
+    return STARHALO_OK;
+}
+
+void starhalo__direct_free(rt_xpart_t *xp)
+{
+    for (int d = 0; d < 2; d++) {
+        for (int i = 0; xp->dreq[d] && i < xp->ndrecv[d] + xp->ndsend[d]; i++)
+            MPI_Request_free(&xp->dreq[d][i]);
+        free(xp->dreq[d]);
+        xp->dreq[d] = NULL;
+    }
+    free(xp->dptrs);
+    free(xp->dargs);
+}
