@@ -116,23 +116,19 @@ starhalo_status_t starhalo__insert_stencil9(const struct starhalo__task_opts *o,
                                             const starhalo_kern_tile_t *tile,
                                             const starhalo_box_t *region);
 /** Submit one conv2d region task; @p domain may be NULL (see starhalo_kern_conv2d_cpu). */
-starhalo_status_t starhalo__insert_conv2d(const struct starhalo__task_opts *o,
-                                          starpu_data_handle_t in, starpu_data_handle_t weights,
-                                          starpu_data_handle_t out,
-                                          const starhalo_kern_tile_t *in_tile,
-                                          const starhalo_kern_tile_t *out_tile,
-                                          const starhalo_layer_t *layer, int has_bias,
-                                          const starhalo_box_t *region,
-                                          const starhalo_box_t *domain);
+starhalo_status_t
+starhalo__insert_conv2d(const struct starhalo__task_opts *o, starpu_data_handle_t in,
+                        starpu_data_handle_t weights, starpu_data_handle_t out,
+                        const starhalo_kern_tile_t *in_tile, const starhalo_kern_tile_t *out_tile,
+                        const starhalo_layer_t *layer, int has_bias, const starhalo_box_t *region,
+                        const starhalo_box_t *domain);
 /** Submit one pooling region task. */
-starhalo_status_t starhalo__insert_pool2d(const struct starhalo__task_opts *o,
-                                          starpu_data_handle_t in, starpu_data_handle_t out,
-                                          starhalo_pool_kind_t kind,
-                                          const starhalo_kern_tile_t *in_tile,
-                                          const starhalo_kern_tile_t *out_tile,
-                                          const starhalo_layer_t *layer,
-                                          const starhalo_box_t *region,
-                                          const starhalo_box_t *domain);
+starhalo_status_t
+starhalo__insert_pool2d(const struct starhalo__task_opts *o, starpu_data_handle_t in,
+                        starpu_data_handle_t out, starhalo_pool_kind_t kind,
+                        const starhalo_kern_tile_t *in_tile, const starhalo_kern_tile_t *out_tile,
+                        const starhalo_layer_t *layer, const starhalo_box_t *region,
+                        const starhalo_box_t *domain);
 
 /** Store @p rc into @p *status unless it is OK, NULL, or a failure is already recorded. */
 static inline void starhalo__cl_record(int *status, starhalo_status_t rc)
