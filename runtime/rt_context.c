@@ -176,6 +176,8 @@ void starhalo_context_destroy(starhalo_context_t *ctx)
         return;
     if (starhalo_context_wait_all(ctx) != STARHALO_OK)
         starpu_task_wait_for_all(); /* best effort: destroy cannot report */
+    if (ctx->token)
+        starpu_data_unregister(ctx->token);
     starpu_mpi_shutdown();
     MPI_Comm_free(&ctx->dcomm);
     if (ctx->we_init_mpi)

@@ -198,7 +198,9 @@ static starhalo_status_t build(starhalo_exchange_t *ex)
         STARHALO_CHECK(build_xpart(ex, li, &ex->xparts[li]));
     STARHALO_CHECK(match_local(ex));
     if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI) {
-        starpu_void_data_register(&ex->token);
+        if (!ex->ctx->token)
+            starpu_void_data_register(&ex->ctx->token);
+        ex->token = ex->ctx->token;
         for (int li = 0; li < ex->nxparts; li++)
             STARHALO_CHECK(starhalo__direct_setup(ex, &ex->xparts[li]));
     }
@@ -229,8 +231,6 @@ static void free_xparts(starhalo_exchange_t *ex)
         free(xp->tiles);
     }
     free(ex->xparts);
-    if (ex->token)
-        starpu_data_unregister(ex->token);
 }
 
 /* Measured (docs/LAUNCH.md): the direct transport is 10-1000x faster per exchange on this

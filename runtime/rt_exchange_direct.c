@@ -5,11 +5,15 @@
  * unpack task completes them, so a message costs one MPI_Isend/MPI_Irecv pair and no handoff
  * to the StarPU-MPI progress thread (which stays asleep).
  *
- * Why it cannot deadlock: on each rank every unpack of a call reads a token that every pack
- * of the call accesses in RW|COMMUTE mode, so a worker blocks in MPI_Waitall only after all of
- * its rank's packs have started their sends and receives; the peer's packs depend only on the
- * peer's previous unpacks, which completed the same way (induction over calls). The unpack's
- * MPI_Waitall covers this part's sends too, so buffers are free when the next pack runs.
+ * Why it cannot deadlock: one token per context; packs access it RW|COMMUTE, unpacks R. So
+ * the direct tasks of a rank run in phases that follow submission order (a run of packs, then
+ * the run of unpacks submitted after them, then the next packs, ...), across every exchange of
+ * the context. Ranks submit in the same order, so an unpack blocking in MPI_Waitall in phase k
+ * waits only for peer packs of phase <= k, which need only the peer's unpacks of earlier
+ * phases (induction over phases). A per-exchange token would not do: with two exchanges in
+ * flight, rank A could block in exchange 1's unpack while B blocks in exchange 2's unpack,
+ * each waiting for a pack queued behind the other's blocked worker. The unpack's MPI_Waitall
+ * covers this part's sends too, so buffers are free when the next pack runs.
  */
 #include <stdlib.h>
 

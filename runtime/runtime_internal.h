@@ -53,6 +53,7 @@ struct starhalo_context {
     struct starhalo_exchange *exchanges; /**< live exchanges (for wait_all) */
     int thread_level;                    /**< MPI thread level provided */
     MPI_Comm dcomm;                      /**< private dup of comm for the direct transport */
+    starpu_data_handle_t token;          /**< direct transport: packs RW|COMMUTE, unpacks R */
 };
 
 /** One local part of a field. */
@@ -132,7 +133,7 @@ struct starhalo_exchange {
     int nxparts;
     rt_xpart_t *xparts;
     starhalo_transport_t transport;
-    starpu_data_handle_t token; /**< direct: orders every unpack after every pack of a call */
+    starpu_data_handle_t token; /**< direct: the context's token (see rt_exchange_direct.c) */
     MPI_Comm dcomm;             /**< direct: the context's private communicator */
     int state;
     starhalo_reduce_op_t rev_op;
