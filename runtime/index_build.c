@@ -36,6 +36,10 @@ starhalo_status_t starhalo__mpi_agree(MPI_Comm comm, starhalo_status_t local)
     if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce failed while agreeing on a "
                                                      "status");
+    /* A rank that was fine locally still needs a message naming the problem. */
+    if (all != STARHALO_OK && local == STARHALO_OK)
+        starhalo__error_set((starhalo_status_t)all, "another rank failed (%s)",
+                            starhalo_err_name((starhalo_status_t)all));
     return (starhalo_status_t)all;
 }
 
@@ -82,9 +86,9 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     st = STARHALO_OK;
     if (all[AG_INVALID])
         st = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                 "index plan: a rank passed a NULL or negative-size argument%s%s",
-                                 ag[AG_INVALID] ? " (this rank: " : "",
-                                 ag[AG_INVALID] ? "yes)" : "");
+                                 "index plan: a rank passed a NULL or negative-size argument "
+                                 "(%s)",
+                                 ag[AG_INVALID] ? "this rank did" : "not this rank");
     else if (all[AG_MISMATCH])
         st = starhalo__error_set(STARHALO_ERR_MISMATCH,
                                  "index plan: a rank's distribution is over a different number "

@@ -273,7 +273,8 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
         return starhalo__error_set(STARHALO_ERR_MPI, "MPI exchange: MPI_Allreduce failed");
     const starhalo_status_t all = starhalo__mpi_agree(comm, st);
     if (all != STARHALO_OK)
-        return st != STARHALO_OK ? st
+        /* The agreed (most negative) code everywhere; a failing rank keeps its own message. */
+        return st != STARHALO_OK ? all
                                  : starhalo__error_set(all,
                                                        "MPI exchange: another rank rejected "
                                                        "its arguments (%s)",
