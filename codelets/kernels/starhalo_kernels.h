@@ -124,7 +124,7 @@ starhalo_status_t starhalo_kern_conv2d_cpu(const starhalo_kern_tile_t *in_tile, 
                                            const starhalo_box_t *region,
                                            const starhalo_box_t *domain);
 
-/** Flags of starhalo_kern_conv2d_cpu_ex. */
+/** Flags of starhalo_kern_conv2d_cpu_ex and starhalo_kern_pool2d_cpu_ex. */
 enum {
     /** The kernel may read any cell of the input tile (cells outside the region's window
      * then only feed discarded outputs). Lets an interior region run on the whole dense tile
@@ -155,6 +155,14 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
                                            const starhalo_kern_tile_t *out_tile, float *out,
                                            const starhalo_box_t *region,
                                            const starhalo_box_t *domain);
+
+/** starhalo_kern_pool2d_cpu with @p flags (as for conv2d). */
+starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
+                                              const starhalo_kern_tile_t *in_tile, const float *in,
+                                              const starhalo_layer_t *layer,
+                                              const starhalo_kern_tile_t *out_tile, float *out,
+                                              const starhalo_box_t *region,
+                                              const starhalo_box_t *domain, unsigned flags);
 
 /** Which oneDNN implementation the last conv/pool call of this thread used (e.g.
  * "x64:gemm:jit"), and how: 1 in place on the tiles, 0 through dense copies of the window

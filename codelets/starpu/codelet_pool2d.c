@@ -5,14 +5,16 @@
  */
 #include "codelets.h"
 
+/* Same access as conv2d (whole input tile R, output tile exclusive): see codelet_conv2d.c. */
 static void pool2d_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo__pool_args_t *a = cl_arg;
     starhalo__cl_record(a->status,
-                        starhalo_kern_pool2d_cpu(
+                        starhalo_kern_pool2d_cpu_ex(
                             a->kind, &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
                             &a->layer, &a->out_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[1]),
-                            &a->region, a->has_domain ? &a->domain : NULL));
+                            &a->region, a->has_domain ? &a->domain : NULL,
+                            STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT));
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)

@@ -122,29 +122,32 @@ typedef struct layer_case {
     starhalo_layer_t L;
 } layer_case_t;
 
-static unsigned conv_flags; /* flags of the conv calls (0 or READ_WHOLE_TILE) */
-static int crops_seen;      /* conv calls that ran cropped on the whole tile */
+static unsigned kern_flags; /* flags of the conv/pool calls (READ_WHOLE_TILE, EXCLUSIVE_OUTPUT) */
+static int crops_seen;      /* calls that ran cropped on the whole tile */
 static int direct_seen;     /* ... and wrote straight into the output tile */
+
+/* Count the cropped / direct calls and check they happen only when allowed. */
+static starhalo_status_t note_mode(starhalo_status_t st)
+{
+    int how = -1;
+    starhalo_kern_dnnl_last_impl(&how);
+    crops_seen += st == STARHALO_OK && how >= 2;
+    direct_seen += st == STARHALO_OK && how == 3;
+    assert_true(how < 2 || (kern_flags & STARHALO_KERN_READ_WHOLE_TILE));
+    assert_true(how < 3 || (kern_flags & STARHALO_KERN_EXCLUSIVE_OUTPUT));
+    return st;
+}
 
 static starhalo_status_t run_op(const layer_case_t *lc, const starhalo_kern_tile_t *it,
                                 const float *in, const float *wt, const float *bias,
                                 const starhalo_kern_tile_t *ot, float *out,
                                 const starhalo_box_t *region, const starhalo_box_t *domain)
 {
-    if (lc->op < 0) {
-        const starhalo_status_t st = starhalo_kern_conv2d_cpu_ex(it, in, wt, bias, &lc->L, ot, out,
-                                                                 region, domain, conv_flags);
-        int how = -1;
-        starhalo_kern_dnnl_last_impl(&how);
-        crops_seen += st == STARHALO_OK && how >= 2;
-        direct_seen += st == STARHALO_OK && how == 3;
-        /* cropping and direct writes only when allowed */
-        assert_true(how < 2 || (conv_flags & STARHALO_KERN_READ_WHOLE_TILE));
-        assert_true(how < 3 || (conv_flags & STARHALO_KERN_EXCLUSIVE_OUTPUT));
-        return st;
-    }
-    return starhalo_kern_pool2d_cpu((starhalo_pool_kind_t)lc->op, it, in, &lc->L, ot, out, region,
-                                    domain);
+    if (lc->op < 0)
+        return note_mode(starhalo_kern_conv2d_cpu_ex(it, in, wt, bias, &lc->L, ot, out, region,
+                                                     domain, kern_flags));
+    return note_mode(starhalo_kern_pool2d_cpu_ex((starhalo_pool_kind_t)lc->op, it, in, &lc->L, ot,
+                                                 out, region, domain, kern_flags));
 }
 
 /* Whole image, then each part of a px x py grid with ghosts, each region split into interior
@@ -268,27 +271,33 @@ static void conv_same_3x3(void **state)
 
 /* Interior regions may run on the whole dense tile and crop, and with exclusive access write
  * the result straight into the output tile: same results, and both happen. */
-static void conv_cropped_interior(void **state)
+static void cropped_interiors(void **state)
 {
     (void)state;
     const layer_case_t a = {-1, 2, 3, 5, 60, 64, {3, 1, 1, 1}};
     const layer_case_t b = {-1, 1, 2, 3, 70, 66, {3, 2, 2, 1}};
     const layer_case_t c = {-1, 1, 3, 2, 59, 67, {5, 1, 1, 2}};
-    conv_flags = STARHALO_KERN_READ_WHOLE_TILE;
+    const layer_case_t pm = {STARHALO_POOL_MAX, 2, 2, 0, 60, 64, {3, 1, 1, 1}};
+    const layer_case_t pa = {STARHALO_POOL_AVG_EXCLUDE, 1, 3, 0, 66, 62, {3, 2, 1, 1}};
+    kern_flags = STARHALO_KERN_READ_WHOLE_TILE;
     crops_seen = 0;
     check_case(&a, 2, 2);
     check_case(&b, 2, 1);
     check_case(&c, 1, 2);
-    printf("cropped conv calls: %d\n", crops_seen);
+    check_case(&pm, 2, 2);
+    check_case(&pa, 2, 2);
+    printf("cropped calls: %d\n", crops_seen);
     assert_true(crops_seen > 0);
     assert_int_equal(direct_seen, 0);
-    conv_flags = STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT;
+    kern_flags = STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT;
     check_case(&a, 2, 2);
     check_case(&b, 2, 1);
     check_case(&c, 1, 2);
-    printf("direct conv calls: %d\n", direct_seen);
+    check_case(&pm, 2, 2);
+    check_case(&pa, 2, 2);
+    printf("direct calls: %d\n", direct_seen);
     assert_true(direct_seen > 0);
-    conv_flags = 0;
+    kern_flags = 0;
 }
 
 static void conv_stride_dilation_padding(void **state)
@@ -387,7 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_same_3x3),
         cmocka_unit_test(conv_stride_dilation_padding),
-        cmocka_unit_test(conv_cropped_interior),
+        cmocka_unit_test(cropped_interiors),
         cmocka_unit_test(pool_max),
         cmocka_unit_test(pool_average),
         cmocka_unit_test(bad_geometry_is_refused),

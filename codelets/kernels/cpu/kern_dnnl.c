@@ -278,7 +278,7 @@ typedef struct call_geom {
  * oneDNN runs strided (non-dense) views only with its reference kernel, so a window that is
  * not the whole tile (the interior of a part) would need a copy of its input. When the caller
  * allows reading the whole input tile (STARHALO_KERN_READ_WHOLE_TILE) and the window needs no
- * padding, run the convolution on the whole, dense tile instead and keep the region's
+ * padding, run the convolution or pooling on the whole, dense tile instead and keep the region's
  * outputs: no input copy, a few extra output rows and columns (at most 25 % more work, else
  * the copy is cheaper), and one copy of the outputs. Cells outside the window only feed
  * outputs that are thrown away.
@@ -287,7 +287,7 @@ static void try_crop(call_geom_t *c)
 {
     const starhalo__layer_geom_t *g = &c->g;
     shape_key_t *k = &c->key;
-    if (k->op != OP_CONV || (g->ih == g->igh && g->iw == g->igw))
+    if (g->ih == g->igh && g->iw == g->igw)
         return;
     int64_t j0[2], pl[2], outs[2];
     const int64_t full[2] = {g->igh, g->igw}, off[2] = {g->in_y0, g->in_x0};
@@ -501,6 +501,16 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
                                            const starhalo_box_t *region,
                                            const starhalo_box_t *domain)
 {
+    return starhalo_kern_pool2d_cpu_ex(kind, in_tile, in, layer, out_tile, out, region, domain, 0);
+}
+
+starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
+                                              const starhalo_kern_tile_t *in_tile, const float *in,
+                                              const starhalo_layer_t *layer,
+                                              const starhalo_kern_tile_t *out_tile, float *out,
+                                              const starhalo_box_t *region,
+                                              const starhalo_box_t *domain, unsigned flags)
+{
     call_geom_t g;
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "pool2d: NULL region");
     STARHALO_REQUIRE(kind == STARHALO_POOL_MAX || kind == STARHALO_POOL_AVG ||
@@ -513,5 +523,8 @@ starhalo_status_t starhalo_kern_pool2d_cpu(starhalo_pool_kind_t kind,
                                                : OP_POOL_AVG_EXCLUDE;
     STARHALO_CHECK(plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, &g));
     STARHALO_REQUIRE(in && out, STARHALO_ERR_INVALID_ARG, "pool2d: NULL data pointer");
+    g.flags = flags;
+    if (flags & STARHALO_KERN_READ_WHOLE_TILE)
+        try_crop(&g);
     return run(&g, in, NULL, NULL, out);
 }
