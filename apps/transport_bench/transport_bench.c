@@ -166,14 +166,52 @@ static int do_memcpy(void *a)
     return 0;
 }
 
+/* Hand-written reference for index plans: element gather straight from the provides, receive
+ * straight into the contiguous halo segments (no unpack), Irecv / Isend / Waitall. */
+typedef struct raw_arg {
+    const starhalo_index_plan_t *plan;
+    double *array;
+    double *sbuf;
+    MPI_Request *reqs;
+} raw_arg_t;
+
+static int do_raw(void *a)
+{
+    raw_arg_t *r = a;
+    const int P = starhalo_index_plan_num_ranks(r->plan);
+    const int64_t ls = starhalo_index_plan_local_size(r->plan);
+    const int64_t *hc = starhalo_index_plan_halo_counts(r->plan);
+    const int64_t *ho = starhalo_index_plan_halo_offsets(r->plan);
+    const int64_t *pc = starhalo_index_plan_provides_counts(r->plan);
+    const int64_t *po = starhalo_index_plan_provides_offsets(r->plan);
+    const int64_t *prov = starhalo_index_plan_provides(r->plan);
+    int n = 0, rc = MPI_SUCCESS;
+    for (int q = 0; q < P; q++)
+        if (hc[q] > 0)
+            rc |= MPI_Irecv(r->array + ls + ho[q], (int)hc[q], MPI_DOUBLE, q, 0, MPI_COMM_WORLD,
+                            &r->reqs[n++]);
+    for (int q = 0; q < P; q++) {
+        if (pc[q] == 0)
+            continue;
+        for (int64_t i = po[q]; i < po[q + 1]; i++)
+            r->sbuf[i] = r->array[prov[i]];
+        rc |=
+            MPI_Isend(r->sbuf + po[q], (int)pc[q], MPI_DOUBLE, q, 0, MPI_COMM_WORLD, &r->reqs[n++]);
+    }
+    rc |= MPI_Waitall(n, r->reqs, MPI_STATUSES_IGNORE);
+    return rc == MPI_SUCCESS ? 0 : -1;
+}
+
 /* One benchmarked plan: its transfer plan, a local array and the values it must hold. */
 typedef struct bench_plan {
     const char *name;
     starhalo_xfer_plan_t *x;
-    int64_t len;    /* local array elements */
-    double *init;   /* owned values = image, halo = -1 */
-    double *expect; /* after one update */
-    int64_t bytes;  /* max over ranks of max(send, recv) bytes per update */
+    int64_t len;                   /* local array elements */
+    double *init;                  /* owned values = image, halo = -1 */
+    double *expect;                /* after one update */
+    int64_t bytes;                 /* max over ranks of max(send, recv) bytes per update */
+    starhalo_index_plan_t *iplan;  /* index plan only: the raw reference uses it */
+    starhalo_distribution_t *dist; /* ... and its distribution */
 } bench_plan_t;
 
 /* Time every transport on one plan, interleaved; write rows; return 0 or -1. */
@@ -215,13 +253,25 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
     const int R = o->repeats;
     double *fw = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *fw);
     double *rv = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *rv);
-    double *mc = malloc((size_t)R * sizeof *mc);
+    double *mc = malloc((size_t)R * sizeof *mc), *rw = malloc((size_t)R * sizeof *rw);
+    raw_arg_t raw = {bp->iplan, NULL, NULL, NULL};
+    if (bp->iplan) {
+        const int P = starhalo_index_plan_num_ranks(bp->iplan);
+        raw.array = malloc((size_t)(bp->len + 1) * sizeof(double));
+        raw.sbuf = malloc((size_t)(starhalo_index_plan_provides_offsets(bp->iplan)[P] + 1) *
+                          sizeof(double));
+        raw.reqs = malloc((size_t)(2 * P) * sizeof *raw.reqs);
+        memcpy(raw.array, bp->init, (size_t)bp->len * sizeof(double));
+        ok &= do_raw(&raw) == 0 && !memcmp(raw.array, bp->expect, (size_t)bp->len * sizeof(double));
+    }
     for (int r = 0; r < R && all_ok; r++) {
         for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
             fw[t * R + r] = sample(do_update, &args[t], o->iters, &ok);
         for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
             rv[t * R + r] = sample(do_reverse, &args[t], o->iters, &ok);
         mc[r] = sample(do_memcpy, &cp, o->iters, &ok);
+        if (bp->iplan)
+            rw[r] = sample(do_raw, &raw, o->iters, &ok);
     }
     double mf[STARHALO_NUM_TRANSPORTS], mr[STARHALO_NUM_TRANSPORTS], best_f = 1e30, best_r = 1e30;
     for (int t = 0; t < STARHALO_NUM_TRANSPORTS && all_ok; t++) {
@@ -231,6 +281,7 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
         best_r = mr[t] < best_r ? mr[t] : best_r;
     }
     const double mcpy = all_ok ? median(mc, R) : 0;
+    const double mraw = all_ok && bp->iplan ? median(rw, R) : 0;
     if (rank == 0 && all_ok) {
         printf("plan %s: %d ranks, %lld bytes per rank and update, memcpy of the same bytes "
                "%.2f us (%.2f GB/s)\n",
@@ -252,6 +303,13 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
                 fprintf(csv, "%s,%s,executor_create,%d,%lld,%.3f,,,\n", bp->name, tn, size,
                         (long long)bp->bytes, create_s[t] * 1e6);
             }
+        }
+        if (bp->iplan) {
+            printf("  %-11s %12.2f %8.2f   (hand-written gather + Irecv/Isend, no unpack)\n",
+                   "raw-mpi", mraw * 1e6, mraw / best_f);
+            if (csv)
+                fprintf(csv, "%s,raw-mpi,update,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, size,
+                        (long long)bp->bytes, mraw * 1e6, mraw / best_f, mcpy * 1e6, mcpy / mraw);
         }
         printf("  persistent / two-sided: update %.3f, reverse %.3f\n",
                mf[STARHALO_TRANSPORT_PERSISTENT] / mf[STARHALO_TRANSPORT_TWO_SIDED],
@@ -277,6 +335,10 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
     free(fw);
     free(rv);
     free(mc);
+    free(rw);
+    free(raw.array);
+    free(raw.sbuf);
+    free(raw.reqs);
     return all_ok ? 0 : -1;
 }
 
@@ -340,8 +402,8 @@ static double make_index_plan(const options_t *o, int rank, int size, bench_plan
         bp->expect[ls + h] = 2.0 * starhalo_index_plan_halo_to_global(p, h) + 1;
     }
     bp->bytes = max_bytes(bp->x);
-    starhalo_index_plan_destroy(p); /* the lowered plan is self-contained */
-    starhalo_distribution_destroy(d);
+    bp->iplan = p; /* kept (with its distribution) for the raw reference */
+    bp->dist = d;
     return median(t, 3);
 }
 
@@ -447,6 +509,8 @@ int main(int argc, char **argv)
     bench_plan_t *plans[2] = {&ip, &sp};
     for (int i = 0; i < 2; i++) {
         starhalo_xfer_plan_destroy(plans[i]->x);
+        starhalo_index_plan_destroy(plans[i]->iplan);
+        starhalo_distribution_destroy(plans[i]->dist);
         free(plans[i]->init);
         free(plans[i]->expect);
     }
