@@ -38,6 +38,7 @@ typedef struct hb_options {
     starhalo_split_t split; /**< --slice-method (square) */
     int fp16_allreduce;     /**< --fp16-allreduce, accepted, no effect */
     hb_transport_kind_t transport; /**< --transport (starpu) */
+    const char *runtime_transport; /**< --runtime-transport: "auto", "starpu-mpi", "direct" */
     int validate;                  /**< --validate: refill, exchange once more, check every cell */
     int64_t parts_per_rank;        /**< --parts-per-rank (1) */
     const char *csv;               /**< --csv FILE */

@@ -135,6 +135,7 @@ static const opt_def_t opt_defs[] = {
     /* parsed into enums below */
     {"--slice-method", OPT_STR, 0},
     {"--transport", OPT_STR, 0},
+    {"--runtime-transport", OPT_STR, 0},
     {"--dtype", OPT_STR, 0},
 };
 #undef OFF
@@ -148,6 +149,12 @@ static int set_enum(hb_options_t *o, const char *name, const char *val, char *er
                         "unknown slice method '%s' (expected vertical, horizontal or square)", val);
         if (starhalo_split_parse(val, &o->split) != STARHALO_OK)
             return fail(err, errlen, "unknown slice method '%s'", val);
+    } else if (strcmp(name, "--runtime-transport") == 0) {
+        if (strcmp(val, "auto") && strcmp(val, "starpu-mpi") && strcmp(val, "direct"))
+            return fail(err, errlen,
+                        "unknown runtime transport '%s' (expected auto, starpu-mpi or direct)",
+                        val);
+        o->runtime_transport = val;
     } else if (strcmp(name, "--transport") == 0) {
         if (strcmp(val, "starpu") == 0)
             o->transport = HB_TRANSPORT_STARPU;
@@ -178,6 +185,7 @@ int hb_options_parse(int argc, char **argv, hb_options_t *o, char *err, size_t e
                         .nparts = 4,
                         .split = STARHALO_SPLIT_SQUARE,
                         .transport = HB_TRANSPORT_STARPU,
+                        .runtime_transport = "auto",
                         .parts_per_rank = 1,
                         .dtype = STARHALO_FLOAT32};
     err[0] = '\0';

@@ -86,10 +86,12 @@ int hb_csv_append(const hb_options_t *o, int nranks, int64_t msg_min, int64_t ms
         return -1;
     }
     if (ftell(f) == 0)
-        fprintf(f, "transport,slice_method,image_size,batch_size,in_channels,halo_len,"
-                   "num_spatial_parts,ranks,parts_per_rank,dtype,periodic,warmup,iterations,"
-                   "msg_bytes_min,msg_bytes_max,max_mean_ms,max_median_ms,rank_mean_ms,"
-                   "rank_median_ms\n");
+        fprintf(
+            f,
+            "transport,runtime_transport,slice_method,image_size,batch_size,in_channels,halo_len,"
+            "num_spatial_parts,ranks,parts_per_rank,dtype,periodic,warmup,iterations,"
+            "msg_bytes_min,msg_bytes_max,max_mean_ms,max_median_ms,rank_mean_ms,"
+            "rank_median_ms\n");
     double max_mean = 0.0, max_median = 0.0;
     for (int r = 0; r < nranks; r++) {
         if (rank_mean_ms[r] > max_mean)
@@ -97,12 +99,14 @@ int hb_csv_append(const hb_options_t *o, int nranks, int64_t msg_min, int64_t ms
         if (rank_median_ms[r] > max_median)
             max_median = rank_median_ms[r];
     }
-    fprintf(f, "%s,%s,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,%d,%lld,%lld,%lld,%lld,%.6f,%.6f,",
-            hb_transport_name(o->transport), starhalo_split_name(o->split),
-            (long long)o->image_size, (long long)o->batch, (long long)o->in_channels,
-            (long long)o->halo, (long long)o->nparts, nranks, (long long)o->parts_per_rank,
-            o->dtype == STARHALO_FLOAT64 ? "float64" : "float32", o->periodic, (long long)o->warmup,
-            (long long)o->iterations, (long long)msg_min, (long long)msg_max, max_mean, max_median);
+    fprintf(f, "%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,%d,%lld,%lld,%lld,%lld,%.6f,%.6f,",
+            hb_transport_name(o->transport),
+            o->transport == HB_TRANSPORT_STARPU ? o->runtime_transport : "-",
+            starhalo_split_name(o->split), (long long)o->image_size, (long long)o->batch,
+            (long long)o->in_channels, (long long)o->halo, (long long)o->nparts, nranks,
+            (long long)o->parts_per_rank, o->dtype == STARHALO_FLOAT64 ? "float64" : "float32",
+            o->periodic, (long long)o->warmup, (long long)o->iterations, (long long)msg_min,
+            (long long)msg_max, max_mean, max_median);
     join_list(f, rank_mean_ms, nranks);
     fputc(',', f);
     join_list(f, rank_median_ms, nranks);

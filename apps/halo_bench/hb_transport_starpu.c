@@ -7,6 +7,7 @@
 #include "halo_bench.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <starhalo/starhalo_runtime.h>
 
@@ -26,6 +27,15 @@ static void sp_destroy(hb_transport_t *t)
     free(t);
 }
 
+static starhalo_transport_t runtime_transport(const hb_options_t *o)
+{
+    if (strcmp(o->runtime_transport, "starpu-mpi") == 0)
+        return STARHALO_TRANSPORT_STARPU_MPI;
+    if (strcmp(o->runtime_transport, "direct") == 0)
+        return STARHALO_TRANSPORT_DIRECT_MPI;
+    return STARHALO_TRANSPORT_DEFAULT;
+}
+
 static starhalo_status_t sp_create(const hb_options_t *o, const starhalo_decomp_t *decomp,
                                    MPI_Comm comm, hb_transport_t **out)
 {
@@ -40,7 +50,7 @@ static starhalo_status_t sp_create(const hb_options_t *o, const starhalo_decomp_
     if (st == STARHALO_OK)
         st = starhalo_field_create(t->ctx, decomp, NULL, o->dtype, &t->field);
     if (st == STARHALO_OK)
-        st = starhalo_exchange_create(t->ctx, &t->field, 1, STARHALO_TRANSPORT_DEFAULT, &t->ex);
+        st = starhalo_exchange_create(t->ctx, &t->field, 1, runtime_transport(o), &t->ex);
     if (st != STARHALO_OK) {
         sp_destroy(t);
         return st;

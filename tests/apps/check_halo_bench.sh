@@ -53,6 +53,6 @@ if [ "$mode" = dump ]; then
   # shellcheck disable=SC2086
   python3 "$(dirname "$0")/check_npy.py" "$dir" $geom || fail "dumped tiles are wrong"
   [ "$(wc -l <"$csv")" -eq 2 ] || fail "--csv: expected a header and one line"
-  head -1 "$csv" | grep -q '^transport,slice_method,image_size' || fail "--csv: bad header"
+  head -1 "$csv" | grep -q '^transport,runtime_transport,slice_method,image_size' || fail "--csv: bad header"
 fi
 echo "CHECK OK"

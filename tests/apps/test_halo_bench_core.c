@@ -39,6 +39,7 @@ static void test_defaults_match_mpi4dl(void **state)
     assert_int_equal(o.nparts, 4);
     assert_int_equal(o.split, STARHALO_SPLIT_SQUARE);
     assert_int_equal(o.transport, HB_TRANSPORT_STARPU);
+    assert_string_equal(o.runtime_transport, "auto");
     assert_int_equal(o.parts_per_rank, 1);
     assert_int_equal(o.dtype, STARHALO_FLOAT32);
     assert_int_equal(o.fp16_allreduce, 0);
@@ -75,6 +76,7 @@ static void test_bad_options(void **state)
     expect_error("--slice-method", "diagonal", "unknown slice method 'diagonal'");
     expect_error("--slice-method", "grid", "unknown slice method 'grid'");
     expect_error("--transport", "tcp", "unknown transport 'tcp'");
+    expect_error("--runtime-transport", "udp", "unknown runtime transport 'udp'");
     expect_error("--dtype", "int8", "unknown dtype 'int8'");
     expect_error("--iterations", "0", "--iterations must be positive, got 0");
     expect_error("--warmup", "-1", "--warmup must be zero or positive, got -1");
