@@ -23,7 +23,7 @@ enum { STARHALO__CTR_FWD_ARRIVED = 0, STARHALO__CTR_REV_ARRIVED = 1, STARHALO__C
 struct starhalo_mpi_exchange {
     MPI_Comm comm; /* private duplicate: nothing else matches our tags */
     int rank;
-    starhalo_transport_t transport;
+    starhalo_mpi_transport_t transport;
     const starhalo_xfer_plan_t *plan;
     starhalo_dtype_t dtype;
     MPI_Datatype mtype;

@@ -15,12 +15,12 @@
 #include "index_mpi_internal.h"
 #include "starhalo_kernels.h"
 
-starhalo_status_t starhalo_transport_parse(const char *name, starhalo_transport_t *out)
+starhalo_status_t starhalo_mpi_transport_parse(const char *name, starhalo_mpi_transport_t *out)
 {
     STARHALO_REQUIRE(name && out, STARHALO_ERR_INVALID_ARG, "transport: NULL argument");
-    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
-        if (!strcmp(name, starhalo_transport_name((starhalo_transport_t)t))) {
-            *out = (starhalo_transport_t)t;
+    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++)
+        if (!strcmp(name, starhalo_mpi_transport_name((starhalo_mpi_transport_t)t))) {
+            *out = (starhalo_mpi_transport_t)t;
             return STARHALO_OK;
         }
     return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
@@ -29,22 +29,22 @@ starhalo_status_t starhalo_transport_parse(const char *name, starhalo_transport_
                                name);
 }
 
-const char *starhalo_transport_name(starhalo_transport_t transport)
+const char *starhalo_mpi_transport_name(starhalo_mpi_transport_t transport)
 {
     switch (transport) {
-    case STARHALO_TRANSPORT_TWO_SIDED:
+    case STARHALO_MPI_TWO_SIDED:
         return "two-sided";
-    case STARHALO_TRANSPORT_PERSISTENT:
+    case STARHALO_MPI_PERSISTENT:
         return "persistent";
-    case STARHALO_TRANSPORT_RMA_FENCE:
+    case STARHALO_MPI_RMA_FENCE:
         return "rma-fence";
-    case STARHALO_TRANSPORT_RMA_LOCK:
+    case STARHALO_MPI_RMA_LOCK:
         return "rma-lock";
     }
     return "unknown";
 }
 
-starhalo_transport_t starhalo_mpi_exchange_transport(const starhalo_mpi_exchange_t *ex)
+starhalo_mpi_transport_t starhalo_mpi_exchange_transport(const starhalo_mpi_exchange_t *ex)
 {
     return ex->transport;
 }
@@ -206,7 +206,7 @@ static int post(starhalo_mpi_exchange_t *ex, int reverse, recv_fn rf, send_fn sf
 static starhalo_status_t run_two_sided(starhalo_mpi_exchange_t *ex, int reverse)
 {
     int n;
-    if (ex->transport == STARHALO_TRANSPORT_PERSISTENT) {
+    if (ex->transport == STARHALO_MPI_PERSISTENT) {
         n = reverse ? ex->nprev : ex->npfwd;
         MPI_Request *r = reverse ? ex->prev : ex->pfwd;
         if (n > 0 && (MPI_Startall(n, r) != MPI_SUCCESS ||
@@ -227,7 +227,7 @@ static starhalo_status_t run_two_sided(starhalo_mpi_exchange_t *ex, int reverse)
 /* Local validation; the caller agrees on the result before any collective. */
 static starhalo_status_t check_local(MPI_Comm comm, const starhalo_xfer_plan_t *plan,
                                      const int *part_rank, starhalo_dtype_t dtype,
-                                     starhalo_transport_t transport)
+                                     starhalo_mpi_transport_t transport)
 {
     int size, *tag_ub = NULL, flag = 0;
     MPI_Comm_size(comm, &size);
@@ -236,7 +236,7 @@ static starhalo_status_t check_local(MPI_Comm comm, const starhalo_xfer_plan_t *
     STARHALO_REQUIRE(plan, STARHALO_ERR_INVALID_ARG, "MPI exchange: NULL plan");
     STARHALO_REQUIRE(starhalo_dtype_size(dtype) > 0, STARHALO_ERR_INVALID_ARG,
                      "MPI exchange: unknown dtype %d", (int)dtype);
-    STARHALO_REQUIRE((int)transport >= 0 && (int)transport < STARHALO_NUM_TRANSPORTS,
+    STARHALO_REQUIRE((int)transport >= 0 && (int)transport < STARHALO_MPI_NUM_TRANSPORTS,
                      STARHALO_ERR_INVALID_ARG, "MPI exchange: unknown transport %d",
                      (int)transport);
     const int64_t planes = starhalo_xfer_plan_planes(plan);
@@ -261,7 +261,7 @@ static starhalo_status_t check_local(MPI_Comm comm, const starhalo_xfer_plan_t *
 
 starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfer_plan_t *plan,
                                                const int *part_rank, starhalo_dtype_t dtype,
-                                               starhalo_transport_t transport,
+                                               starhalo_mpi_transport_t transport,
                                                starhalo_mpi_exchange_t **out)
 {
     STARHALO_REQUIRE(out, STARHALO_ERR_INVALID_ARG, "MPI exchange: NULL output pointer");
@@ -283,7 +283,7 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
         return starhalo__error_set(STARHALO_ERR_MISMATCH,
                                    "MPI exchange: ranks chose different transports (this rank: "
                                    "%s)",
-                                   starhalo_transport_name(transport));
+                                   starhalo_mpi_transport_name(transport));
 
     starhalo_mpi_exchange_t *ex = calloc(1, sizeof *ex);
     STARHALO_REQUIRE(ex, STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory");
@@ -321,8 +321,7 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
         fail = 2;
     if (!fail)
         MPI_Comm_rank(ex->comm, &ex->rank);
-    if (!fail &&
-        (transport == STARHALO_TRANSPORT_TWO_SIDED || transport == STARHALO_TRANSPORT_PERSISTENT)) {
+    if (!fail && (transport == STARHALO_MPI_TWO_SIDED || transport == STARHALO_MPI_PERSISTENT)) {
         ex->heap = malloc((size_t)(ex->stotal + ex->rtotal + 1) * ex->esz);
         fail = !ex->heap;
         ex->sbuf = ex->heap;
@@ -331,13 +330,13 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
     /* Window creation is collective: agree first so no rank waits alone. */
     MPI_Comm agree_comm = ex->comm != MPI_COMM_NULL ? ex->comm : comm;
     st = starhalo__mpi_agree(agree_comm, fail ? STARHALO_ERR_NO_MEMORY : STARHALO_OK);
-    if (st == STARHALO_OK && transport == STARHALO_TRANSPORT_PERSISTENT) {
+    if (st == STARHALO_OK && transport == STARHALO_MPI_PERSISTENT) {
         ex->npfwd = post(ex, 0, MPI_Recv_init, MPI_Send_init, ex->pfwd);
         ex->nprev = post(ex, 1, MPI_Recv_init, MPI_Send_init, ex->prev);
         st = starhalo__mpi_agree(ex->comm,
                                  ex->npfwd < 0 || ex->nprev < 0 ? STARHALO_ERR_MPI : STARHALO_OK);
-    } else if (st == STARHALO_OK && (transport == STARHALO_TRANSPORT_RMA_FENCE ||
-                                     transport == STARHALO_TRANSPORT_RMA_LOCK)) {
+    } else if (st == STARHALO_OK &&
+               (transport == STARHALO_MPI_RMA_FENCE || transport == STARHALO_MPI_RMA_LOCK)) {
         st = starhalo__rma_setup(ex);
     }
     if (st != STARHALO_OK) {
@@ -349,7 +348,7 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
         return starhalo__error_set(st,
                                    "MPI exchange: creating the %s executor failed on some "
                                    "rank (%s)",
-                                   starhalo_transport_name(transport), starhalo_err_name(st));
+                                   starhalo_mpi_transport_name(transport), starhalo_err_name(st));
     }
     *out = ex;
     return STARHALO_OK;
@@ -359,8 +358,7 @@ starhalo_status_t starhalo_mpi_exchange_update(starhalo_mpi_exchange_t *ex, void
 {
     STARHALO_REQUIRE(ex && (array || ex->plane_size * ex->planes == 0), STARHALO_ERR_INVALID_ARG,
                      "MPI exchange update: NULL argument");
-    if (ex->transport == STARHALO_TRANSPORT_RMA_FENCE ||
-        ex->transport == STARHALO_TRANSPORT_RMA_LOCK)
+    if (ex->transport == STARHALO_MPI_RMA_FENCE || ex->transport == STARHALO_MPI_RMA_LOCK)
         return starhalo__rma_update(ex, array);
     starhalo__mx_pack_fwd(ex, array);
     STARHALO_CHECK(run_two_sided(ex, 0));
@@ -376,8 +374,7 @@ starhalo_status_t starhalo_mpi_exchange_update_by_halo(starhalo_mpi_exchange_t *
     STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
                      STARHALO_ERR_INVALID_ARG, "MPI exchange update_by_halo: unknown op %d",
                      (int)op);
-    if (ex->transport == STARHALO_TRANSPORT_RMA_FENCE ||
-        ex->transport == STARHALO_TRANSPORT_RMA_LOCK)
+    if (ex->transport == STARHALO_MPI_RMA_FENCE || ex->transport == STARHALO_MPI_RMA_LOCK)
         return starhalo__rma_update_by_halo(ex, array, op);
     starhalo__mx_pack_rev(ex, array);
     STARHALO_CHECK(run_two_sided(ex, 1));

@@ -28,8 +28,7 @@
 
 static int is_rma(const starhalo_mpi_exchange_t *ex)
 {
-    return ex->transport == STARHALO_TRANSPORT_RMA_FENCE ||
-           ex->transport == STARHALO_TRANSPORT_RMA_LOCK;
+    return ex->transport == STARHALO_MPI_RMA_FENCE || ex->transport == STARHALO_MPI_RMA_LOCK;
 }
 
 /* Tell each peer where its messages land here and which credit slot to bump there. */
@@ -94,7 +93,7 @@ starhalo_status_t starhalo__rma_setup(starhalo_mpi_exchange_t *ex)
     ex->rbuf = base;
     ex->sbuf = (char *)base + (size_t)ex->rtotal * ex->esz;
     STARHALO_CHECK(exchange_landing(ex));
-    if (ex->transport != STARHALO_TRANSPORT_RMA_LOCK)
+    if (ex->transport != STARHALO_MPI_RMA_LOCK)
         return STARHALO_OK;
 
     const MPI_Aint nctr = STARHALO__CTR_CREDITS + 2 * (MPI_Aint)ex->npeers;
@@ -114,7 +113,7 @@ starhalo_status_t starhalo__rma_setup(starhalo_mpi_exchange_t *ex)
 
 void starhalo__rma_teardown(starhalo_mpi_exchange_t *ex)
 {
-    if (ex->transport == STARHALO_TRANSPORT_RMA_LOCK && ex->ctr) {
+    if (ex->transport == STARHALO_MPI_RMA_LOCK && ex->ctr) {
         MPI_Win_unlock_all(ex->win);
         MPI_Win_unlock_all(ex->cwin);
     }
@@ -232,7 +231,7 @@ starhalo_status_t starhalo__rma_update(starhalo_mpi_exchange_t *ex, void *array)
 {
     if (!is_rma(ex))
         return starhalo__error_set(STARHALO_ERR_INTERNAL, "rma update on a non-RMA executor");
-    if (ex->transport == STARHALO_TRANSPORT_RMA_LOCK) {
+    if (ex->transport == STARHALO_MPI_RMA_LOCK) {
         ex->nfwd_calls++;
         STARHALO_CHECK(lock_grant(ex, 0));
         MPI_Win_sync(ex->win);
@@ -254,7 +253,7 @@ starhalo_status_t starhalo__rma_update_by_halo(starhalo_mpi_exchange_t *ex, void
     /* SUM lands through MPI_Accumulate into a zeroed sbuf; the other ops are plain puts (each
      * segment has exactly one writer) and are combined while unpacking. */
     const int accumulate = op == STARHALO_REDUCE_SUM;
-    if (ex->transport == STARHALO_TRANSPORT_RMA_LOCK) {
+    if (ex->transport == STARHALO_MPI_RMA_LOCK) {
         ex->nrev_calls++;
         MPI_Win_sync(ex->win);
         if (accumulate)

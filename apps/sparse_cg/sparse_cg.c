@@ -30,7 +30,7 @@ typedef struct options {
     int dim;        /* 2 or 3 */
     int iterations; /* maximum CG iterations */
     double tol;     /* stop when ||r|| / ||b|| < tol */
-    starhalo_transport_t transport;
+    starhalo_mpi_transport_t transport;
     unsigned seed; /* row permutation */
     const char *dump;
 } options_t;
@@ -51,7 +51,7 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
                      .dim = 2,
                      .iterations = 2000,
                      .tol = 1e-10,
-                     .transport = STARHALO_TRANSPORT_TWO_SIDED,
+                     .transport = STARHALO_MPI_TWO_SIDED,
                      .seed = 1,
                      .dump = NULL};
     for (int i = 1; i < argc; i++) {
@@ -94,7 +94,7 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
             }
             o->tol = x;
         } else if (!strcmp(a, "--transport")) {
-            if (starhalo_transport_parse(v, &o->transport) != STARHALO_OK) {
+            if (starhalo_mpi_transport_parse(v, &o->transport) != STARHALO_OK) {
                 snprintf(err, errlen, "%s", starhalo_last_error_message());
                 return 1;
             }
@@ -487,8 +487,8 @@ int main(int argc, char **argv)
         printf(APP ": %lld^%d unknowns, %d ranks, %s, halo %lld on rank 0, %d iterations "
                    "(serial %d), %s, rel. residual %.3e, max|x - x_serial| %.3e (bound %.1e), "
                    "max|x - x*| %.3e, plan build %.3f ms, halo update %.2f us, solve %.3f s: %s\n",
-               (long long)n, o.dim, size, starhalo_transport_name(o.transport), (long long)hs, it,
-               its, converged ? "converged" : "NOT converged", relres, dmax, bound, emax,
+               (long long)n, o.dim, size, starhalo_mpi_transport_name(o.transport), (long long)hs,
+               it, its, converged ? "converged" : "NOT converged", relres, dmax, bound, emax,
                t_plan * 1e3, it ? t_update / it * 1e6 : 0.0, t_solve, verdict ? "OK" : "FAIL");
         if (o.dump) {
             char path[4096 + 16];

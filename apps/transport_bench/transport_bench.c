@@ -218,15 +218,15 @@ typedef struct bench_plan {
 static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, int size,
                     double build_s)
 {
-    starhalo_mpi_exchange_t *ex[STARHALO_NUM_TRANSPORTS] = {NULL};
-    exec_arg_t args[STARHALO_NUM_TRANSPORTS];
-    double create_s[STARHALO_NUM_TRANSPORTS];
+    starhalo_mpi_exchange_t *ex[STARHALO_MPI_NUM_TRANSPORTS] = {NULL};
+    exec_arg_t args[STARHALO_MPI_NUM_TRANSPORTS];
+    double create_s[STARHALO_MPI_NUM_TRANSPORTS];
     int ok = 1;
-    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double t0 = MPI_Wtime();
         if (starhalo_mpi_exchange_create(MPI_COMM_WORLD, bp->x, NULL, STARHALO_FLOAT64,
-                                         (starhalo_transport_t)t, &ex[t]) != STARHALO_OK) {
+                                         (starhalo_mpi_transport_t)t, &ex[t]) != STARHALO_OK) {
             if (rank == 0)
                 fprintf(stderr, APP ": error: %s\n", starhalo_last_error_message());
             for (int k = 0; k < t; k++)
@@ -251,8 +251,8 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
     memset(cp.src, 1, cb);
     memset(cp.dst, 0, cb);
     const int R = o->repeats;
-    double *fw = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *fw);
-    double *rv = malloc((size_t)(STARHALO_NUM_TRANSPORTS * R) * sizeof *rv);
+    double *fw = malloc((size_t)(STARHALO_MPI_NUM_TRANSPORTS * R) * sizeof *fw);
+    double *rv = malloc((size_t)(STARHALO_MPI_NUM_TRANSPORTS * R) * sizeof *rv);
     double *mc = malloc((size_t)R * sizeof *mc), *rw = malloc((size_t)R * sizeof *rw);
     raw_arg_t raw = {bp->iplan, NULL, NULL, NULL};
     if (bp->iplan) {
@@ -265,16 +265,17 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
         ok &= do_raw(&raw) == 0 && !memcmp(raw.array, bp->expect, (size_t)bp->len * sizeof(double));
     }
     for (int r = 0; r < R && all_ok; r++) {
-        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
+        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++)
             fw[t * R + r] = sample(do_update, &args[t], o->iters, &ok);
-        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++)
+        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++)
             rv[t * R + r] = sample(do_reverse, &args[t], o->iters, &ok);
         mc[r] = sample(do_memcpy, &cp, o->iters, &ok);
         if (bp->iplan)
             rw[r] = sample(do_raw, &raw, o->iters, &ok);
     }
-    double mf[STARHALO_NUM_TRANSPORTS], mr[STARHALO_NUM_TRANSPORTS], best_f = 1e30, best_r = 1e30;
-    for (int t = 0; t < STARHALO_NUM_TRANSPORTS && all_ok; t++) {
+    double mf[STARHALO_MPI_NUM_TRANSPORTS], mr[STARHALO_MPI_NUM_TRANSPORTS], best_f = 1e30,
+                                                                             best_r = 1e30;
+    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS && all_ok; t++) {
         mf[t] = median(fw + t * R, R);
         mr[t] = median(rv + t * R, R);
         best_f = mf[t] < best_f ? mf[t] : best_f;
@@ -288,8 +289,8 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
                bp->name, size, (long long)bp->bytes, mcpy * 1e6, bp->bytes / mcpy / 1e9);
         printf("  %-11s %12s %8s %12s %8s %9s %11s\n", "transport", "update us", "ratio",
                "reverse us", "ratio", "GB/s", "create ms");
-        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
-            const char *tn = starhalo_transport_name((starhalo_transport_t)t);
+        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
+            const char *tn = starhalo_mpi_transport_name((starhalo_mpi_transport_t)t);
             printf("  %-11s %12.2f %8.2f %12.2f %8.2f %9.2f %11.3f\n", tn, mf[t] * 1e6,
                    mf[t] / best_f, mr[t] * 1e6, mr[t] / best_r, bp->bytes / mf[t] / 1e9,
                    create_s[t] * 1e3);
@@ -312,21 +313,20 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
                         (long long)bp->bytes, mraw * 1e6, mraw / best_f, mcpy * 1e6, mcpy / mraw);
         }
         printf("  persistent / two-sided: update %.3f, reverse %.3f\n",
-               mf[STARHALO_TRANSPORT_PERSISTENT] / mf[STARHALO_TRANSPORT_TWO_SIDED],
-               mr[STARHALO_TRANSPORT_PERSISTENT] / mr[STARHALO_TRANSPORT_TWO_SIDED]);
+               mf[STARHALO_MPI_PERSISTENT] / mf[STARHALO_MPI_TWO_SIDED],
+               mr[STARHALO_MPI_PERSISTENT] / mr[STARHALO_MPI_TWO_SIDED]);
         if (build_s > 0) {
             printf("  plan build %.3f ms = %.2f x one two-sided update (%.2f x the best)\n",
-                   build_s * 1e3, build_s / mf[STARHALO_TRANSPORT_TWO_SIDED], build_s / best_f);
+                   build_s * 1e3, build_s / mf[STARHALO_MPI_TWO_SIDED], build_s / best_f);
             if (csv)
                 fprintf(csv, "%s,,plan_build,%d,%lld,%.3f,%.3f,,\n", bp->name, size,
-                        (long long)bp->bytes, build_s * 1e6,
-                        build_s / mf[STARHALO_TRANSPORT_TWO_SIDED]);
+                        (long long)bp->bytes, build_s * 1e6, build_s / mf[STARHALO_MPI_TWO_SIDED]);
         }
         if (csv)
             fprintf(csv, "%s,,memcpy,%d,%lld,%.3f,,,\n", bp->name, size, (long long)bp->bytes,
                     mcpy * 1e6);
     }
-    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
         starhalo_mpi_exchange_destroy(ex[t]);
         free(args[t].array);
     }

@@ -50,19 +50,19 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_index_plan_create_mpi
     starhalo_index_plan_t **out);
 
 /** Transport of a plain-MPI executor. */
-typedef enum starhalo_transport {
-    STARHALO_TRANSPORT_TWO_SIDED = 0,
-    STARHALO_TRANSPORT_PERSISTENT,
-    STARHALO_TRANSPORT_RMA_FENCE,
-    STARHALO_TRANSPORT_RMA_LOCK
-} starhalo_transport_t;
+typedef enum starhalo_mpi_transport {
+    STARHALO_MPI_TWO_SIDED = 0,
+    STARHALO_MPI_PERSISTENT,
+    STARHALO_MPI_RMA_FENCE,
+    STARHALO_MPI_RMA_LOCK
+} starhalo_mpi_transport_t;
 
-#define STARHALO_NUM_TRANSPORTS 4
+#define STARHALO_MPI_NUM_TRANSPORTS 4
 
 /** Parse "two-sided", "persistent", "rma-fence", "rma-lock". */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
-starhalo_transport_parse(const char *name, starhalo_transport_t *out);
-STARHALO_API const char *starhalo_transport_name(starhalo_transport_t transport);
+starhalo_mpi_transport_parse(const char *name, starhalo_mpi_transport_t *out);
+STARHALO_API const char *starhalo_mpi_transport_name(starhalo_mpi_transport_t transport);
 
 typedef struct starhalo_mpi_exchange starhalo_mpi_exchange_t;
 
@@ -76,7 +76,7 @@ typedef struct starhalo_mpi_exchange starhalo_mpi_exchange_t;
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_mpi_exchange_create(
     MPI_Comm comm, const starhalo_xfer_plan_t *plan, const int *part_rank, starhalo_dtype_t dtype,
-    starhalo_transport_t transport, starhalo_mpi_exchange_t **out);
+    starhalo_mpi_transport_t transport, starhalo_mpi_exchange_t **out);
 
 /** Forward: fill @p array's recv runs with the peers' send runs (planes x plane_size). */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
@@ -87,7 +87,7 @@ starhalo_mpi_exchange_update(starhalo_mpi_exchange_t *ex, void *array);
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_mpi_exchange_update_by_halo(
     starhalo_mpi_exchange_t *ex, void *array, starhalo_reduce_op_t op);
 
-STARHALO_API starhalo_transport_t
+STARHALO_API starhalo_mpi_transport_t
 starhalo_mpi_exchange_transport(const starhalo_mpi_exchange_t *ex);
 /** Bytes this rank sends per forward update. */
 STARHALO_API int64_t starhalo_mpi_exchange_send_bytes(const starhalo_mpi_exchange_t *ex);

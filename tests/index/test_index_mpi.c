@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include <starhalo/starhalo_mpi_exchange.h>
+/* Both transport enums must coexist in one translation unit. */
+#include <starhalo/starhalo_runtime.h>
 
 static int g_rank, g_size;
 
@@ -62,7 +64,7 @@ static void lama_worked_example(void **state)
         starhalo_mpi_exchange_t *ex = NULL;
         assert_status_ok(starhalo_index_plan_lower(p, 1, &x));
         assert_status_ok(starhalo_mpi_exchange_create(MPI_COMM_WORLD, x, NULL, STARHALO_FLOAT64,
-                                                      STARHALO_TRANSPORT_TWO_SIDED, &ex));
+                                                      STARHALO_MPI_TWO_SIDED, &ex));
         assert_status_ok(starhalo_mpi_exchange_update(ex, a));
         for (int64_t h = 0; h < lama_halo_size[r]; h++)
             CHECK(bad, a[10 + h] == 2.0 * lama_halo[r][h] + 1);
@@ -205,7 +207,7 @@ static void fill(field_t *f, const problem_t *pb, const starhalo_index_plan_t *p
 
 /* Forward then every reverse op, several rounds on one executor; returns failed checks. */
 static int run_transport(const problem_t *pb, const starhalo_index_plan_t *p,
-                         starhalo_transport_t t, starhalo_dtype_t dtype, int64_t planes)
+                         starhalo_mpi_transport_t t, starhalo_dtype_t dtype, int64_t planes)
 {
     int bad = 0;
     const int64_t ls = starhalo_index_plan_local_size(p), hs = starhalo_index_plan_halo_size(p);
@@ -241,7 +243,7 @@ static int run_transport(const problem_t *pb, const starhalo_index_plan_t *p,
         }
     if (bad)
         fprintf(stderr, "rank %d: transport %s dtype %d planes %lld failed\n", g_rank,
-                starhalo_transport_name(t), (int)dtype, (long long)planes);
+                starhalo_mpi_transport_name(t), (int)dtype, (long long)planes);
     free(f.data);
     starhalo_mpi_exchange_destroy(ex);
     starhalo_xfer_plan_destroy(x);
@@ -272,11 +274,11 @@ static void random_plans_every_transport(void **state)
         CHECK(bad, starhalo_index_plan_halo_size(p) == members);
         CHECK(bad, starhalo_index_plan_local_size(p) ==
                        starhalo_distribution_local_size(pb.dist, g_rank));
-        for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
-            bad +=
-                run_transport(&pb, p, (starhalo_transport_t)t, STARHALO_FLOAT64, seed == 2 ? 3 : 1);
+        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
+            bad += run_transport(&pb, p, (starhalo_mpi_transport_t)t, STARHALO_FLOAT64,
+                                 seed == 2 ? 3 : 1);
             if (seed == 1)
-                bad += run_transport(&pb, p, (starhalo_transport_t)t, STARHALO_FLOAT32, 2);
+                bad += run_transport(&pb, p, (starhalo_mpi_transport_t)t, STARHALO_FLOAT32, 2);
         }
         starhalo_index_plan_destroy(p);
         problem_free(&pb);
@@ -351,7 +353,7 @@ static void bad_input_same_error_everywhere(void **state)
         /* Different transports on different ranks. */
         st = starhalo_mpi_exchange_create(
             MPI_COMM_WORLD, x, NULL, STARHALO_FLOAT64,
-            g_rank == 0 ? STARHALO_TRANSPORT_PERSISTENT : STARHALO_TRANSPORT_TWO_SIDED, &ex);
+            g_rank == 0 ? STARHALO_MPI_PERSISTENT : STARHALO_MPI_TWO_SIDED, &ex);
         bad += expect_everywhere(st, STARHALO_ERR_MISMATCH, "different transports");
         CHECK(bad, ex == NULL);
         /* A peer mapped outside the communicator on one rank. */
@@ -359,7 +361,7 @@ static void bad_input_same_error_everywhere(void **state)
         for (int r = 0; r < g_size; r++)
             map[r] = g_rank == last ? r + g_size : r;
         st = starhalo_mpi_exchange_create(MPI_COMM_WORLD, x, map, STARHALO_FLOAT64,
-                                          STARHALO_TRANSPORT_RMA_FENCE, &ex);
+                                          STARHALO_MPI_RMA_FENCE, &ex);
         bad += expect_everywhere(st, g_size > 1 ? STARHALO_ERR_INVALID_ARG : STARHALO_OK,
                                  "peer outside the communicator");
         if (st == STARHALO_OK)
@@ -414,10 +416,10 @@ static void structured_plan_image(void **state)
     const int64_t planes = starhalo_xfer_plan_planes(x);
     CHECK(bad, planes == 2);
     double *a = malloc((size_t)(gw * gh * planes) * sizeof *a);
-    for (int t = 0; t < STARHALO_NUM_TRANSPORTS; t++) {
+    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
         starhalo_mpi_exchange_t *ex;
         assert_status_ok(starhalo_mpi_exchange_create(MPI_COMM_WORLD, x, NULL, STARHALO_FLOAT64,
-                                                      (starhalo_transport_t)t, &ex));
+                                                      (starhalo_mpi_transport_t)t, &ex));
         for (int it = 0; it < 2; it++) {
             for (int64_t pl = 0; pl < planes; pl++)
                 for (int64_t y = gb.lo[1]; y < gb.hi[1]; y++)
