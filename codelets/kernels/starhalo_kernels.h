@@ -165,9 +165,10 @@ starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
                                               const starhalo_box_t *domain, unsigned flags);
 
 /** Which oneDNN implementation the last conv/pool call of this thread used (e.g.
- * "x64:gemm:jit"), and how: 1 in place on the tiles, 0 through dense copies of the window
- * and the result, 2 on the whole input tile with a copy of the cropped result, 3 cropped
- * result written straight into the output tile (STARHALO_KERN_EXCLUSIVE_OUTPUT). */
+ * "x64:gemm:jit"), and how (@p mode): 1 in place on the tiles, 0 through dense copies of the
+ * window and the result, 2 on the whole input tile with a copy of the cropped result, 3
+ * cropped result written straight into the output tile (STARHALO_KERN_EXCLUSIVE_OUTPUT), 4
+ * a narrow column region run transposed through copies. */
 const char *starhalo_kern_dnnl_last_impl(int *in_place);
 
 /** Free this thread's oneDNN primitive cache, engine and scratch buffers (optional: call

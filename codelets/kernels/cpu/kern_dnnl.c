@@ -40,6 +40,7 @@ typedef struct shape_key {
     int64_t pl[2], pr[2];        /* explicit padding: [0] = H, [1] = W (oneDNN order) */
     int64_t in_sp[2], out_sp[2]; /* tile plane height and pitch (in-place descriptors) */
     int crop;                    /* whole input tile in, dense output cropped (see try_crop) */
+    int transposed;              /* H and W swapped (see try_transpose) */
 } shape_key_t;
 
 typedef struct cache_entry {
@@ -57,8 +58,8 @@ typedef struct thread_state {
     dnnl_stream_t stream;
     uint64_t clock;
     cache_entry_t slot[CACHE_SLOTS];
-    float *scratch_in, *scratch_out;
-    size_t scratch_in_n, scratch_out_n;
+    float *scratch_in, *scratch_out, *scratch_w;
+    size_t scratch_in_n, scratch_out_n, scratch_w_n;
     const char *last_impl;
     int last_in_place;
 } thread_state_t;
@@ -100,6 +101,7 @@ void starhalo_kern_dnnl_thread_cleanup(void)
     dnnl_engine_destroy(ts->engine);
     free(ts->scratch_in);
     free(ts->scratch_out);
+    free(ts->scratch_w);
     free(ts);
     tls_state = NULL;
 }
@@ -350,6 +352,52 @@ static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern
     return STARHALO_OK;
 }
 
+/*
+ * A narrow column region (the left and right boundary strips of a part) makes oneDNN's gemm
+ * work on 1..8-wide output rows, several times slower per output than a row region. Its window
+ * is copied anyway (not dense), so copy it transposed instead (W <-> H, and the weights
+ * kk_y <-> kk_x), run a wide row region, and transpose the result back.
+ */
+static void try_transpose(call_geom_t *c)
+{
+    const starhalo__layer_geom_t *g = &c->g;
+    shape_key_t *k = &c->key;
+    const int dense = g->ih == g->igh && g->iw == g->igw && g->oh == g->ogh && g->ow == g->ogw;
+    if (k->crop || dense || g->ow > 8 || g->oh < 4 * g->ow)
+        return;
+    k->transposed = 1;
+    k->ih = g->iw;
+    k->iw = g->ih;
+    k->oh = g->ow;
+    k->ow = g->oh;
+    const int64_t pl0 = k->pl[0], pr0 = k->pr[0];
+    k->pl[0] = k->pl[1];
+    k->pr[0] = k->pr[1];
+    k->pl[1] = pl0;
+    k->pr[1] = pr0;
+    k->in_sp[0] = k->ih;
+    k->in_sp[1] = k->iw;
+    k->out_sp[0] = k->oh;
+    k->out_sp[1] = k->ow;
+}
+
+/* Tile window [planes][h][w] at (x0, y0) <-> dense transposed block [planes][w][h]. */
+static void copy_transposed(int to_dense, float *tile, int64_t gw, int64_t gh, int64_t x0,
+                            int64_t y0, float *dense, int64_t planes, int64_t h, int64_t w)
+{
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = 0; y < h; y++) {
+            float *t = tile + (p * gh + y0 + y) * gw + x0;
+            float *dd = dense + p * w * h + y;
+            if (to_dense)
+                for (int64_t x = 0; x < w; x++)
+                    dd[x * h] = t[x];
+            else
+                for (int64_t x = 0; x < w; x++)
+                    t[x] = dd[x * h];
+        }
+}
+
 /* Copy a window of rows between a tile (pitch gw, plane gh*gw) and a dense block. */
 static void copy_block(int to_dense, float *tile, int64_t gw, int64_t gh, int64_t x0, int64_t y0,
                        float *dense, int64_t planes, int64_t h, int64_t w)
@@ -420,6 +468,24 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
             grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
         src = (float *)in;
         dst = ts->scratch_out;
+    } else if (k->transposed) {
+        STARHALO_CHECK(
+            grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(k->n * k->cin * k->ih * k->iw)));
+        STARHALO_CHECK(
+            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        src = ts->scratch_in;
+        dst = ts->scratch_out;
+        copy_transposed(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src, k->n * k->cin,
+                        g->ih, g->iw);
+        if (k->op == OP_CONV) {
+            const int64_t kk = k->kernel, nw = k->cout * k->cin * kk * kk;
+            STARHALO_CHECK(grow(&ts->scratch_w, &ts->scratch_w_n, (size_t)nw));
+            for (int64_t f = 0; f < k->cout * k->cin; f++)
+                for (int64_t ky = 0; ky < kk; ky++)
+                    for (int64_t kx = 0; kx < kk; kx++)
+                        ts->scratch_w[(f * kk + kx) * kk + ky] = weights[(f * kk + ky) * kk + kx];
+            weights = ts->scratch_w;
+        }
     } else if (e->in_place) {
         src = (float *)in + g->in_y0 * g->igw + g->in_x0;
         dst = out + g->out_y0 * g->ogw + g->out_x0;
@@ -455,11 +521,14 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
                 memcpy(out + (p * g->ogh + g->out_y0 + y) * g->ogw + g->out_x0,
                        dst + (p * k->oh + c->j0[0] + y) * k->ow + c->j0[1],
                        (size_t)g->ow * sizeof(float));
+    } else if (k->transposed) {
+        copy_transposed(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, g->oh,
+                        g->ow);
     } else if (!e->in_place) {
         copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, k->oh, k->ow);
     }
     ts->last_impl = e->impl;
-    ts->last_in_place = direct ? 3 : k->crop ? 2 : e->in_place;
+    ts->last_in_place = direct ? 3 : k->crop ? 2 : k->transposed ? 4 : e->in_place;
     return STARHALO_OK;
 }
 
@@ -491,6 +560,7 @@ starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_til
     g.flags = flags;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);
+    try_transpose(&g);
     return run(&g, in, weights, bias, out);
 }
 
@@ -526,5 +596,6 @@ starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
     g.flags = flags;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);
+    try_transpose(&g);
     return run(&g, in, NULL, NULL, out);
 }
