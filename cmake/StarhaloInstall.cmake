@@ -17,5 +17,6 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/starhaloConfigVersion.cma
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/starhaloConfig.cmake ${PROJECT_BINARY_DIR}/starhaloConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/starhalo)
+file(RELATIVE_PATH STARHALO_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(cmake/starhalo.pc.in ${PROJECT_BINARY_DIR}/starhalo.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/starhalo.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
