@@ -22,6 +22,18 @@ static starhalo_status_t agree(MPI_Comm comm, starhalo_status_t rc)
     return (starhalo_status_t)global;
 }
 
+/* The main thread calls MPI while StarPU-MPI's progress thread does too. */
+static starhalo_status_t require_multiple(const char *what)
+{
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    STARHALO_REQUIRE(level == MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
+                     "%s calls MPI next to StarPU-MPI's thread: initialise MPI with "
+                     "MPI_THREAD_MULTIPLE before starhalo_context_create (got level %d)",
+                     what, level);
+    return STARHALO_OK;
+}
+
 static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, double *sum)
 {
     int n = starhalo_field_local_parts(a, NULL);
@@ -78,6 +90,7 @@ starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx, starhalo_field_
                          starhalo_field_dtype(a) == starhalo_field_dtype(b),
                      STARHALO_ERR_INVALID_ARG,
                      "sqdiff: fields must have the same decomposition and dtype");
+    STARHALO_CHECK(require_multiple("starhalo_field_sqdiff"));
     double local = 0.0;
     MPI_Comm comm = starhalo_context_comm(ctx);
     STARHALO_CHECK(agree(comm, local_sqdiff(a, b, &local)));
@@ -135,6 +148,7 @@ starhalo_status_t starhalo_field_gather(starhalo_context_t *ctx, starhalo_field_
                                         void *global)
 {
     STARHALO_REQUIRE(ctx && field, STARHALO_ERR_INVALID_ARG, "gather: NULL argument");
+    STARHALO_CHECK(require_multiple("starhalo_field_gather"));
     MPI_Comm comm = starhalo_context_comm(ctx);
     const int me = starhalo_context_rank(ctx);
     STARHALO_REQUIRE(root >= 0 && root < starhalo_context_size(ctx), STARHALO_ERR_INVALID_ARG,

@@ -83,6 +83,7 @@ STARHALO_API int starhalo_stencil_tasks_per_step(const starhalo_stencil_t *st);
  * Global sum over owned cells of (a - b)^2: one task per local part (accumulated in double),
  * per-part sums added in part order, then MPI_Allreduce. Waits. Collective. The caller must
  * have initialised MPI with MPI_THREAD_MULTIPLE (StarPU-MPI's thread runs concurrently).
+ * @retval STARHALO_ERR_UNSUPPORTED MPI was initialised with a lower thread level
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx,
                                                                         starhalo_field_t *a,
