@@ -33,6 +33,7 @@ struct starhalo_mpi_exchange {
     int64_t planes, plane_size;
     int64_t *soff, *roff; /* element offsets of each entry's message in sbuf / rbuf */
     int64_t stotal, rtotal;
+    int64_t **sidx, **ridx;   /* per entry: expanded element indexes of short send / recv runs */
     char *sbuf, *rbuf;        /* packed messages; inside the window for RMA transports */
     char *heap;               /* malloc'ed buffers of the two-sided transports */
     MPI_Request *reqs;        /* two-sided: scratch, 2 * npeers */

@@ -57,12 +57,21 @@ int64_t starhalo_mpi_exchange_send_bytes(const starhalo_mpi_exchange_t *ex)
 /* ---- packing ------------------------------------------------------------------------- */
 
 /* Index plans gather scattered single elements: one memcpy call per run costs more than the
- * copy, so runs averaging fewer than SHORT_RUN elements take a plain element loop. */
+ * copy, and walking runs costs twice a flat index gather. So runs averaging fewer than
+ * SHORT_RUN elements are expanded once, at create, into element indexes. */
 #define SHORT_RUN 4
 
-static int short_runs(const starhalo_run_t *runs, int nruns, int64_t count)
+/* Expanded element indexes of a run list, or NULL (long runs, or no memory: the kernels then
+ * serve it). */
+static int64_t *expand_short_runs(const starhalo_run_t *runs, int nruns, int64_t count)
 {
-    return nruns > 0 && count < (int64_t)SHORT_RUN * nruns;
+    if (nruns == 0 || count >= (int64_t)SHORT_RUN * nruns)
+        return NULL;
+    int64_t *idx = malloc((size_t)count * sizeof *idx), k = 0;
+    for (int r = 0; idx && r < nruns; r++)
+        for (int64_t e = 0; e < runs[r].length; e++)
+            idx[k++] = runs[r].offset + e;
+    return idx;
 }
 
 #define GATHER_LOOP(T)                                                                             \
@@ -70,18 +79,18 @@ static int short_runs(const starhalo_run_t *runs, int nruns, int64_t count)
         for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
             const T *in_ = (const T *)src + p_ * plane_size;                                       \
             T *out_ = (T *)dst + p_ * count;                                                       \
-            for (int r_ = 0; r_ < nruns; r_++)                                                     \
-                for (int64_t e_ = 0; e_ < runs[r_].length; e_++)                                   \
-                    *out_++ = in_[runs[r_].offset + e_];                                           \
+            for (int64_t i_ = 0; i_ < count; i_++)                                                 \
+                out_[i_] = in_[idx[i_]];                                                           \
         }                                                                                          \
     } while (0)
 
-static void pack(starhalo_dtype_t dtype, const void *src, int64_t plane_size, int64_t planes,
-                 const starhalo_run_t *runs, int nruns, int64_t count, void *dst)
+static void pack(const starhalo_mpi_exchange_t *ex, const void *src, const starhalo_run_t *runs,
+                 int nruns, const int64_t *idx, int64_t count, void *dst)
 {
-    if (!short_runs(runs, nruns, count))
-        starhalo_kern_pack_cpu(dtype, src, plane_size, planes, runs, nruns, count, dst);
-    else if (dtype == STARHALO_FLOAT64)
+    const int64_t planes = ex->planes, plane_size = ex->plane_size;
+    if (!idx)
+        starhalo_kern_pack_cpu(ex->dtype, src, plane_size, planes, runs, nruns, count, dst);
+    else if (ex->dtype == STARHALO_FLOAT64)
         GATHER_LOOP(double);
     else
         GATHER_LOOP(float);
@@ -92,11 +101,10 @@ static void pack(starhalo_dtype_t dtype, const void *src, int64_t plane_size, in
         for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
             const T *in_ = (const T *)src + p_ * count;                                            \
             T *out_ = (T *)dst + p_ * plane_size;                                                  \
-            for (int r_ = 0; r_ < nruns; r_++)                                                     \
-                for (int64_t e_ = 0; e_ < runs[r_].length; e_++) {                                 \
-                    const T a = out_[runs[r_].offset + e_], b = *in_++;                            \
-                    out_[runs[r_].offset + e_] = (OPEXPR);                                         \
-                }                                                                                  \
+            for (int64_t i_ = 0; i_ < count; i_++) {                                               \
+                const T a = out_[idx[i_]], b = in_[i_];                                            \
+                out_[idx[i_]] = (OPEXPR);                                                          \
+            }                                                                                      \
         }                                                                                          \
     } while (0)
 
@@ -118,13 +126,13 @@ static void pack(starhalo_dtype_t dtype, const void *src, int64_t plane_size, in
         }                                                                                          \
     } while (0)
 
-static void unpack(starhalo_dtype_t dtype, const void *src, int64_t count, int64_t planes,
-                   const starhalo_run_t *runs, int nruns, void *dst, int64_t plane_size,
-                   starhalo_reduce_op_t op)
+static void unpack(const starhalo_mpi_exchange_t *ex, const void *src, const starhalo_run_t *runs,
+                   int nruns, const int64_t *idx, int64_t count, void *dst, starhalo_reduce_op_t op)
 {
-    if (!short_runs(runs, nruns, count))
-        starhalo_kern_unpack_cpu(dtype, src, count, planes, runs, nruns, dst, plane_size, op);
-    else if (dtype == STARHALO_FLOAT64)
+    const int64_t planes = ex->planes, plane_size = ex->plane_size;
+    if (!idx)
+        starhalo_kern_unpack_cpu(ex->dtype, src, count, planes, runs, nruns, dst, plane_size, op);
+    else if (ex->dtype == STARHALO_FLOAT64)
         SCATTER_OPS(double);
     else
         SCATTER_OPS(float);
@@ -135,8 +143,8 @@ void starhalo__mx_pack_fwd(starhalo_mpi_exchange_t *ex, const void *array)
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->send_count > 0)
-            pack(ex->dtype, array, ex->plane_size, ex->planes, p->send_runs, p->nsend_runs,
-                 p->send_count, ex->sbuf + (size_t)ex->soff[i] * ex->esz);
+            pack(ex, array, p->send_runs, p->nsend_runs, ex->sidx[i], p->send_count,
+                 ex->sbuf + (size_t)ex->soff[i] * ex->esz);
     }
 }
 
@@ -145,8 +153,8 @@ void starhalo__mx_unpack_fwd(starhalo_mpi_exchange_t *ex, void *array)
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->recv_count > 0)
-            unpack(ex->dtype, ex->rbuf + (size_t)ex->roff[i] * ex->esz, p->recv_count, ex->planes,
-                   p->recv_runs, p->nrecv_runs, array, ex->plane_size, STARHALO_REDUCE_REPLACE);
+            unpack(ex, ex->rbuf + (size_t)ex->roff[i] * ex->esz, p->recv_runs, p->nrecv_runs,
+                   ex->ridx[i], p->recv_count, array, STARHALO_REDUCE_REPLACE);
     }
 }
 
@@ -155,8 +163,8 @@ void starhalo__mx_pack_rev(starhalo_mpi_exchange_t *ex, const void *array)
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->recv_count > 0)
-            pack(ex->dtype, array, ex->plane_size, ex->planes, p->recv_runs, p->nrecv_runs,
-                 p->recv_count, ex->rbuf + (size_t)ex->roff[i] * ex->esz);
+            pack(ex, array, p->recv_runs, p->nrecv_runs, ex->ridx[i], p->recv_count,
+                 ex->rbuf + (size_t)ex->roff[i] * ex->esz);
     }
 }
 
@@ -167,8 +175,8 @@ void starhalo__mx_unpack_rev(starhalo_mpi_exchange_t *ex, void *array, starhalo_
     for (int i = 0; i < ex->npeers; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
         if (p->send_count > 0)
-            unpack(ex->dtype, ex->sbuf + (size_t)ex->soff[i] * ex->esz, p->send_count, ex->planes,
-                   p->send_runs, p->nsend_runs, array, ex->plane_size, op);
+            unpack(ex, ex->sbuf + (size_t)ex->soff[i] * ex->esz, p->send_runs, p->nsend_runs,
+                   ex->sidx[i], p->send_count, array, op);
     }
 }
 
@@ -304,7 +312,10 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
     ex->reqs = calloc(2 * np, sizeof *ex->reqs);
     ex->pfwd = calloc(2 * np, sizeof *ex->pfwd);
     ex->prev = calloc(2 * np, sizeof *ex->prev);
-    int fail = !ex->peer_rank || !ex->soff || !ex->roff || !ex->reqs || !ex->pfwd || !ex->prev;
+    ex->sidx = calloc(np, sizeof *ex->sidx);
+    ex->ridx = calloc(np, sizeof *ex->ridx);
+    int fail = !ex->sidx || !ex->ridx || !ex->peer_rank || !ex->soff || !ex->roff || !ex->reqs ||
+               !ex->pfwd || !ex->prev;
     if (!fail) {
         for (int i = 0; i < ex->npeers; i++) {
             const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(plan, i);
@@ -313,6 +324,8 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
             ex->roff[i + 1] = ex->roff[i] + p->recv_count * ex->planes;
             ex->nfwd_msgs_in += p->recv_count > 0;
             ex->nrev_msgs_in += p->send_count > 0;
+            ex->sidx[i] = expand_short_runs(p->send_runs, p->nsend_runs, p->send_count);
+            ex->ridx[i] = expand_short_runs(p->recv_runs, p->nrecv_runs, p->recv_count);
         }
         ex->stotal = ex->soff[ex->npeers];
         ex->rtotal = ex->roff[ex->npeers];
@@ -399,6 +412,12 @@ void starhalo_mpi_exchange_destroy(starhalo_mpi_exchange_t *ex)
     free(ex->reqs);
     free(ex->pfwd);
     free(ex->prev);
+    for (int i = 0; ex->sidx && ex->ridx && i < ex->npeers; i++) {
+        free(ex->sidx[i]);
+        free(ex->ridx[i]);
+    }
+    free(ex->sidx);
+    free(ex->ridx);
     free(ex->heap);
     free(ex);
 }
