@@ -77,6 +77,18 @@ starhalo_status_t starhalo_stencil_kind_parse(const char *name, starhalo_stencil
     return STARHALO_OK;
 }
 
+starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, int **ids, int *n)
+{
+    *n = starhalo_field_local_parts(field, NULL);
+    *ids = calloc((size_t)*n + 1, sizeof **ids);
+    if (!*ids) {
+        *n = 0;
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "local part list");
+    }
+    starhalo_field_local_parts(field, *ids);
+    return STARHALO_OK;
+}
+
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part)
 {
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(field));
@@ -257,7 +269,7 @@ static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, in
 
 static void free_parts(starhalo_stencil_t *st)
 {
-    for (int i = 0; i < st->nlocal; i++) {
+    for (int i = 0; st->parts && i < st->nlocal; i++) {
         part_graph_t *pg = &st->parts[i];
         if (pg->nbands > 0 && pg->children)
             starpu_data_partition_clean(pg->out_tile, (unsigned)pg->nbands, pg->children);
@@ -297,17 +309,11 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
     int bands = st->conf.bands > 0 ? st->conf.bands : (int)starpu_cpu_worker_get_count();
     if (bands < 1)
         bands = 1;
-    st->nlocal = starhalo_field_local_parts(out, NULL);
-    int *ids = calloc((size_t)st->nlocal + 1, sizeof *ids);
+    int *ids = NULL;
+    starhalo_status_t rc = starhalo__compute_local_parts(out, &ids, &st->nlocal);
     st->parts = calloc((size_t)st->nlocal + 1, sizeof *st->parts);
-    if (!ids || !st->parts) {
-        free(ids);
-        free(st->parts);
-        free(st);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
-    }
-    starhalo_field_local_parts(out, ids);
-    starhalo_status_t rc = STARHALO_OK;
+    if (rc == STARHALO_OK && !st->parts)
+        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
     for (int i = 0; i < st->nlocal && rc == STARHALO_OK; i++) {
         st->parts[i].part = ids[i];
         rc = build_part(st, &st->parts[i], bands);

@@ -11,14 +11,6 @@
 
 #include "rt_compute_internal.h"
 
-void starhalo__compute_fail(int *status, starhalo_status_t rc)
-{
-    int expected = 0;
-    if (status && rc != STARHALO_OK)
-        __atomic_compare_exchange_n(status, &expected, (int)rc, 0, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST);
-}
-
 static void band_stencil_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo__band_args_t *a = cl_arg;
@@ -30,7 +22,7 @@ static void band_stencil_cpu(void *buffers[], void *cl_arg)
             a->kind == STARHALO_STENCIL_9PT
                 ? starhalo_kern_stencil9_cpu(a->dtype, &a->tile, in, out, &a->region[r])
                 : starhalo_kern_stencil5_cpu(a->dtype, &a->tile, in, out, &a->region[r]);
-        starhalo__compute_fail(a->status, rc);
+        starhalo__cl_record(a->status, rc);
     }
 }
 
@@ -66,8 +58,8 @@ static void sqdiff_cpu(void *buffers[], void *cl_arg)
     const void *x = (const void *)STARPU_VECTOR_GET_PTR(buffers[0]);
     const void *y = (const void *)STARPU_VECTOR_GET_PTR(buffers[1]);
     double *sum = (double *)STARPU_VARIABLE_GET_PTR(buffers[2]);
-    starhalo__compute_fail(a->status,
-                           starhalo_kern_sqdiff_cpu(a->dtype, &a->tile, x, y, &a->region, sum));
+    starhalo__cl_record(a->status,
+                        starhalo_kern_sqdiff_cpu(a->dtype, &a->tile, x, y, &a->region, sum));
 }
 
 static struct starpu_perfmodel sqdiff_model = {

@@ -36,17 +36,14 @@ static starhalo_status_t require_multiple(const char *what)
 
 static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, double *sum)
 {
-    int n = starhalo_field_local_parts(a, NULL);
-    int *ids = calloc((size_t)n + 1, sizeof *ids);
+    int n = 0, *ids = NULL;
+    starhalo_status_t rc = starhalo__compute_local_parts(a, &ids, &n);
     double *part_sum = calloc((size_t)n + 1, sizeof *part_sum);
     starhalo__sqdiff_args_t *args = calloc((size_t)n + 1, sizeof *args);
     starpu_data_handle_t *h = calloc((size_t)n + 1, sizeof *h);
     int status = 0;
-    starhalo_status_t rc = STARHALO_OK;
-    if (!ids || !part_sum || !args || !h)
+    if (rc == STARHALO_OK && (!part_sum || !args || !h))
         rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "sqdiff");
-    else
-        starhalo_field_local_parts(a, ids);
     int nreg = 0;
     for (int i = 0; i < n && rc == STARHALO_OK; i++, nreg++) {
         starpu_data_handle_t ta, tb;

@@ -14,7 +14,6 @@
 
 #include <starhalo/starhalo_starpu.h>
 
-#include "codelets.h"
 #include "rt_compute_internal.h"
 
 typedef struct conv_group {
@@ -268,13 +267,12 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
     const int wanted = conf && conf->bands > 0 ? conf->bands : (int)starpu_cpu_worker_get_count();
     if (rc == STARHALO_OK)
         rc = make_groups(cv, wanted, weights, bias);
-    cv->nlocal = starhalo_field_local_parts(out, NULL);
-    int *ids = calloc((size_t)cv->nlocal + 1, sizeof *ids);
-    cv->parts = calloc((size_t)cv->nlocal + 1, sizeof *cv->parts);
-    if (rc == STARHALO_OK && (!ids || !cv->parts))
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
+    int *ids = NULL;
     if (rc == STARHALO_OK)
-        starhalo_field_local_parts(out, ids);
+        rc = starhalo__compute_local_parts(out, &ids, &cv->nlocal);
+    cv->parts = calloc((size_t)cv->nlocal + 1, sizeof *cv->parts);
+    if (rc == STARHALO_OK && !cv->parts)
+        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
     for (int i = 0; i < cv->nlocal && rc == STARHALO_OK; i++) {
         cv->parts[i].part = ids[i];
         rc = make_part(cv, &cv->parts[i], mh, ph);

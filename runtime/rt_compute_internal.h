@@ -10,6 +10,7 @@
 
 #include <starhalo/starhalo_compute.h>
 
+#include "codelets.h"
 #include "starhalo_kernels.h"
 
 /** Most regions one band task computes: the interior piece, or the boundary pieces of a band. */
@@ -42,8 +43,8 @@ typedef struct starhalo__sqdiff_args {
 extern struct starpu_codelet starhalo__cl_band_stencil;
 extern struct starpu_codelet starhalo__cl_sqdiff;
 
-/** Record @p rc in @p *status unless a failure is already recorded (thread-safe). */
-void starhalo__compute_fail(int *status, starhalo_status_t rc);
+/** The local parts of @p field in a new array (*ids, free() it; never NULL) and their count. */
+starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, int **ids, int *n);
 
 /** The kernel tile geometry of a local part of @p field. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);

@@ -25,6 +25,19 @@ extern int g_rank, g_size;
         }                                                                                          \
     } while (0)
 
+/** The three slice methods every distributed test walks. */
+static const starhalo_split_t compute_test_splits[3] = {
+    STARHALO_SPLIT_VERTICAL, STARHALO_SPLIT_HORIZONTAL, STARHALO_SPLIT_SQUARE};
+
+/** 1 if @p n is a perfect square (the square split needs one). */
+static inline int compute_test_is_square(int n)
+{
+    int r = 0;
+    while ((r + 1) * (r + 1) <= n)
+        r++;
+    return r * r == n;
+}
+
 /** Sum @p bad over ranks (so every rank takes the same branch afterwards). */
 static inline int compute_test_any(int bad)
 {

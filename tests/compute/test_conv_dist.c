@@ -169,12 +169,6 @@ static int run_conv(const starhalo_layer_t *l, starhalo_split_t split, int ppr,
     return bad;
 }
 
-static int is_square(int n)
-{
-    int r = (int)(sqrt((double)n) + 0.5);
-    return r * r == n;
-}
-
 static void distributed_conv_equals_naive(void **state)
 {
     (void)state;
@@ -185,20 +179,19 @@ static void distributed_conv_equals_naive(void **state)
         {3, 1, 2, 2}, /* dilated */
         {3, 2, 1, 1}, /* strided: one task per group after the exchange */
     };
-    static const starhalo_split_t splits[] = {STARHALO_SPLIT_VERTICAL, STARHALO_SPLIT_HORIZONTAL,
-                                              STARHALO_SPLIT_SQUARE};
     int bad = 0, runs = 0;
     for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++)
         for (int s = 0; s < 3; s++)
             for (int ppr = 1; ppr <= 2; ppr++) {
-                if (splits[s] == STARHALO_SPLIT_SQUARE && !is_square(g_size * ppr))
+                if (compute_test_splits[s] == STARHALO_SPLIT_SQUARE &&
+                    !compute_test_is_square(g_size * ppr))
                     continue;
                 /* Both modes for the 'same' layer; the others alternate. */
                 for (int mode = 0; mode < 2; mode++) {
                     if (li > 0 && mode != (int)((li + (size_t)s) % 2))
                         continue;
-                    bad += run_conv(&layers[li], splits[s], ppr, (starhalo_step_mode_t)mode,
-                                    1 + (int)((li + (size_t)ppr) % 2));
+                    bad += run_conv(&layers[li], compute_test_splits[s], ppr,
+                                    (starhalo_step_mode_t)mode, 1 + (int)((li + (size_t)ppr) % 2));
                     runs++;
                 }
             }

@@ -203,17 +203,9 @@ static int run_cfg(const cfg_t *c, const void *expect, int with_residual)
     return bad;
 }
 
-static int is_square(int n)
-{
-    int r = (int)(sqrt((double)n) + 0.5);
-    return r * r == n;
-}
-
 static void distributed_equals_naive(void **state)
 {
     (void)state;
-    static const starhalo_split_t splits[] = {STARHALO_SPLIT_VERTICAL, STARHALO_SPLIT_HORIZONTAL,
-                                              STARHALO_SPLIT_SQUARE};
     int bad = 0, runs = 0;
     for (int kind = 5; kind <= 9; kind += 4)
         for (int dt = 0; dt < 2; dt++) {
@@ -225,13 +217,14 @@ static void distributed_equals_naive(void **state)
                 naive_f32(kind, STEPS, expect);
             for (int s = 0; s < 3; s++)
                 for (int ppr = 1; ppr <= 2; ppr++) {
-                    if (splits[s] == STARHALO_SPLIT_SQUARE && !is_square(g_size * ppr))
+                    if (compute_test_splits[s] == STARHALO_SPLIT_SQUARE &&
+                        !compute_test_is_square(g_size * ppr))
                         continue;
                     for (int mode = 0; mode < 2; mode++) {
                         /* Vary the band count and strip shape across the task-mode runs. */
                         const cfg_t c = {kind,
                                          dtype,
-                                         splits[s],
+                                         compute_test_splits[s],
                                          ppr,
                                          (starhalo_step_mode_t)mode,
                                          (s + dt) % 2 ? 3 : 0,
