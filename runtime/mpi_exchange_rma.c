@@ -21,6 +21,7 @@
  * only grow, so no reset races. Counters are read with MPI_Fetch_and_op(MPI_NO_OP), which is
  * atomic with respect to the remote MPI_Accumulate increments.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,15 @@ static int64_t read_counter(starhalo_mpi_exchange_t *ex, int slot)
     return v;
 }
 
+/* Poll a counter of this rank until it reaches @p target. After a short spin, yield the core:
+ * with more ranks than cores (tests, CI) the rank we wait for may need it. */
+static void wait_counter(starhalo_mpi_exchange_t *ex, int slot, int64_t target)
+{
+    for (int spins = 0; read_counter(ex, slot) < target; spins++)
+        if (spins >= 64)
+            sched_yield();
+}
+
 static int bump(starhalo_mpi_exchange_t *ex, int rank, int slot)
 {
     static const int64_t one = 1;
@@ -205,8 +215,7 @@ static starhalo_status_t lock_move(starhalo_mpi_exchange_t *ex, int reverse, int
         if (!sends(ex, reverse, i))
             continue;
         const int slot = STARHALO__CTR_CREDITS + (reverse ? ex->npeers : 0) + i;
-        while (read_counter(ex, slot) < k)
-            ;
+        wait_counter(ex, slot, k);
         rc = move(ex, reverse, i, accumulate);
     }
     if (rc == MPI_SUCCESS)
@@ -221,8 +230,7 @@ static starhalo_status_t lock_move(starhalo_mpi_exchange_t *ex, int reverse, int
         return starhalo__error_set(STARHALO_ERR_MPI, "rma-lock exchange: MPI_Put / "
                                                      "MPI_Accumulate / MPI_Win_flush failed");
     const int64_t expect = k * (reverse ? ex->nrev_msgs_in : ex->nfwd_msgs_in);
-    while (read_counter(ex, arrived) < expect)
-        ;
+    wait_counter(ex, arrived, expect);
     MPI_Win_sync(ex->win);
     return STARHALO_OK;
 }
