@@ -77,7 +77,7 @@ static void fill_starpu_conf(starhalo_context_t *ctx, const starhalo_context_con
     if (cc->sched)
         sc->sched_policy_name = cc->sched;
     else if (!getenv("STARPU_SCHED"))
-        sc->sched_policy_name = "lws";
+        sc->sched_policy_name = "prio"; /* central priority queue: see docs/LAUNCH.md */
     if (p->bind_workers && !getenv("STARPU_WORKERS_NOBIND")) {
         const int ncores = count_cores();
         sc->use_explicit_workers_bindid = 1;

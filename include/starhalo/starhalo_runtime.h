@@ -30,7 +30,7 @@ typedef struct starhalo_context_conf {
     MPI_Comm comm;     /**< communicator (default MPI_COMM_WORLD) */
     int ncpus;         /**< CPU workers per rank; -1 = chosen from the hwloc topology and the
                             number of ranks on this node (docs/LAUNCH.md) */
-    const char *sched; /**< StarPU scheduler; NULL = "lws" unless STARPU_SCHED is set */
+    const char *sched; /**< StarPU scheduler; NULL = "prio" unless STARPU_SCHED is set */
     int bind_workers;  /**< 1 binds workers to cores, 0 leaves them unbound, -1 = default */
 } starhalo_context_conf_t;
 
