@@ -105,7 +105,8 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     STARHALO_REQUIRE(xp->tiles, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int f = 0; f < ex->nfields; f++)
         xp->tiles[f] = &ex->fields[f]->parts[li];
-    STARHALO_CHECK(starhalo_part_plan_lower(rp->plan, &xp->plan));
+    if (!xp->plan) /* index exchanges (rt_index_exchange.c) pass their lowered plan */
+        STARHALO_CHECK(starhalo_part_plan_lower(rp->plan, &xp->plan));
     xp->npeers = starhalo_xfer_plan_num_peers(xp->plan);
     const size_t np = (size_t)(xp->npeers ? xp->npeers : 1);
     xp->peers = calloc(np, sizeof(rt_peer_t));
@@ -158,6 +159,11 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
         set_args(&xp->unpack_rev[op], ex, rp->plane_size, xp->nsend, xp->send_msgs,
                  (starhalo_reduce_op_t)op);
     return STARHALO_OK;
+}
+
+starhalo_status_t starhalo__exchange_build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp)
+{
+    return build_xpart(ex, li, xp);
 }
 
 /* For a neighbour on this rank, find its entry that sends what we receive. */
@@ -244,6 +250,11 @@ static starhalo_transport_t default_transport(const starhalo_context_t *ctx)
         return STARHALO_TRANSPORT_DIRECT_MPI;
     return ctx->thread_level >= MPI_THREAD_MULTIPLE ? STARHALO_TRANSPORT_DIRECT_MPI
                                                     : STARHALO_TRANSPORT_STARPU_MPI;
+}
+
+starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context_t *ctx)
+{
+    return default_transport(ctx);
 }
 
 starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_field_t *const *fields,

@@ -140,6 +140,12 @@ struct starhalo_exchange {
     struct starhalo_exchange *next;
 };
 
+/** Lower (unless xp->plan is already set) and build local part @p li of @p ex: peers,
+ * message buffers and handles, tags, codelet args (rt_exchange.c; used by rt_index_exchange.c). */
+starhalo_status_t starhalo__exchange_build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp);
+/** The transport STARHALO_TRANSPORT_DEFAULT stands for (rt_exchange.c). */
+starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context_t *ctx);
+
 /* Direct transport (rt_exchange_direct.c). */
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
 void starhalo__direct_free(rt_xpart_t *xp);
