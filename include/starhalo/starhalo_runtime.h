@@ -38,7 +38,8 @@ typedef struct starhalo_context_conf {
 STARHALO_API void starhalo_context_conf_init(starhalo_context_conf_t *conf);
 
 /**
- * Initialise MPI (if the caller has not, with MPI_THREAD_SERIALIZED), StarPU and StarPU-MPI.
+ * Initialise MPI (if the caller has not, with MPI_THREAD_MULTIPLE, which the direct transport
+ * needs; StarPU-MPI alone needs MPI_THREAD_SERIALIZED), StarPU and StarPU-MPI.
  * Collective on conf->comm.
  * @retval STARHALO_ERR_STARPU, STARHALO_ERR_MPI, STARHALO_ERR_NO_MEMORY, STARHALO_ERR_INVALID_ARG
  */
