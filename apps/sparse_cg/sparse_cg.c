@@ -21,6 +21,8 @@
 
 #include <starhalo/starhalo_mpi_exchange.h>
 
+#include "cg_halo.h"
+
 #define APP "sparse_cg"
 
 static const double PI = 3.14159265358979323846;
@@ -31,15 +33,16 @@ typedef struct options {
     int iterations; /* maximum CG iterations */
     double tol;     /* stop when ||r|| / ||b|| < tol */
     starhalo_mpi_transport_t transport;
-    unsigned seed; /* row permutation */
+    cg_starpu_t starpu; /* != NONE: the halo goes through StarPU tasks instead */
+    unsigned seed;      /* row permutation */
     const char *dump;
 } options_t;
 
 static void usage(void)
 {
     printf("usage: " APP " [--n N] [--dim 2|3] [--iterations K] [--tol T]\n"
-           "                 [--transport two-sided|persistent|rma-fence|rma-lock] [--seed S]\n"
-           "                 [--dump DIR]\n"
+           "                 [--transport two-sided|persistent|rma-fence|rma-lock|starpu-mpi|\n"
+           "                              starpu-direct] [--seed S] [--dump DIR]\n"
            "  Solves the Poisson system A x = A x* with CG; rows permuted over the ranks.\n"
            "  --dump DIR writes DIR/solution.npy (float64, shape (N, N) or (N, N, N)).\n");
 }
@@ -94,8 +97,11 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
             }
             o->tol = x;
         } else if (!strcmp(a, "--transport")) {
-            if (starhalo_mpi_transport_parse(v, &o->transport) != STARHALO_OK) {
-                snprintf(err, errlen, "%s", starhalo_last_error_message());
+            if (cg_halo_parse(v, &o->transport, &o->starpu) != 0) {
+                snprintf(err, errlen,
+                         "--transport '%s' must be two-sided, persistent, rma-fence, rma-lock, "
+                         "starpu-mpi or starpu-direct",
+                         v);
                 return 1;
             }
         } else if (!strcmp(a, "--seed")) {
@@ -286,13 +292,16 @@ static int fail_all(int rank, const char *msg)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* Options first (no MPI needed): the StarPU transports want another thread level. */
     options_t o;
     char err[4400] = "";
     const int pr = parse(argc, argv, &o, err, sizeof err);
+    int provided;
+    MPI_Init_thread(&argc, &argv, pr == 0 ? cg_halo_thread_level(o.starpu) : MPI_THREAD_SINGLE,
+                    &provided);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (pr == 2) {
         if (rank == 0)
             usage();
@@ -383,26 +392,19 @@ int main(int argc, char **argv)
         m.rowptr[l + 1] = k;
     }
 
-    /* Lowering is local; a failure on one rank reaches every rank through the collective
-     * executor creation (a NULL plan is rejected there and agreed on). */
-    starhalo_xfer_plan_t *xplan = NULL;
-    starhalo_mpi_exchange_t *ex = NULL;
-    if (starhalo_index_plan_lower(plan, 1, &xplan) != STARHALO_OK)
-        xplan = NULL;
-    if (starhalo_mpi_exchange_create(MPI_COMM_WORLD, xplan, NULL, STARHALO_FLOAT64, o.transport,
-                                     &ex) != STARHALO_OK)
+    cg_halo_t *halo = NULL;
+    if (cg_halo_create(plan, o.transport, o.starpu, &halo) != STARHALO_OK)
         return fail_all(rank, starhalo_last_error_message());
 
     double *x = calloc((size_t)ls + 1, sizeof *x), *r = malloc(((size_t)ls + 1) * sizeof *r);
-    double *p = malloc(((size_t)(ls + hs) + 1) * sizeof *p),
-           *q = malloc(((size_t)ls + 1) * sizeof *q);
+    double *p = cg_halo_array(halo), *q = malloc(((size_t)ls + 1) * sizeof *q);
     double *b = malloc(((size_t)ls + 1) * sizeof *b);
     if (!x || !r || !p || !q || !b || !m.rowptr || !m.col || !m.val)
         return fail_all(rank, "out of memory for the local vectors");
     /* b = A x*, through the same exchange + SpMV. */
     for (int64_t l = 0; l < ls; l++)
         p[l] = exact(starhalo_distribution_local_to_global(dist, rank, l), n);
-    int ok = starhalo_mpi_exchange_update(ex, p) == STARHALO_OK;
+    int ok = cg_halo_update(halo) == 0;
     spmv(&m, p, b);
 
     /* CG from x = 0. */
@@ -415,7 +417,7 @@ int main(int argc, char **argv)
     const double t_solve0 = MPI_Wtime();
     while (ok && it < o.iterations && sqrt(rr) > o.tol * bnorm) {
         const double tu = MPI_Wtime();
-        ok = starhalo_mpi_exchange_update(ex, p) == STARHALO_OK;
+        ok = cg_halo_update(halo) == 0;
         t_update += MPI_Wtime() - tu;
         spmv(&m, p, q);
         const double alpha = rr / pdot(p, q, ls);
@@ -433,15 +435,17 @@ int main(int argc, char **argv)
     /* True residual ||b - A x|| / ||b||. */
     for (int64_t l = 0; l < ls; l++)
         p[l] = x[l];
-    ok = ok && starhalo_mpi_exchange_update(ex, p) == STARHALO_OK;
+    ok = ok && cg_halo_update(halo) == 0;
     spmv(&m, p, q);
     for (int64_t l = 0; l < ls; l++)
         q[l] = b[l] - q[l];
     const double relres = sqrt(pdot(q, q, ls)) / bnorm;
     int all_ok = 0;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!all_ok)
+    if (!all_ok) {
+        cg_halo_destroy(halo);
         return fail_all(rank, "a halo update failed during the solve");
+    }
 
     /* Gather (global, value) pairs on rank 0. */
     int lsi = (int)ls, *counts = NULL, *displs = NULL;
@@ -487,9 +491,9 @@ int main(int argc, char **argv)
         printf(APP ": %lld^%d unknowns, %d ranks, %s, halo %lld on rank 0, %d iterations "
                    "(serial %d), %s, rel. residual %.3e, max|x - x_serial| %.3e (bound %.1e), "
                    "max|x - x*| %.3e, plan build %.3f ms, halo update %.2f us, solve %.3f s: %s\n",
-               (long long)n, o.dim, size, starhalo_mpi_transport_name(o.transport), (long long)hs,
-               it, its, converged ? "converged" : "NOT converged", relres, dmax, bound, emax,
-               t_plan * 1e3, it ? t_update / it * 1e6 : 0.0, t_solve, verdict ? "OK" : "FAIL");
+               (long long)n, o.dim, size, cg_halo_name(halo), (long long)hs, it, its,
+               converged ? "converged" : "NOT converged", relres, dmax, bound, emax, t_plan * 1e3,
+               it ? t_update / it * 1e6 : 0.0, t_solve, verdict ? "OK" : "FAIL");
         if (o.dump) {
             char path[4096 + 16];
             const int64_t shape[3] = {n, n, n};
@@ -512,14 +516,12 @@ int main(int argc, char **argv)
     free(xg);
     free(x);
     free(r);
-    free(p);
     free(q);
     free(b);
     free(m.rowptr);
     free(m.col);
     free(m.val);
-    starhalo_mpi_exchange_destroy(ex);
-    starhalo_xfer_plan_destroy(xplan);
+    cg_halo_destroy(halo); /* frees p */
     starhalo_index_plan_destroy(plan);
     starhalo_distribution_destroy(dist);
     if (verdict < 0)

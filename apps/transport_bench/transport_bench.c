@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file transport_bench.c
- * @brief Times the plain-MPI transports (two-sided, persistent, RMA fence, RMA lock) on the
- * same two plans: an index plan (every rank requires a random fraction, default 5 %, of the
- * points the other ranks own on a G x G grid distributed in row blocks) and a structured
- * vertical split of the same grid (column halos, packed).
+ * @brief Times the plain-MPI transports (two-sided, persistent, RMA fence, RMA lock) and the
+ * StarPU runtime's two transports (StarPU-MPI detached transfers, direct persistent requests
+ * driven by the pack / unpack tasks; --starpu 0 leaves StarPU out) on the same two plans: an index
+ * plan (every rank requires a random fraction, default 5 %, of the points the other ranks own on a
+ * G x G grid distributed in row blocks) and a structured vertical split of the same grid (column
+ * halos, packed).
  *
  * Method: each sample is the mean of --iters back-to-back operations after a barrier, timed on
  * every rank and reduced with MAX; transports are interleaved (ABCD ABCD ...) and the median
@@ -22,6 +24,8 @@
 
 #include <starhalo/starhalo_mpi_exchange.h>
 
+#include "tb.h"
+
 #define APP "transport_bench"
 
 typedef struct options {
@@ -30,16 +34,19 @@ typedef struct options {
     int halo;
     int repeats;
     int iters;
+    int starpu;
     const char *csv;
 } options_t;
 
 static void usage(void)
 {
     printf("usage: " APP " [--grid G] [--fraction F] [--halo H] [--repeats R] [--iters I]\n"
-           "                       [--csv FILE]\n"
+           "                       [--starpu 0|1] [--csv FILE]\n"
            "  G x G grid (4096), index plan: random fraction F (0.05) of the other ranks'\n"
            "  points; structured plan: vertical split with H-wide column halos (3).\n"
-           "  Medians of R (21) interleaved samples of I (20) operations each.\n");
+           "  Medians of R (21) interleaved samples of I (20) operations each.\n"
+           "  --starpu 1 (default) also times the StarPU transports (starpu-mpi, starpu-direct);\n"
+           "  the StarPU workers then run during the plain-MPI rows too.\n");
 }
 
 static int parse_int(const char *v, long lo, long hi, long *out)
@@ -55,7 +62,7 @@ static int parse_int(const char *v, long lo, long hi, long *out)
 
 static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
 {
-    *o = (options_t){4096, 0.05, 3, 21, 20, NULL};
+    *o = (options_t){4096, 0.05, 3, 21, 20, 1, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -98,6 +105,12 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
                 return 1;
             }
             o->iters = (int)x;
+        } else if (!strcmp(a, "--starpu")) {
+            if (parse_int(v, 0, 1, &x)) {
+                snprintf(err, errlen, "--starpu '%s' must be 0 or 1", v);
+                return 1;
+            }
+            o->starpu = (int)x;
         } else if (!strcmp(a, "--csv")) {
             o->csv = v;
         } else {
@@ -121,7 +134,6 @@ static double median(double *v, int n)
 }
 
 /* The slowest rank's time of one call of f(arg), averaged over iters calls. */
-typedef int (*op_fn)(void *arg);
 
 static double sample(op_fn f, void *arg, int iters, int *ok)
 {
@@ -202,47 +214,78 @@ static int do_raw(void *a)
     return rc == MPI_SUCCESS ? 0 : -1;
 }
 
-/* One benchmarked plan: its transfer plan, a local array and the values it must hold. */
-typedef struct bench_plan {
-    const char *name;
-    starhalo_xfer_plan_t *x;
-    int64_t len;                   /* local array elements */
-    double *init;                  /* owned values = image, halo = -1 */
-    double *expect;                /* after one update */
-    int64_t bytes;                 /* max over ranks of max(send, recv) bytes per update */
-    starhalo_index_plan_t *iplan;  /* index plan only: the raw reference uses it */
-    starhalo_distribution_t *dist; /* ... and its distribution */
-} bench_plan_t;
-
-/* Time every transport on one plan, interleaved; write rows; return 0 or -1. */
-static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, int size,
-                    double build_s)
+static void mx_destroy(void *a)
 {
-    starhalo_mpi_exchange_t *ex[STARHALO_MPI_NUM_TRANSPORTS] = {NULL};
-    exec_arg_t args[STARHALO_MPI_NUM_TRANSPORTS];
-    double create_s[STARHALO_MPI_NUM_TRANSPORTS];
-    int ok = 1;
+    exec_arg_t *e = a;
+    starhalo_mpi_exchange_destroy(e->ex);
+    free(e->array);
+}
+
+/* The four plain-MPI rows of @p bp (rows[0..3], in transport enum order). */
+static int mpi_rows(const bench_plan_t *bp, int rank, exec_arg_t *args, tb_row_t *rows, int *n)
+{
     for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double t0 = MPI_Wtime();
         if (starhalo_mpi_exchange_create(MPI_COMM_WORLD, bp->x, NULL, STARHALO_FLOAT64,
-                                         (starhalo_mpi_transport_t)t, &ex[t]) != STARHALO_OK) {
+                                         (starhalo_mpi_transport_t)t, &args[t].ex) != STARHALO_OK) {
             if (rank == 0)
                 fprintf(stderr, APP ": error: %s\n", starhalo_last_error_message());
-            for (int k = 0; k < t; k++)
-                starhalo_mpi_exchange_destroy(ex[k]);
             return -1;
         }
-        create_s[t] = MPI_Wtime() - t0;
-        args[t].ex = ex[t];
-        args[t].array = malloc((size_t)(bp->len + 1) * sizeof(double));
-        memcpy(args[t].array, bp->init, (size_t)bp->len * sizeof(double));
-        ok &= do_update(&args[t]) == 0 &&
-              !memcmp(args[t].array, bp->expect, (size_t)bp->len * sizeof(double));
+        tb_row_t *r = &rows[(*n)++];
+        r->name = starhalo_mpi_transport_name((starhalo_mpi_transport_t)t);
+        r->create_s = MPI_Wtime() - t0;
+        r->fwd = do_update;
+        r->rev = do_reverse;
+        r->arg = &args[t];
+        r->destroy = mx_destroy;
+        args[t].array = r->array = malloc((size_t)(bp->len + 1) * sizeof(double));
+        memcpy(r->array, bp->init, (size_t)bp->len * sizeof(double));
     }
+    return 0;
+}
+
+#define MAX_ROWS (STARHALO_MPI_NUM_TRANSPORTS + 2)
+
+static void print_row(FILE *csv, const bench_plan_t *bp, int size, const char *tn, double f,
+                      double best_f, double r, double best_r, double mcpy, double create_s)
+{
+    printf("  %-13s %12.2f %8.2f %12.2f %8.2f %9.2f %11.3f\n", tn, f * 1e6, f / best_f, r * 1e6,
+           r / best_r, bp->bytes / f / 1e9, create_s * 1e3);
+    if (!csv)
+        return;
+    fprintf(csv, "%s,%s,update,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn, size,
+            (long long)bp->bytes, f * 1e6, f / best_f, mcpy * 1e6, mcpy / f);
+    fprintf(csv, "%s,%s,update_by_halo_sum,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn, size,
+            (long long)bp->bytes, r * 1e6, r / best_r, mcpy * 1e6, mcpy / r);
+    fprintf(csv, "%s,%s,executor_create,%d,%lld,%.3f,,,\n", bp->name, tn, size,
+            (long long)bp->bytes, create_s * 1e6);
+}
+
+/* Time every transport on one plan, interleaved; write rows; return 0 or -1. */
+static int run_plan(const options_t *o, starhalo_context_t *ctx, bench_plan_t *bp, FILE *csv,
+                    int rank, int size, double build_s)
+{
+    exec_arg_t args[STARHALO_MPI_NUM_TRANSPORTS];
+    tb_row_t rows[MAX_ROWS];
+    memset(rows, 0, sizeof rows);
+    memset(args, 0, sizeof args);
+    int nrows = 0;
+    int built = mpi_rows(bp, rank, args, rows, &nrows) == 0;
+    if (built && ctx) {
+        built = tb_starpu_rows(ctx, bp, rows, &nrows) == 0;
+        if (!built && rank == 0)
+            fprintf(stderr, APP ": error: StarPU rows of plan %s: %s\n", bp->name,
+                    starhalo_last_error_message());
+    }
+    int ok = built;
+    for (int t = 0; t < nrows && built; t++) /* every row checked once before timing */
+        ok &= rows[t].fwd(rows[t].arg) == 0 &&
+              !memcmp(rows[t].array, bp->expect, (size_t)bp->len * sizeof(double));
     int all_ok = 0;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!all_ok && rank == 0)
+    if (!all_ok && built && rank == 0)
         fprintf(stderr, APP ": error: a transport produced wrong halo values on plan %s\n",
                 bp->name);
 
@@ -251,8 +294,8 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
     memset(cp.src, 1, cb);
     memset(cp.dst, 0, cb);
     const int R = o->repeats;
-    double *fw = malloc((size_t)(STARHALO_MPI_NUM_TRANSPORTS * R) * sizeof *fw);
-    double *rv = malloc((size_t)(STARHALO_MPI_NUM_TRANSPORTS * R) * sizeof *rv);
+    double *fw = malloc((size_t)(MAX_ROWS * R) * sizeof *fw);
+    double *rv = malloc((size_t)(MAX_ROWS * R) * sizeof *rv);
     double *mc = malloc((size_t)R * sizeof *mc), *rw = malloc((size_t)R * sizeof *rw);
     raw_arg_t raw = {bp->iplan, NULL, NULL, NULL};
     if (bp->iplan) {
@@ -265,17 +308,16 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
         ok &= do_raw(&raw) == 0 && !memcmp(raw.array, bp->expect, (size_t)bp->len * sizeof(double));
     }
     for (int r = 0; r < R && all_ok; r++) {
-        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++)
-            fw[t * R + r] = sample(do_update, &args[t], o->iters, &ok);
-        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++)
-            rv[t * R + r] = sample(do_reverse, &args[t], o->iters, &ok);
+        for (int t = 0; t < nrows; t++)
+            fw[t * R + r] = sample(rows[t].fwd, rows[t].arg, o->iters, &ok);
+        for (int t = 0; t < nrows; t++)
+            rv[t * R + r] = sample(rows[t].rev, rows[t].arg, o->iters, &ok);
         mc[r] = sample(do_memcpy, &cp, o->iters, &ok);
         if (bp->iplan)
             rw[r] = sample(do_raw, &raw, o->iters, &ok);
     }
-    double mf[STARHALO_MPI_NUM_TRANSPORTS], mr[STARHALO_MPI_NUM_TRANSPORTS], best_f = 1e30,
-                                                                             best_r = 1e30;
-    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS && all_ok; t++) {
+    double mf[MAX_ROWS], mr[MAX_ROWS], best_f = 1e30, best_r = 1e30;
+    for (int t = 0; t < nrows && all_ok; t++) {
         mf[t] = median(fw + t * R, R);
         mr[t] = median(rv + t * R, R);
         best_f = mf[t] < best_f ? mf[t] : best_f;
@@ -287,26 +329,13 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
         printf("plan %s: %d ranks, %lld bytes per rank and update, memcpy of the same bytes "
                "%.2f us (%.2f GB/s)\n",
                bp->name, size, (long long)bp->bytes, mcpy * 1e6, bp->bytes / mcpy / 1e9);
-        printf("  %-11s %12s %8s %12s %8s %9s %11s\n", "transport", "update us", "ratio",
+        printf("  %-13s %12s %8s %12s %8s %9s %11s\n", "transport", "update us", "ratio",
                "reverse us", "ratio", "GB/s", "create ms");
-        for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
-            const char *tn = starhalo_mpi_transport_name((starhalo_mpi_transport_t)t);
-            printf("  %-11s %12.2f %8.2f %12.2f %8.2f %9.2f %11.3f\n", tn, mf[t] * 1e6,
-                   mf[t] / best_f, mr[t] * 1e6, mr[t] / best_r, bp->bytes / mf[t] / 1e9,
-                   create_s[t] * 1e3);
-            if (csv) {
-                fprintf(csv, "%s,%s,update,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn, size,
-                        (long long)bp->bytes, mf[t] * 1e6, mf[t] / best_f, mcpy * 1e6,
-                        mcpy / mf[t]);
-                fprintf(csv, "%s,%s,update_by_halo_sum,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, tn,
-                        size, (long long)bp->bytes, mr[t] * 1e6, mr[t] / best_r, mcpy * 1e6,
-                        mcpy / mr[t]);
-                fprintf(csv, "%s,%s,executor_create,%d,%lld,%.3f,,,\n", bp->name, tn, size,
-                        (long long)bp->bytes, create_s[t] * 1e6);
-            }
-        }
+        for (int t = 0; t < nrows; t++)
+            print_row(csv, bp, size, rows[t].name, mf[t], best_f, mr[t], best_r, mcpy,
+                      rows[t].create_s);
         if (bp->iplan) {
-            printf("  %-11s %12.2f %8.2f   (hand-written gather + Irecv/Isend, no unpack)\n",
+            printf("  %-13s %12.2f %8.2f   (hand-written gather + Irecv/Isend, no unpack)\n",
                    "raw-mpi", mraw * 1e6, mraw / best_f);
             if (csv)
                 fprintf(csv, "%s,raw-mpi,update,%d,%lld,%.3f,%.3f,%.3f,%.4f\n", bp->name, size,
@@ -315,6 +344,9 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
         printf("  persistent / two-sided: update %.3f, reverse %.3f\n",
                mf[STARHALO_MPI_PERSISTENT] / mf[STARHALO_MPI_TWO_SIDED],
                mr[STARHALO_MPI_PERSISTENT] / mr[STARHALO_MPI_TWO_SIDED]);
+        if (nrows == MAX_ROWS)
+            printf("  starpu-direct / starpu-mpi: update %.3f, reverse %.3f\n",
+                   mf[MAX_ROWS - 1] / mf[MAX_ROWS - 2], mr[MAX_ROWS - 1] / mr[MAX_ROWS - 2]);
         if (build_s > 0) {
             printf("  plan build %.3f ms = %.2f x one two-sided update (%.2f x the best)\n",
                    build_s * 1e3, build_s / mf[STARHALO_MPI_TWO_SIDED], build_s / best_f);
@@ -326,10 +358,10 @@ static int run_plan(const options_t *o, bench_plan_t *bp, FILE *csv, int rank, i
             fprintf(csv, "%s,,memcpy,%d,%lld,%.3f,,,\n", bp->name, size, (long long)bp->bytes,
                     mcpy * 1e6);
     }
-    for (int t = 0; t < STARHALO_MPI_NUM_TRANSPORTS; t++) {
-        starhalo_mpi_exchange_destroy(ex[t]);
-        free(args[t].array);
-    }
+    for (int t = 0; t < nrows; t++)
+        rows[t].destroy(rows[t].arg);
+    for (int t = nrows; t < STARHALO_MPI_NUM_TRANSPORTS; t++) /* a failed create */
+        starhalo_mpi_exchange_destroy(args[t].ex);
     free(cp.dst);
     free(cp.src);
     free(fw);
@@ -442,13 +474,27 @@ static int make_structured_plan(const options_t *o, int rank, int size, bench_pl
         }
     bp->bytes = max_bytes(bp->x);
     starhalo_part_plan_destroy(pp);
-    starhalo_decomp_destroy(dc);
+    bp->decomp = dc; /* kept for the StarPU field */
     return 0;
+}
+
+/* The StarPU context for the StarPU rows, with the launch defaults of docs/LAUNCH.md. */
+static starhalo_context_t *make_context(int rank)
+{
+    starhalo_context_conf_t conf;
+    starhalo_context_conf_init(&conf);
+    starhalo_context_t *ctx = NULL;
+    const starhalo_status_t st = starhalo_context_create(&conf, &ctx);
+    if (st != STARHALO_OK && rank == 0)
+        fprintf(stderr, APP ": error: starting StarPU: %s\n", starhalo_last_error_message());
+    return ctx;
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    /* MULTIPLE: the direct StarPU transport calls MPI from worker threads. */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -502,8 +548,19 @@ int main(int argc, char **argv)
         printf(APP ": grid %lld^2, %d ranks, index fraction %.3f, column halo %d, %d repeats "
                    "x %d ops\n",
                (long long)o.grid, size, o.fraction, o.halo, o.repeats, o.iters);
-    int rc = run_plan(&o, &ip, csv, rank, size, build);
-    rc |= run_plan(&o, &sp, csv, rank, size, 0);
+    starhalo_context_t *ctx = o.starpu ? make_context(rank) : NULL;
+    int have = !o.starpu || ctx, all_have = 0;
+    MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    int rc = 1;
+    if (all_have) {
+        if (rank == 0 && ctx)
+            printf("  StarPU rows: %d CPU worker(s) per rank, transports starpu-mpi and "
+                   "starpu-direct\n",
+                   starhalo_context_ncpus(ctx));
+        rc = run_plan(&o, ctx, &ip, csv, rank, size, build);
+        rc |= run_plan(&o, ctx, &sp, csv, rank, size, 0);
+    }
+    starhalo_context_destroy(ctx);
     if (csv)
         fclose(csv);
     bench_plan_t *plans[2] = {&ip, &sp};
@@ -511,6 +568,7 @@ int main(int argc, char **argv)
         starhalo_xfer_plan_destroy(plans[i]->x);
         starhalo_index_plan_destroy(plans[i]->iplan);
         starhalo_distribution_destroy(plans[i]->dist);
+        starhalo_decomp_destroy(plans[i]->decomp);
         free(plans[i]->init);
         free(plans[i]->expect);
     }
