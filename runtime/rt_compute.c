@@ -215,7 +215,10 @@ static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, in
         cuts[ncuts++] = tile.box.hi[1];
     }
     const int nb = ncuts - 1;
-    const int partition = nb > 1;
+    /* Bands only pay off when two interior bands can run at once: with one interior band the
+     * tasks of a step are ordered anyway (interior, unpack, boundary), so they write the whole
+     * tile and the step saves the partition and unpartition operations. */
+    const int partition = nb > 3;
     pg->nbands = partition ? nb : 0;
 
     if (partition) {
@@ -237,6 +240,7 @@ static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, in
     }
 
     /* Interior: one task per interior band (bands 1 .. nb-2). */
+    band_task_t *merged = NULL;
     pg->interior = calloc((size_t)nb, sizeof *pg->interior);
     pg->boundary = calloc((size_t)nb * STARHALO__BAND_MAX_REGIONS, sizeof *pg->boundary);
     if (!pg->interior || !pg->boundary)
@@ -251,8 +255,10 @@ static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, in
             t->args.nregions = 1;
             t->args.region[0] = piece;
         }
-        /* Boundary pieces of this band: merged into one task unless split_strips. */
-        band_task_t *merged = NULL;
+        /* Boundary pieces of this band (of the whole part when not partitioned): merged into
+         * one task unless split_strips. */
+        if (partition)
+            merged = NULL;
         for (int k = 0; k < reg.nboundary; k++) {
             piece = rows_of(&reg.boundary[k], cuts[b], cuts[b + 1]);
             if (box_empty(&piece))
