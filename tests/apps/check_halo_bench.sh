@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs one halo_bench job (the command after --) and checks its output and exit status.
 #   check_halo_bench.sh ok NP -- cmd...      exit 0; every rank r < NP printed "rank : r size:  NP",
 #                                            "Rank:r Time taken (ms):T" and "Validation passed Rank:r"

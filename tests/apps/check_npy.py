@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks halo_bench --dump tiles independently of the C code (no numpy needed).
 
 Reads every DIR/part_<i>.npy (NumPy v1.0, <f4 or <f8, shape (N, C, gh, gw)), rebuilds the
