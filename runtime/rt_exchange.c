@@ -48,6 +48,10 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
         const starhalo_field_t *f = fields[i], *f0 = fields[0];
         STARHALO_REQUIRE(f && f->ctx == ctx, STARHALO_ERR_INVALID_ARG,
                          "exchange_create: field %d is NULL or from another context", i);
+        STARHALO_REQUIRE(f->decomp, STARHALO_ERR_INVALID_ARG,
+                         "exchange_create: field %d is an index field (use "
+                         "starhalo_index_exchange_create)",
+                         i);
         for (int j = 0; j < i; j++)
             STARHALO_REQUIRE(fields[j] != f, STARHALO_ERR_INVALID_ARG,
                              "exchange_create: field %d is passed twice (also %d)", i, j);

@@ -16,7 +16,8 @@
  *   cycles: the exchange's tag range never moves and the context's free tag ranges are
  *   restored (read through runtime_internal.h);
  * - bad input on one rank (planes, dtype, transport, NULL field) -> the same status on every
- *   rank, no hang, and a working exchange afterwards.
+ *   rank, no hang, and a working exchange afterwards; an index field passed to the structured
+ *   starhalo_exchange_create is rejected (STARHALO_ERR_INVALID_ARG everywhere).
  * Every rank runs every test; pass/fail is agreed with MPI_Allreduce.
  */
 #include <math.h>
@@ -417,6 +418,10 @@ static void test_bad_input(void **state)
         starhalo_index_exchange_create(
             g_ctx, &good, 1, g_rank == g_size - 1 ? (starhalo_transport_t)7 : g_transport, &ex),
         STARHALO_ERR_INVALID_ARG, "unknown transport on the last rank");
+    /* An index field given to the structured exchange: rejected, not dereferenced. */
+    bad += expect_status(starhalo_exchange_create(g_ctx, &good, 1, g_transport, &ex),
+                         STARHALO_ERR_INVALID_ARG, "index field in starhalo_exchange_create");
+    bad += ex != NULL;
     /* Everything still works afterwards. */
     assert_status_ok(starhalo_index_exchange_create(g_ctx, &good, 1, g_transport, &ex));
     fill(good, p, 0, 0);
