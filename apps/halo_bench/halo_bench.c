@@ -107,6 +107,114 @@ static int dump_tile(const hb_options_t *o, const hb_tile_geom_t *g, int part, v
                         HB_ERRLEN);
 }
 
+static starhalo_status_t iteration(const hb_transport_ops_t *ops, hb_transport_t *t,
+                                   hb_compute_t *comp)
+{
+    return comp ? hb_compute_iteration(comp) : ops->exchange(t);
+}
+
+/* The ghost cells after the timed loop; with --validate also a fresh generation of values
+ * through one more exchange (stale data cannot pass), checking every cell. Prints the
+ * verdict; returns 1 on failure. */
+static int exchange_check(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
+                          const starhalo_decomp_t *decomp, int rank)
+{
+    check_arg_t check = {.gen = 0, .full = 0};
+    for_each_tile(o, ops, t, decomp, rank, 0, check_tile, &check);
+    if (check.bad == 0 && o->validate) {
+        uint64_t gen = 1;
+        for_each_tile(o, ops, t, decomp, rank, 1, fill_tile, &gen);
+        starhalo_status_t st = ops->exchange(t);
+        if (st != STARHALO_OK)
+            die(rank, st, "validation exchange failed");
+        check = (check_arg_t){.gen = 1, .full = 1};
+        for_each_tile(o, ops, t, decomp, rank, 0, check_tile, &check);
+    }
+    if (check.bad == 0)
+        printf("Validation passed Rank:%d\n", rank);
+    else
+        printf("Validation failed Rank:%d: %lld wrong cells, first at %s\n", rank,
+               (long long)check.bad, check.what);
+    return check.bad != 0;
+}
+
+/* Rank 0 writes the seeded input, the weights and the gathered output as .npy. */
+static int dump_compute(const hb_options_t *o, const float *output, char *err)
+{
+    const int64_t n = o->image_size, k = 2 * o->halo + 1;
+    float *img = malloc(sizeof(float) * (size_t)(o->batch * o->in_channels * n * n));
+    float *w = malloc(sizeof(float) * (size_t)(o->out_channels * o->in_channels * k * k));
+    char path[4096];
+    int rc = -1;
+    if (!img || !w) {
+        snprintf(err, HB_ERRLEN, "--dump: out of memory");
+        goto out;
+    }
+    hb_conv_input_image(o, img);
+    hb_conv_weights(o, w);
+    snprintf(path, sizeof path, "%s/input.npy", o->dump);
+    if (hb_npy_write(path, STARHALO_FLOAT32, o->batch, o->in_channels, n, n, img, err, HB_ERRLEN))
+        goto out;
+    snprintf(path, sizeof path, "%s/weights.npy", o->dump);
+    if (hb_npy_write(path, STARHALO_FLOAT32, o->out_channels, o->in_channels, k, k, w, err,
+                     HB_ERRLEN))
+        goto out;
+    snprintf(path, sizeof path, "%s/output.npy", o->dump);
+    rc = hb_npy_write(path, STARHALO_FLOAT32, o->batch, o->out_channels, n, n, output, err,
+                      HB_ERRLEN);
+out:
+    free(img);
+    free(w);
+    return rc;
+}
+
+/* --with-compute: gather the output on rank 0 and compare it with the single-rank conv of
+ * the whole image (--validate), dump it (--dump). Every rank prints the verdict. Returns 1
+ * on failure. */
+static int compute_check(const hb_options_t *o, hb_compute_t *comp, int rank)
+{
+    if (!o->validate && !o->dump) {
+        printf("Validation skipped Rank:%d (--with-compute checks the output with --validate)\n",
+               rank);
+        return 0;
+    }
+    const int64_t count = o->batch * o->out_channels * o->image_size * o->image_size;
+    float *global = NULL, *ref = NULL;
+    if (rank == 0 && !(global = malloc(sizeof(float) * (size_t)count)))
+        die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "gathered output"), "out of memory");
+    starhalo_status_t st = hb_compute_gather(comp, global);
+    if (st != STARHALO_OK)
+        die(rank, st, "cannot gather the conv output");
+    double err_rel = 0.0;
+    int fail = 0;
+    char err[HB_ERRLEN];
+    if (rank == 0 && o->validate) {
+        if (!(ref = malloc(sizeof(float) * (size_t)count)))
+            die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "reference output"),
+                "out of memory");
+        if ((st = hb_compute_reference(o, ref)) != STARHALO_OK)
+            die(rank, st, "single-rank reference conv failed");
+        err_rel = hb_rel_error(global, ref, count);
+        fail = !(err_rel <= 1e-5);
+        printf("Validation: conv output vs single-rank conv: relative error %.3e (max |diff| / "
+               "max |ref|, limit 1e-5)\n",
+               err_rel);
+    }
+    if (rank == 0 && o->dump && dump_compute(o, global, err)) {
+        fprintf(stderr, "%s: error: rank 0: %s\n", HB_NAME, err);
+        fail = 1;
+    }
+    free(global);
+    free(ref);
+    double verdict[2] = {(double)fail, err_rel};
+    MPI_Bcast(verdict, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (verdict[0] == 0.0)
+        printf("Validation passed Rank:%d\n", rank);
+    else
+        printf("Validation failed Rank:%d: conv output relative error %.3e\n", rank, verdict[1]);
+    return verdict[0] != 0.0;
+}
+
 int main(int argc, char **argv)
 {
     int provided = 0, rank = 0, nranks = 1;
@@ -161,10 +269,16 @@ int main(int argc, char **argv)
         die(rank, st, "cannot set up the transport");
 
     uint64_t gen = 0;
-    for_each_tile(&o, ops, t, decomp, rank, 1, fill_tile, &gen);
+    hb_compute_t *comp = NULL;
+    if (o.with_compute) {
+        if ((st = hb_compute_create(&o, decomp, ops, t, MPI_COMM_WORLD, &comp)) != STARHALO_OK)
+            die(rank, st, "cannot set up the conv layer");
+    } else {
+        for_each_tile(&o, ops, t, decomp, rank, 1, fill_tile, &gen);
+    }
     for (int64_t i = 0; i < o.warmup; i++)
-        if ((st = ops->exchange(t)) != STARHALO_OK)
-            die(rank, st, "warm-up exchange failed");
+        if ((st = iteration(ops, t, comp)) != STARHALO_OK)
+            die(rank, st, "warm-up iteration failed");
     MPI_Barrier(MPI_COMM_WORLD);
 
     double *samples = malloc((size_t)o.iterations * sizeof *samples);
@@ -172,8 +286,8 @@ int main(int argc, char **argv)
         die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "timing samples"), "out of memory");
     for (int64_t i = 0; i < o.iterations; i++) {
         const double t0 = now_s();
-        if ((st = ops->exchange(t)) != STARHALO_OK)
-            die(rank, st, "exchange failed");
+        if ((st = iteration(ops, t, comp)) != STARHALO_OK)
+            die(rank, st, comp ? "exchange + conv failed" : "exchange failed");
         samples[i] = now_s() - t0;
     }
     double mean = 0.0, median = 0.0;
@@ -182,28 +296,14 @@ int main(int argc, char **argv)
     printf("Rank:%d Time taken (ms):%.6f\n", rank, mean * 1e3);
     printf("Rank:%d Median time (ms):%.6f\n", rank, median * 1e3);
 
-    /* The ghost cells after the timed loop; with --validate also a fresh generation of values
-     * through one more exchange (stale data cannot pass), checking every cell. */
-    check_arg_t check = {.gen = 0, .full = 0};
-    for_each_tile(&o, ops, t, decomp, rank, 0, check_tile, &check);
-    if (check.bad == 0 && o.validate) {
-        gen = 1;
-        for_each_tile(&o, ops, t, decomp, rank, 1, fill_tile, &gen);
-        if ((st = ops->exchange(t)) != STARHALO_OK)
-            die(rank, st, "validation exchange failed");
-        check = (check_arg_t){.gen = 1, .full = 1};
-        for_each_tile(&o, ops, t, decomp, rank, 0, check_tile, &check);
-    }
-    if (check.bad == 0)
-        printf("Validation passed Rank:%d\n", rank);
-    else
-        printf("Validation failed Rank:%d: %lld wrong cells, first at %s\n", rank,
-               (long long)check.bad, check.what);
-
-    local_fail = check.bad != 0;
-    if (o.dump && for_each_tile(&o, ops, t, decomp, rank, 0, dump_tile, err)) {
-        fprintf(stderr, "%s: error: rank %d: %s\n", HB_NAME, rank, err);
-        local_fail = 1;
+    if (comp) {
+        local_fail = compute_check(&o, comp, rank);
+    } else {
+        local_fail = exchange_check(&o, ops, t, decomp, rank);
+        if (o.dump && for_each_tile(&o, ops, t, decomp, rank, 0, dump_tile, err)) {
+            fprintf(stderr, "%s: error: rank %d: %s\n", HB_NAME, rank, err);
+            local_fail = 1;
+        }
     }
 
     double mine[2] = {mean * 1e3, median * 1e3};
@@ -232,6 +332,7 @@ int main(int argc, char **argv)
     }
     free(all);
 
+    hb_compute_destroy(comp);
     ops->destroy(t);
     starhalo_decomp_destroy(decomp);
     MPI_Allreduce(&local_fail, &any_fail, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include <starhalo/starhalo_plan.h>
+#include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_types.h>
 
 #define HB_NAME   "halo_bench"
@@ -46,6 +47,11 @@ typedef struct hb_options {
     int periodic;                  /**< --periodic */
     starhalo_dtype_t dtype;        /**< --dtype (float32) */
     int help;                      /**< -h/--help given */
+    int with_compute;  /**< --with-compute: conv (kernel 2*halo+1, padding halo) per iteration */
+    int mode_task;     /**< --mode: 1 task (interior overlaps the exchange), 0 bsp */
+    int mode_given;    /**< --mode was given */
+    int skip_exchange; /**< --skip-exchange: conv only (times the compute alone) */
+    int64_t bands;     /**< --bands: output-channel groups per part (0 = CPU workers) */
 } hb_options_t;
 
 /** Parse argv. On error writes a one-line message (without prefix) into @p err, returns -1. */
@@ -107,6 +113,43 @@ void hb_tile_fill(const hb_options_t *o, const hb_tile_geom_t *g, uint64_t gen, 
  */
 int64_t hb_tile_check(const hb_options_t *o, const hb_tile_geom_t *g, uint64_t gen, int full,
                       const void *tile, char *what, size_t whatlen);
+
+/* ---- compute (--with-compute) ----------------------------------------------------- */
+
+/** The conv layer of --with-compute: kernel 2*halo+1, stride 1, padding halo. */
+starhalo_layer_t hb_conv_layer(const hb_options_t *o);
+/** Input image value of global cell (plane, y, x): a hash of the index, in [-1, 1). */
+float hb_conv_input_value(const hb_options_t *o, int64_t plane, int64_t y, int64_t x);
+/** Fill the Cout x Cin x k x k weights (a hash of the index, scaled by 1/sqrt(Cin k k)). */
+void hb_conv_weights(const hb_options_t *o, float *w);
+/** Fill a ghosted input tile: owned cells from hb_conv_input_value, ghost cells 0. */
+void hb_conv_fill_tile(const hb_options_t *o, const hb_tile_geom_t *g, float *tile);
+
+/** A conv layer over a transport's tiles: exchange + conv per iteration. */
+typedef struct hb_compute hb_compute_t;
+
+/** Set up the layer on @p t (made by @p ops with the same options). Collective. */
+starhalo_status_t hb_compute_create(const hb_options_t *o, const starhalo_decomp_t *decomp,
+                                    const hb_transport_ops_t *ops, hb_transport_t *t, MPI_Comm comm,
+                                    hb_compute_t **out);
+/** One timed iteration: exchange (unless --skip-exchange) and conv; returns when done. */
+starhalo_status_t hb_compute_iteration(hb_compute_t *c);
+/** Gather the output (N x Cout x image x image, W fastest) on rank 0 into @p global (only
+ * read on rank 0). Collective. */
+starhalo_status_t hb_compute_gather(hb_compute_t *c, float *global);
+/** Single-rank reference: the whole zero-padded image through one oneDNN call. */
+starhalo_status_t hb_compute_reference(const hb_options_t *o, float *out);
+/** The whole input image (N x Cin x image x image), as every rank generates it. */
+void hb_conv_input_image(const hb_options_t *o, float *img);
+/** max|a - ref| / max|ref| over @p n values (0 when both are 0). */
+double hb_rel_error(const float *a, const float *ref, int64_t n);
+/** Collective teardown; NULL allowed. */
+void hb_compute_destroy(hb_compute_t *c);
+
+/** The StarPU transport's objects (NULL when @p t is not a StarPU transport). */
+starhalo_context_t *hb_transport_starpu_context(hb_transport_t *t);
+starhalo_field_t *hb_transport_starpu_field(hb_transport_t *t);
+starhalo_exchange_t *hb_transport_starpu_exchange(hb_transport_t *t);
 
 /* ---- output ------------------------------------------------------------------------- */
 

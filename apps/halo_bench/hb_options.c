@@ -41,6 +41,7 @@ void hb_options_usage(void)
         "                  [--validate] [--parts-per-rank K] "
         "[--csv FILE] [--dump DIR] [--periodic] "
         "[--dtype {float32,float64}]\n"
+        "                  [--with-compute] [--mode {task,bsp}] [--skip-exchange] [--bands B]\n"
         "\n"
         "Halo exchange benchmark (MPI4DL benchmark_sp_halo_exchange.py options and output)\n"
         "\n"
@@ -84,6 +85,19 @@ void hb_options_usage(void)
         "  --periodic            wrap both spatial dimensions (default: zero-padded borders)\n"
         "  --dtype {float32,float64}\n"
         "                        element type (default: float32)\n"
+        "  --with-compute        MPI4DL's benchmark_sp_halo_exchange_with_compute: each timed\n"
+        "                        iteration is the exchange plus a conv layer (kernel 2*halo+1,\n"
+        "                        in-channels -> out-channels, stride 1, padding halo, float32,\n"
+        "                        seeded input and weights). --validate then compares the output\n"
+        "                        gathered on rank 0 with a single-rank conv of the whole image\n"
+        "                        (relative error <= 1e-5); --dump writes DIR/input.npy,\n"
+        "                        DIR/weights.npy and DIR/output.npy from rank 0\n"
+        "  --mode {task,bsp}     with --with-compute and --transport starpu: task = interior conv\n"
+        "                        tasks run while the halos travel, boundary after the unpack;\n"
+        "                        bsp = exchange, wait, conv (default: task; mpi: always bsp)\n"
+        "  --skip-exchange       with --with-compute: time the conv alone (no exchange)\n"
+        "  --bands B             with --transport starpu: output-channel groups per part\n"
+        "                        (default 0 = number of CPU workers)\n"
         "\n"
         "Output per rank: 'rank : R size:  P', 'Rank:R Time taken (ms):T' (mean time of one\n"
         "complete exchange over the iterations after the warm-ups), 'Rank:R Median time (ms):T',\n"
@@ -133,11 +147,15 @@ static const opt_def_t opt_defs[] = {
     {"--periodic", OPT_FLAG, OFF(periodic)},
     {"--csv", OPT_STR, OFF(csv)},
     {"--dump", OPT_STR, OFF(dump)},
+    {"--with-compute", OPT_FLAG, OFF(with_compute)},
+    {"--skip-exchange", OPT_FLAG, OFF(skip_exchange)},
+    {"--bands", OPT_INT0, OFF(bands)},
     /* parsed into enums below */
     {"--slice-method", OPT_STR, 0},
     {"--transport", OPT_STR, 0},
     {"--runtime-transport", OPT_STR, 0},
     {"--dtype", OPT_STR, 0},
+    {"--mode", OPT_STR, 0},
 };
 #undef OFF
 
@@ -163,6 +181,11 @@ static int set_enum(hb_options_t *o, const char *name, const char *val, char *er
             o->transport = HB_TRANSPORT_MPI;
         else
             return fail(err, errlen, "unknown transport '%s' (expected starpu or mpi)", val);
+    } else if (strcmp(name, "--mode") == 0) {
+        if (strcmp(val, "task") && strcmp(val, "bsp"))
+            return fail(err, errlen, "unknown mode '%s' (expected task or bsp)", val);
+        o->mode_task = strcmp(val, "task") == 0;
+        o->mode_given = 1;
     } else {
         if (strcmp(val, "float32") == 0)
             o->dtype = STARHALO_FLOAT32;
@@ -170,6 +193,34 @@ static int set_enum(hb_options_t *o, const char *name, const char *val, char *er
             o->dtype = STARHALO_FLOAT64;
         else
             return fail(err, errlen, "unknown dtype '%s' (expected float32 or float64)", val);
+    }
+    return 0;
+}
+
+/* Combinations around --with-compute, checked after every option is known. */
+static int check_compute(hb_options_t *o, char *err, size_t errlen)
+{
+    if (!o->with_compute) {
+        if (o->mode_given || o->skip_exchange || o->bands)
+            return fail(err, errlen, "--%s needs --with-compute",
+                        o->mode_given      ? "mode"
+                        : o->skip_exchange ? "skip-exchange"
+                                           : "bands");
+        return 0;
+    }
+    if (o->dtype != STARHALO_FLOAT32)
+        return fail(err, errlen, "--with-compute needs --dtype float32 (the conv is float32)");
+    if (o->periodic)
+        return fail(err, errlen, "--with-compute needs zero-padded borders, not --periodic");
+    if (o->transport == HB_TRANSPORT_MPI) {
+        if (o->mode_given && o->mode_task)
+            return fail(err, errlen,
+                        "--mode task needs --transport starpu (the mpi baseline is bsp)");
+        if (o->bands)
+            return fail(err, errlen, "--bands needs --transport starpu");
+        o->mode_task = 0;
+    } else if (o->skip_exchange) {
+        return fail(err, errlen, "--skip-exchange needs --transport mpi");
     }
     return 0;
 }
@@ -188,7 +239,8 @@ int hb_options_parse(int argc, char **argv, hb_options_t *o, char *err, size_t e
                         .transport = HB_TRANSPORT_STARPU,
                         .runtime_transport = "auto",
                         .parts_per_rank = 1,
-                        .dtype = STARHALO_FLOAT32};
+                        .dtype = STARHALO_FLOAT32,
+                        .mode_task = 1};
     err[0] = '\0';
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -230,7 +282,7 @@ int hb_options_parse(int argc, char **argv, hb_options_t *o, char *err, size_t e
             return -1;
         }
     }
-    return 0;
+    return check_compute(o, err, errlen);
 }
 
 int hb_decomp_build(const hb_options_t *o, int nranks, starhalo_decomp_t **out, char *err,

@@ -83,3 +83,18 @@ const hb_transport_ops_t hb_transport_starpu_ops = {
     .release = sp_release,
     .destroy = sp_destroy,
 };
+
+starhalo_context_t *hb_transport_starpu_context(hb_transport_t *t)
+{
+    return t ? t->ctx : NULL;
+}
+
+starhalo_field_t *hb_transport_starpu_field(hb_transport_t *t)
+{
+    return t ? t->field : NULL;
+}
+
+starhalo_exchange_t *hb_transport_starpu_exchange(hb_transport_t *t)
+{
+    return t ? t->ex : NULL;
+}
