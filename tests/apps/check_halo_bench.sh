@@ -7,12 +7,18 @@
 #                                            line, matching REGEX; no abort trace
 #   check_halo_bench.sh dump NP DIR CSV ARGS -- cmd...  as ok, then check_npy.py on DIR (ARGS is
 #                                            "split nparts image halo batch channels periodic")
+#   check_halo_bench.sh convdump NP DIR ARGS -- cmd...  as ok, then check_conv_npy.py on DIR (ARGS
+#                                            is "image halo batch cin cout")
+#   check_halo_bench.sh fail NP -- cmd...    exit != 0 (no hang, no abort trace) and every rank
+#                                            printed "Validation failed Rank:r"
 set -u
 mode=$1; shift
 case $mode in
 ok) np=$1; shift ;;
 bad) regex=$1; shift ;;
 dump) np=$1; dir=$2; csv=$3; geom=$4; shift 4; rm -rf "$dir" "$csv" ;;
+convdump) np=$1; dir=$2; geom=$3; shift 3; rm -rf "$dir" ;;
+fail) np=$1; shift ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
 [ "$1" = "--" ] && shift
@@ -42,6 +48,16 @@ if [ "$mode" = bad ]; then
   exit 0
 fi
 
+if [ "$mode" = fail ]; then
+  [ "$rc" -ne 0 ] || fail "exit status 0 although validation must fail"
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || fail "timed out (hang)"
+  for ((r = 0; r < np; r++)); do
+    printf '%s\n' "$out" | grep -q "^Validation failed Rank:$r" || fail "no 'Validation failed Rank:$r'"
+  done
+  echo "CHECK OK (validation failed as expected, exit $rc)"
+  exit 0
+fi
+
 [ "$rc" -eq 0 ] || fail "exit status $rc"
 for ((r = 0; r < np; r++)); do
   printf '%s\n' "$out" | grep -qx "rank : $r size:  $np" || fail "no 'rank : $r size:  $np' line"
@@ -55,5 +71,9 @@ if [ "$mode" = dump ]; then
   python3 "$(dirname "$0")/check_npy.py" "$dir" $geom || fail "dumped tiles are wrong"
   [ "$(wc -l <"$csv")" -eq 2 ] || fail "--csv: expected a header and one line"
   head -1 "$csv" | grep -q '^transport,runtime_transport,slice_method,image_size' || fail "--csv: bad header"
+fi
+if [ "$mode" = convdump ]; then
+  # shellcheck disable=SC2086
+  python3 "$(dirname "$0")/check_conv_npy.py" "$dir" $geom || fail "dumped conv files are wrong"
 fi
 echo "CHECK OK"
