@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file codelet_conv2d_bwd_data.c
+ * @brief conv2d backward data codelet: the gradient of a whole ghosted input tile from the
+ * output gradient of a region (starhalo_kern_conv2d_bwd_data_cpu).
+ */
+#include "codelets_cnn.h"
+
+static void bwd_data_cpu(void *buffers[], void *cl_arg)
+{
+    const starhalo__conv_bwd_args_t *a = cl_arg;
+    starhalo__cl_record(a->status,
+                        starhalo_kern_conv2d_bwd_data_cpu(
+                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
+                            (const float *)STARPU_VECTOR_GET_PTR(buffers[1]), &a->layer,
+                            &a->in_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region));
+}
+
+static struct starpu_perfmodel bwd_data_model = {
+    .type = STARPU_HISTORY_BASED,
+    .symbol = "starhalo_conv2d_bwd_data",
+    .footprint = starhalo__cl_conv_bwd_footprint,
+};
+
+/* The input gradient is wholly overwritten (ghosts included), so W is the right mode. */
+struct starpu_codelet starhalo_cl_conv2d_bwd_data = {
+    .cpu_funcs = {bwd_data_cpu},
+    .cpu_funcs_name = {"bwd_data_cpu"},
+    .nbuffers = 3,
+    .modes = {STARPU_R, STARPU_R, STARPU_W},
+    .model = &bwd_data_model,
+    .name = "starhalo_conv2d_bwd_data",
+};
+
+starhalo_status_t starhalo__insert_conv2d_bwd_data(const struct starhalo__task_opts *o,
+                                                   starpu_data_handle_t grad_out,
+                                                   starpu_data_handle_t weights,
+                                                   starpu_data_handle_t grad_in,
+                                                   const starhalo__conv_bwd_args_t *args)
+{
+    STARHALO_REQUIRE(grad_out && weights && grad_in && args, STARHALO_ERR_INVALID_ARG,
+                     "conv2d_bwd_data: NULL handle or arguments");
+    starhalo__conv_bwd_args_t a = *args;
+    a.status = o ? o->status : NULL;
+    const starpu_data_handle_t h[3] = {grad_out, weights, grad_in};
+    return starhalo__cl_submit(&starhalo_cl_conv2d_bwd_data, o, &a, sizeof a, 3, h);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file codelet_conv2d_bwd_weights.c
+ * @brief conv2d backward weights codelet: one part's weight gradient (double) from its input
+ * tile and the output gradient of its region (starhalo_kern_conv2d_bwd_weights_cpu).
+ */
+#include "codelets_cnn.h"
+
+static void bwd_weights_cpu(void *buffers[], void *cl_arg)
+{
+    const starhalo__conv_bwd_args_t *a = cl_arg;
+    starhalo__cl_record(a->status,
+                        starhalo_kern_conv2d_bwd_weights_cpu(
+                            &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
+                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[1]),
+                            &a->layer, &a->region, (double *)STARPU_VECTOR_GET_PTR(buffers[2])));
+}
+
+static struct starpu_perfmodel bwd_weights_model = {
+    .type = STARPU_HISTORY_BASED,
+    .symbol = "starhalo_conv2d_bwd_weights",
+    .footprint = starhalo__cl_conv_bwd_footprint,
+};
+
+struct starpu_codelet starhalo_cl_conv2d_bwd_weights = {
+    .cpu_funcs = {bwd_weights_cpu},
+    .cpu_funcs_name = {"bwd_weights_cpu"},
+    .nbuffers = 3,
+    .modes = {STARPU_R, STARPU_R, STARPU_W},
+    .model = &bwd_weights_model,
+    .name = "starhalo_conv2d_bwd_weights",
+};
+
+starhalo_status_t starhalo__insert_conv2d_bwd_weights(const struct starhalo__task_opts *o,
+                                                      starpu_data_handle_t in,
+                                                      starpu_data_handle_t grad_out,
+                                                      starpu_data_handle_t grad_w,
+                                                      const starhalo__conv_bwd_args_t *args)
+{
+    STARHALO_REQUIRE(in && grad_out && grad_w && args, STARHALO_ERR_INVALID_ARG,
+                     "conv2d_bwd_weights: NULL handle or arguments");
+    starhalo__conv_bwd_args_t a = *args;
+    a.status = o ? o->status : NULL;
+    const starpu_data_handle_t h[3] = {in, grad_out, grad_w};
+    return starhalo__cl_submit(&starhalo_cl_conv2d_bwd_weights, o, &a, sizeof a, 3, h);
+}

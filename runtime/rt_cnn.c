@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file rt_cnn.c
+ * @brief Trainable conv2d layer: forward (conv2d codelet, interior overlapping the input
+ * exchange), backward (backward-weights and backward-data codelets, reverse SUM exchange of
+ * the input gradient's ghosts), deterministic weight-gradient sum; host-side ReLU.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <starhalo/starhalo_cnn.h>
+#include <starhalo/starhalo_starpu.h>
+
+#include "codelets_cnn.h"
+#include "rt_compute_internal.h"
+
+typedef struct cnn_part {
+    int part;
+    starpu_data_handle_t in, out, gin, gout, gw;
+    double *gw_buf;
+    starhalo_box_t owned;
+    starhalo_regions_t region; /**< interior / boundary of the owned output (stride 1) */
+} cnn_part_t;
+
+struct starhalo_cnn_conv {
+    starhalo_context_t *ctx;
+    starhalo_field_t *in, *out, *gin, *gout;
+    starhalo_exchange_t *ex_in, *ex_gin;
+    starhalo_layer_t layer;
+    int64_t nw; /**< Cout x Cin x k x k */
+    float *w;
+    starpu_data_handle_t wh;
+    int nlocal;
+    cnn_part_t *parts;
+    int status;
+};
+
+static int64_t chans(const starhalo_field_t *f)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
+    return d->channels > 0 ? d->channels : 1;
+}
+
+/* @p b owns the same cells as @p a on the same ranks, with the same batch; with @p halo >= 0,
+ * b also has halos >= halo on every side and BOX shape when halo > 0. */
+static starhalo_status_t check_pair(const char *an, const starhalo_field_t *a, const char *bn,
+                                    const starhalo_field_t *b, int halo)
+{
+    const starhalo_decomp_t *da = starhalo_field_decomp(a), *db = starhalo_field_decomp(b);
+    const starhalo_decomp_desc_t *x = starhalo_decomp_desc(da), *y = starhalo_decomp_desc(db);
+    STARHALO_REQUIRE(starhalo_field_dtype(b) == STARHALO_FLOAT32, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: %s must be float32", bn);
+    STARHALO_REQUIRE(y->ndims == 2, STARHALO_ERR_INVALID_ARG, "cnn_conv: %s is %d-D", bn, y->ndims);
+    STARHALO_REQUIRE((x->batch > 0 ? x->batch : 1) == (y->batch > 0 ? y->batch : 1),
+                     STARHALO_ERR_INVALID_ARG, "cnn_conv: %s and %s have different batches", an,
+                     bn);
+    const int np = starhalo_decomp_num_parts(da);
+    STARHALO_REQUIRE(np == starhalo_decomp_num_parts(db), STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: %s has %d parts, %s %d", an, np, bn, starhalo_decomp_num_parts(db));
+    for (int p = 0; p < np; p++) {
+        const starhalo_box_t ba = starhalo_decomp_owned_box(da, p);
+        const starhalo_box_t bb = starhalo_decomp_owned_box(db, p);
+        STARHALO_REQUIRE(memcmp(&ba, &bb, sizeof ba) == 0 &&
+                             starhalo_field_part_rank(a, p) == starhalo_field_part_rank(b, p),
+                         STARHALO_ERR_INVALID_ARG,
+                         "cnn_conv: part %d of %s and of %s own different cells or ranks", p, an,
+                         bn);
+    }
+    for (int k = 0; k < 2 * 2 && halo >= 0; k++)
+        STARHALO_REQUIRE(y->halo[k] >= halo, STARHALO_ERR_INVALID_ARG,
+                         "cnn_conv: %s has halo %d on side %d, the layer needs %d", bn, y->halo[k],
+                         k, halo);
+    STARHALO_REQUIRE(halo <= 0 || y->shape == STARHALO_STENCIL_BOX, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: %s needs the BOX shape (corner ghosts)", bn);
+    return STARHALO_OK;
+}
+
+static starhalo_status_t check_conv(const starhalo_cnn_conv_t *cv)
+{
+    const starhalo_layer_t *l = &cv->layer;
+    STARHALO_REQUIRE(l->kernel >= 1 && l->stride == 1 && l->dilation >= 1 &&
+                         2 * l->padding == l->dilation * (l->kernel - 1),
+                     STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: only stride 1 with 'same' padding (2*padding == "
+                     "dilation*(kernel-1)); got kernel %d, stride %d, dilation %d, padding %d",
+                     l->kernel, l->stride, l->dilation, l->padding);
+    STARHALO_CHECK(check_pair("in", cv->in, "in", cv->in, l->padding));
+    STARHALO_CHECK(check_pair("in", cv->in, "out", cv->out, -1));
+    STARHALO_CHECK(check_pair("out", cv->out, "grad_out", cv->gout, -1));
+    STARHALO_REQUIRE(chans(cv->gout) == chans(cv->out), STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: grad_out has %lld channels, out %lld", (long long)chans(cv->gout),
+                     (long long)chans(cv->out));
+    STARHALO_REQUIRE(!cv->gin == !cv->ex_gin, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv: grad_in and its exchange must both be given or both be NULL");
+    if (cv->gin) {
+        STARHALO_CHECK(check_pair("in", cv->in, "grad_in", cv->gin, l->padding));
+        STARHALO_REQUIRE(chans(cv->gin) == chans(cv->in), STARHALO_ERR_INVALID_ARG,
+                         "cnn_conv: grad_in has %lld channels, in %lld", (long long)chans(cv->gin),
+                         (long long)chans(cv->in));
+    }
+    return STARHALO_OK;
+}
+
+static starhalo_status_t make_part(starhalo_cnn_conv_t *cv, cnn_part_t *cp)
+{
+    STARHALO_CHECK(starhalo_field_part_handle(cv->in, cp->part, &cp->in));
+    STARHALO_CHECK(starhalo_field_part_handle(cv->out, cp->part, &cp->out));
+    STARHALO_CHECK(starhalo_field_part_handle(cv->gout, cp->part, &cp->gout));
+    if (cv->gin)
+        STARHALO_CHECK(starhalo_field_part_handle(cv->gin, cp->part, &cp->gin));
+    cp->owned = starhalo_part_plan_owned(starhalo_field_part_plan(cv->out, cp->part));
+    /* "Same" padding, stride 1: output cell o reads o - p .. o + p, so the input plan's
+     * regions for reach p, clipped to the owned output, split interior from boundary. */
+    const int p = cv->layer.padding;
+    const int reach[2 * STARHALO_MAX_DIMS] = {p, p, p, p, 0, 0};
+    starhalo_regions_t r;
+    STARHALO_CHECK(
+        starhalo_part_plan_regions(starhalo_field_part_plan(cv->in, cp->part), reach, &r));
+    cp->region.interior = starhalo_box_intersect(&r.interior, &cp->owned);
+    for (int k = 0; k < r.nboundary; k++) {
+        const starhalo_box_t piece = starhalo_box_intersect(&r.boundary[k], &cp->owned);
+        if (starhalo_box_volume(&piece) > 0)
+            cp->region.boundary[cp->region.nboundary++] = piece;
+    }
+    cp->gw_buf = calloc((size_t)cv->nw, sizeof(double));
+    if (!cp->gw_buf)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv: weight gradient");
+    starpu_vector_data_register(&cp->gw, STARPU_MAIN_RAM, (uintptr_t)cp->gw_buf, (uint32_t)cv->nw,
+                                sizeof(double));
+    return STARHALO_OK;
+}
+
+static void conv_free(starhalo_cnn_conv_t *cv)
+{
+    for (int i = 0; cv->parts && i < cv->nlocal; i++) {
+        if (cv->parts[i].gw)
+            starpu_data_unregister(cv->parts[i].gw);
+        free(cv->parts[i].gw_buf);
+    }
+    if (cv->wh)
+        starpu_data_unregister(cv->wh);
+    free(cv->w);
+    free(cv->parts);
+    free(cv);
+}
+
+starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_field_t *in,
+                                           starhalo_exchange_t *ex_in, starhalo_field_t *out,
+                                           starhalo_field_t *grad_out, starhalo_field_t *grad_in,
+                                           starhalo_exchange_t *ex_grad_in,
+                                           const starhalo_layer_t *layer, const float *weights,
+                                           starhalo_cnn_conv_t **out_cv)
+{
+    STARHALO_REQUIRE(out_cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_create: NULL result pointer");
+    *out_cv = NULL;
+    STARHALO_REQUIRE(ctx && in && ex_in && out && grad_out && layer && weights,
+                     STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv_create: NULL context, field, exchange, layer or weights");
+    STARHALO_REQUIRE(in != out && in != grad_in && out != grad_out, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv_create: in, out, grad_in and grad_out must be distinct fields");
+    starhalo_cnn_conv_t *cv = calloc(1, sizeof *cv);
+    if (!cv)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
+    *cv = (starhalo_cnn_conv_t){.ctx = ctx,
+                                .in = in,
+                                .out = out,
+                                .gin = grad_in,
+                                .gout = grad_out,
+                                .ex_in = ex_in,
+                                .ex_gin = ex_grad_in,
+                                .layer = *layer};
+    starhalo_status_t rc = check_conv(cv);
+    cv->nw = chans(out) * chans(in) * layer->kernel * layer->kernel;
+    cv->w = malloc(sizeof(float) * (size_t)cv->nw);
+    if (rc == STARHALO_OK && !cv->w)
+        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create: weights");
+    if (rc == STARHALO_OK) {
+        memcpy(cv->w, weights, sizeof(float) * (size_t)cv->nw);
+        starpu_vector_data_register(&cv->wh, STARPU_MAIN_RAM, (uintptr_t)cv->w, (uint32_t)cv->nw,
+                                    sizeof(float));
+    }
+    int *ids = NULL;
+    if (rc == STARHALO_OK)
+        rc = starhalo__compute_local_parts(out, &ids, &cv->nlocal);
+    cv->parts = calloc((size_t)cv->nlocal + 1, sizeof *cv->parts);
+    if (rc == STARHALO_OK && !cv->parts)
+        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
+    for (int i = 0; i < cv->nlocal && rc == STARHALO_OK; i++) {
+        cv->parts[i].part = ids[i];
+        rc = make_part(cv, &cv->parts[i]);
+    }
+    free(ids);
+    if (rc != STARHALO_OK) {
+        conv_free(cv);
+        return rc;
+    }
+    *out_cv = cv;
+    return STARHALO_OK;
+}
+
+void starhalo_cnn_conv_destroy(starhalo_cnn_conv_t *cv)
+{
+    if (!cv)
+        return;
+    starpu_task_wait_for_all();
+    conv_free(cv);
+}
+
+/* Copy the weights between the registered buffer and @p w (to_layer: into the layer). */
+static starhalo_status_t copy_weights(starhalo_cnn_conv_t *cv, float *w, int to_layer)
+{
+    STARHALO_REQUIRE(cv && w, STARHALO_ERR_INVALID_ARG, "cnn_conv weights: NULL argument");
+    if (starpu_data_acquire(cv->wh, to_layer ? STARPU_W : STARPU_R) != 0)
+        return starhalo__error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring the weights");
+    if (to_layer)
+        memcpy(cv->w, w, sizeof(float) * (size_t)cv->nw);
+    else
+        memcpy(w, cv->w, sizeof(float) * (size_t)cv->nw);
+    starpu_data_release(cv->wh);
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_cnn_conv_set_weights(starhalo_cnn_conv_t *cv, const float *weights)
+{
+    return copy_weights(cv, (float *)weights, 1);
+}
+
+starhalo_status_t starhalo_cnn_conv_get_weights(starhalo_cnn_conv_t *cv, float *weights)
+{
+    return copy_weights(cv, weights, 0);
+}
+
+static starhalo_status_t check_failed(const starhalo_cnn_conv_t *cv, const char *what)
+{
+    const int failed = __atomic_load_n(&cv->status, __ATOMIC_SEQ_CST);
+    if (failed)
+        return starhalo__error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
+    return STARHALO_OK;
+}
+
+static starhalo_status_t submit_fwd(starhalo_cnn_conv_t *cv, const cnn_part_t *cp,
+                                    const starhalo_box_t *region, int priority)
+{
+    if (starhalo_box_volume(region) <= 0)
+        return STARHALO_OK;
+    const starhalo_kern_tile_t it = starhalo__compute_tile(cv->in, cp->part);
+    const starhalo_kern_tile_t ot = starhalo__compute_tile(cv->out, cp->part);
+    const struct starhalo__task_opts o = {.priority = priority, .status = &cv->status};
+    return starhalo__insert_conv2d(&o, cp->in, cv->wh, cp->out, &it, &ot, &cv->layer, 0, region,
+                                   NULL);
+}
+
+starhalo_status_t starhalo_cnn_conv_forward(starhalo_cnn_conv_t *cv)
+{
+    STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_forward: NULL layer");
+    STARHALO_CHECK(check_failed(cv, "cnn_conv_forward"));
+    STARHALO_CHECK(starhalo_exchange_begin(cv->ex_in));
+    for (int i = 0; i < cv->nlocal; i++)
+        STARHALO_CHECK(submit_fwd(cv, &cv->parts[i], &cv->parts[i].region.interior, 0));
+    STARHALO_CHECK(starhalo_exchange_end(cv->ex_in));
+    const int hi = starpu_sched_get_max_priority();
+    for (int i = 0; i < cv->nlocal; i++)
+        for (int k = 0; k < cv->parts[i].region.nboundary; k++)
+            STARHALO_CHECK(submit_fwd(cv, &cv->parts[i], &cv->parts[i].region.boundary[k], hi));
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
+{
+    STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_backward: NULL layer");
+    STARHALO_CHECK(check_failed(cv, "cnn_conv_backward"));
+    const struct starhalo__task_opts o = {.status = &cv->status};
+    for (int i = 0; i < cv->nlocal; i++) {
+        const cnn_part_t *cp = &cv->parts[i];
+        starhalo__conv_bwd_args_t a;
+        memset(&a, 0, sizeof a);
+        a.in_tile = starhalo__compute_tile(cv->in, cp->part);
+        a.out_tile = starhalo__compute_tile(cv->gout, cp->part);
+        a.layer = cv->layer;
+        a.region = cp->owned;
+        STARHALO_CHECK(starhalo__insert_conv2d_bwd_weights(&o, cp->in, cp->gout, cp->gw, &a));
+        if (cv->gin) {
+            a.in_tile = starhalo__compute_tile(cv->gin, cp->part);
+            STARHALO_CHECK(starhalo__insert_conv2d_bwd_data(&o, cp->gout, cv->wh, cp->gin, &a));
+        }
+    }
+    /* The ghost cells of grad_in hold gradient of cells other parts own: send it back. */
+    if (cv->gin)
+        STARHALO_CHECK(starhalo_exchange_submit_reverse(cv->ex_gin, STARHALO_REDUCE_SUM));
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double *grad_w)
+{
+    STARHALO_REQUIRE(cv && grad_w, STARHALO_ERR_INVALID_ARG, "cnn_conv_grad_weights: NULL");
+    int level = 0;
+    MPI_Query_thread(&level);
+    STARHALO_REQUIRE(level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
+                     "cnn_conv_grad_weights: MPI thread level %d, needs MPI_THREAD_MULTIPLE",
+                     level);
+    const size_t n = (size_t)cv->nw;
+    const int size = starhalo_context_size(cv->ctx);
+    double *all = calloc(n * (size_t)(size + 1), sizeof(double));
+    if (!all)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_grad_weights");
+    double *mine = all + n * (size_t)size;
+    starhalo_status_t rc = STARHALO_OK;
+    for (int i = 0; i < cv->nlocal; i++) {
+        if (starpu_data_acquire(cv->parts[i].gw, STARPU_R) != 0) {
+            rc = starhalo__error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring a gradient");
+            continue;
+        }
+        for (size_t k = 0; k < n; k++)
+            mine[k] += cv->parts[i].gw_buf[k];
+        starpu_data_release(cv->parts[i].gw);
+    }
+    if (rc == STARHALO_OK)
+        rc = check_failed(cv, "cnn_conv_grad_weights");
+    /* Every rank adds the ranks' sums in rank order: identical bits everywhere (an
+     * MPI_Allreduce may associate differently on different ranks). */
+    if (MPI_Allgather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE,
+                      starhalo_context_comm(cv->ctx)) != MPI_SUCCESS &&
+        rc == STARHALO_OK)
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "cnn_conv_grad_weights: MPI_Allgather");
+    for (size_t k = 0; k < n; k++) {
+        double s = 0.0;
+        for (int r = 0; r < size; r++)
+            s += all[(size_t)r * n + k];
+        grad_w[k] = s;
+    }
+    free(all);
+    return rc;
+}
+
+/* Host-side elementwise pass over the owned cells of every local part. */
+static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starhalo_field_t *b,
+                                   int backward)
+{
+    STARHALO_REQUIRE(a && b, STARHALO_ERR_INVALID_ARG, "%s: NULL field", what);
+    STARHALO_REQUIRE(starhalo_field_dtype(a) == STARHALO_FLOAT32 &&
+                         starhalo_field_dtype(b) == STARHALO_FLOAT32 && chans(a) == chans(b),
+                     STARHALO_ERR_INVALID_ARG, "%s: fields must be float32 with equal channels",
+                     what);
+    int *ids = NULL, n = 0;
+    STARHALO_CHECK(starhalo__compute_local_parts(b, &ids, &n));
+    starhalo_status_t rc = STARHALO_OK;
+    for (int i = 0; i < n && rc == STARHALO_OK; i++) {
+        const starhalo_kern_tile_t ta = starhalo__compute_tile(a, ids[i]);
+        const starhalo_kern_tile_t tb = starhalo__compute_tile(b, ids[i]);
+        rc = memcmp(&ta, &tb, sizeof ta) == 0
+                 ? STARHALO_OK
+                 : starhalo__error_set(STARHALO_ERR_INVALID_ARG,
+                                       "%s: part %d has different tiles in the two fields", what,
+                                       ids[i]);
+        const starhalo_box_t owned = starhalo_part_plan_owned(starhalo_field_part_plan(b, ids[i]));
+        void *pa = NULL, *pb = NULL;
+        int got_a = 0, got_b = 0;
+        if (rc == STARHALO_OK && a != b && (rc = starhalo_field_acquire(a, ids[i], 0)) == 0)
+            got_a = 1;
+        if (rc == STARHALO_OK && (rc = starhalo_field_acquire(b, ids[i], 1)) == 0)
+            got_b = 1;
+        if (rc == STARHALO_OK)
+            rc = starhalo_field_part_data(a, ids[i], &pa);
+        if (rc == STARHALO_OK)
+            rc = starhalo_field_part_data(b, ids[i], &pb);
+        if (rc == STARHALO_OK)
+            rc = backward ? starhalo_kern_relu_bwd_cpu(&ta, pa, pb, &owned)
+                          : starhalo_kern_relu_cpu(&ta, pa, pb, &owned);
+        const starhalo_status_t rb = got_b ? starhalo_field_release(b, ids[i]) : STARHALO_OK;
+        const starhalo_status_t ra = got_a ? starhalo_field_release(a, ids[i]) : STARHALO_OK;
+        rc = rc != STARHALO_OK ? rc : rb != STARHALO_OK ? rb : ra;
+    }
+    free(ids);
+    return rc;
+}
+
+starhalo_status_t starhalo_cnn_relu(starhalo_field_t *pre, starhalo_field_t *out)
+{
+    return relu_pass("cnn_relu", pre, out, 0);
+}
+
+starhalo_status_t starhalo_cnn_relu_backward(starhalo_field_t *pre, starhalo_field_t *grad)
+{
+    return relu_pass("cnn_relu_backward", pre, grad, 1);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file test_cnn_kernels.c
+ * @brief Tests the CNN backward kernels: conv2d backward data / weights against naive loops
+ * written here (gather form, i.e. a different formula than the kernels' scatter), the
+ * distributed form (parts' ghosted gradients scattered back with SUM equal the whole image's),
+ * ReLU, finite differences of a tiny conv -> ReLU -> conv network computed in double, and
+ * bad geometry.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "starhalo_kernels_cnn.h"
+#include "starhalo_test.h"
+
+static float frand(uint64_t *s)
+{
+    return (float)((double)(starhalo_test_rand(s) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static starhalo_box_t box2(int64_t x0, int64_t x1, int64_t y0, int64_t y1)
+{
+    starhalo_box_t b = {{x0, y0, 0}, {x1, y1, 1}};
+    return b;
+}
+
+/* Whole-image geometry: input H x W (zero padded by the layer), output OH x OW. */
+typedef struct img {
+    int64_t n, cin, cout, h, w, oh, ow;
+    starhalo_layer_t l;
+} img_t;
+
+static int64_t out_ext(const starhalo_layer_t *l, int64_t n)
+{
+    return (n + 2 * l->padding - l->dilation * (l->kernel - 1) - 1) / l->stride + 1;
+}
+
+/* x at global input cell (y, x); 0 outside the image (zero padding). */
+static double at(const img_t *g, const float *x, int64_t n, int64_t c, int64_t y, int64_t xx)
+{
+    if (y < 0 || y >= g->h || xx < 0 || xx >= g->w)
+        return 0.0;
+    return x[((n * g->cin + c) * g->h + y) * g->w + xx];
+}
+
+/* Naive dL/dx (gather form): for each input cell, the outputs whose window holds it. */
+static void naive_bwd_data(const img_t *g, const float *dy, const float *w, double *dx)
+{
+    const int k = g->l.kernel, s = g->l.stride, d = g->l.dilation, p = g->l.padding;
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t ci = 0; ci < g->cin; ci++)
+            for (int64_t y = 0; y < g->h; y++)
+                for (int64_t x = 0; x < g->w; x++) {
+                    double acc = 0.0;
+                    for (int64_t co = 0; co < g->cout; co++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                const int64_t ny = y + p - ky * d, nx = x + p - kx * d;
+                                if (ny % s || nx % s || ny < 0 || nx < 0)
+                                    continue;
+                                const int64_t oy = ny / s, ox = nx / s;
+                                if (oy >= g->oh || ox >= g->ow)
+                                    continue;
+                                acc += (double)dy[((n * g->cout + co) * g->oh + oy) * g->ow + ox] *
+                                       w[((co * g->cin + ci) * k + ky) * k + kx];
+                            }
+                    dx[((n * g->cin + ci) * g->h + y) * g->w + x] = acc;
+                }
+}
+
+static void naive_bwd_weights(const img_t *g, const float *x, const float *dy, double *dw)
+{
+    const int k = g->l.kernel, s = g->l.stride, d = g->l.dilation, p = g->l.padding;
+    for (int64_t co = 0; co < g->cout; co++)
+        for (int64_t ci = 0; ci < g->cin; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    double acc = 0.0;
+                    for (int64_t n = 0; n < g->n; n++)
+                        for (int64_t oy = 0; oy < g->oh; oy++)
+                            for (int64_t ox = 0; ox < g->ow; ox++)
+                                acc += dy[((n * g->cout + co) * g->oh + oy) * g->ow + ox] *
+                                       at(g, x, n, ci, oy * s - p + ky * d, ox * s - p + kx * d);
+                    dw[((co * g->cin + ci) * k + ky) * k + kx] = acc;
+                }
+}
+
+static double rel_err(const double *ref, const double *got, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        num += (ref[i] - got[i]) * (ref[i] - got[i]);
+        den += ref[i] * ref[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1.0));
+}
+
+/* Copy an image into a zero tile grown by pad (the zero-padded image). */
+static float *padded(const img_t *g, const float *x, int pad)
+{
+    const int64_t gh = g->h + 2 * pad, gw = g->w + 2 * pad;
+    float *t = calloc((size_t)(g->n * g->cin * gh * gw), sizeof *t);
+    for (int64_t pl = 0; pl < g->n * g->cin; pl++)
+        for (int64_t y = 0; y < g->h; y++)
+            memcpy(t + (pl * gh + y + pad) * gw + pad, x + (pl * g->h + y) * g->w,
+                   sizeof(float) * (size_t)g->w);
+    return t;
+}
+
+static void check_whole(const starhalo_layer_t *l, int64_t n, int64_t cin, int64_t cout, int64_t h,
+                        int64_t w)
+{
+    img_t g = {n, cin, cout, h, w, out_ext(l, h), out_ext(l, w), *l};
+    uint64_t seed = 0x1234 + (uint64_t)(l->kernel * 131 + l->stride * 17 + l->dilation);
+    const int64_t nx = n * cin * h * w, ny = n * cout * g.oh * g.ow,
+                  nwt = cout * cin * l->kernel * l->kernel;
+    float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
+    float *wt = malloc(sizeof(float) * (size_t)nwt);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = frand(&seed);
+    for (int64_t i = 0; i < ny; i++)
+        dy[i] = frand(&seed);
+    for (int64_t i = 0; i < nwt; i++)
+        wt[i] = frand(&seed);
+    /* The zero-padded image as one tile grown by pad + whatever the last window needs. */
+    const int pad = l->padding + l->dilation * l->kernel + l->stride;
+    starhalo_box_t ibox = box2(-pad, w + pad, -pad, h + pad);
+    starhalo_box_t obox = box2(0, g.ow, 0, g.oh);
+    starhalo_kern_tile_t it = starhalo_kern_tile_make(&ibox, n, cin);
+    starhalo_kern_tile_t ot = starhalo_kern_tile_make(&obox, n, cout);
+    float *xt = padded(&g, x, pad);
+    float *gi = malloc(sizeof(float) * (size_t)starhalo_kern_tile_elems(&it));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dy, wt, l, &it, gi, &obox));
+    double *ref = malloc(sizeof(double) * (size_t)nx), *got = malloc(sizeof(double) * (size_t)nx);
+    naive_bwd_data(&g, dy, wt, ref);
+    const int64_t gw = w + 2 * pad, gh = h + 2 * pad;
+    for (int64_t pl = 0; pl < n * cin; pl++)
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t xx = 0; xx < w; xx++)
+                got[(pl * h + y) * w + xx] = gi[(pl * gh + y + pad) * gw + xx + pad];
+    double e = rel_err(ref, got, nx);
+    print_message("bwd_data k%d s%d d%d p%d: rel err %.2e\n", l->kernel, l->stride, l->dilation,
+                  l->padding, e);
+    assert_true(e <= 1e-6);
+    double *dw = malloc(sizeof(double) * (size_t)nwt), *dwr = malloc(sizeof(double) * (size_t)nwt);
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, xt, &ot, dy, l, &obox, dw));
+    naive_bwd_weights(&g, x, dy, dwr);
+    e = rel_err(dwr, dw, nwt);
+    print_message("bwd_weights: rel err %.2e\n", e);
+    assert_true(e <= 1e-12);
+    free(x), free(dy), free(wt), free(xt), free(gi), free(ref), free(got), free(dw), free(dwr);
+}
+
+static void whole_image(void **state)
+{
+    (void)state;
+    const starhalo_layer_t ls[] = {
+        {3, 1, 1, 1}, {5, 1, 1, 2}, {3, 1, 2, 2}, {3, 2, 1, 1}, {2, 1, 1, 0}, {4, 3, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++)
+        check_whole(&ls[i], 2, 3, 4, 11, 13);
+}
+
+/*
+ * The distributed form on a 3 x 2 grid of parts with ghost width = padding: each part's
+ * backward data over its owned outputs on its ghosted tile, every tile cell added into the
+ * global image at its global position when inside the image (what the reverse SUM exchange
+ * does; image-border ghosts are dropped) gives the whole image's gradient; the parts' weight
+ * gradients add up to the whole one.
+ */
+static void parts_sum_to_whole(void **state)
+{
+    (void)state;
+    const starhalo_layer_t l = {3, 1, 1, 1};
+    img_t g = {1, 2, 3, 10, 9, 10, 9, l};
+    uint64_t seed = 99;
+    const int64_t nx = 2 * 90, ny = 3 * 90, nwt = 3 * 2 * 9;
+    float x[180], dy[270], wt[54];
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = frand(&seed);
+    for (int64_t i = 0; i < ny; i++)
+        dy[i] = frand(&seed);
+    for (int64_t i = 0; i < nwt; i++)
+        wt[i] = frand(&seed);
+    double sum[180] = {0}, ref[180], dws[54] = {0}, dwr[54], dw[54];
+    const int64_t xc[4] = {0, 3, 6, 9}, yc[3] = {0, 4, 10};
+    for (int py = 0; py < 2; py++)
+        for (int px = 0; px < 3; px++) {
+            starhalo_box_t own = box2(xc[px], xc[px + 1], yc[py], yc[py + 1]);
+            starhalo_box_t gb = box2(own.lo[0] - 1, own.hi[0] + 1, own.lo[1] - 1, own.hi[1] + 1);
+            starhalo_kern_tile_t it = starhalo_kern_tile_make(&gb, 1, 2);
+            starhalo_kern_tile_t ot = starhalo_kern_tile_make(&gb, 1, 3);
+            const int64_t gw = gb.hi[0] - gb.lo[0], gh = gb.hi[1] - gb.lo[1];
+            float xt[2 * 8 * 5], dyt[3 * 8 * 5], gi[2 * 8 * 5];
+            for (int64_t c = 0; c < 3; c++)
+                for (int64_t y = 0; y < gh; y++)
+                    for (int64_t xx = 0; xx < gw; xx++) {
+                        const int64_t Y = gb.lo[1] + y, X = gb.lo[0] + xx;
+                        const int in = Y >= 0 && Y < 10 && X >= 0 && X < 9;
+                        /* output-gradient ghosts hold garbage: the kernel must not read them */
+                        dyt[(c * gh + y) * gw + xx] = in ? dy[(c * 10 + Y) * 9 + X] : 1e6f;
+                        if (c < 2)
+                            xt[(c * gh + y) * gw + xx] = in ? x[(c * 10 + Y) * 9 + X] : 0.0f;
+                    }
+            for (int64_t c = 0; c < 3; c++)
+                for (int64_t y = 0; y < gh; y++)
+                    for (int64_t xx = 0; xx < gw; xx++) {
+                        const int64_t Y = gb.lo[1] + y, X = gb.lo[0] + xx;
+                        if (Y < own.lo[1] || Y >= own.hi[1] || X < own.lo[0] || X >= own.hi[0])
+                            dyt[(c * gh + y) * gw + xx] = 1e6f;
+                    }
+            assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dyt, wt, &l, &it, gi, &own));
+            assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, xt, &ot, dyt, &l, &own, dw));
+            for (int64_t k = 0; k < nwt; k++)
+                dws[k] += dw[k];
+            for (int64_t c = 0; c < 2; c++)
+                for (int64_t y = 0; y < gh; y++)
+                    for (int64_t xx = 0; xx < gw; xx++) {
+                        const int64_t Y = gb.lo[1] + y, X = gb.lo[0] + xx;
+                        if (Y >= 0 && Y < 10 && X >= 0 && X < 9)
+                            sum[(c * 10 + Y) * 9 + X] += gi[(c * gh + y) * gw + xx];
+                    }
+        }
+    naive_bwd_data(&g, dy, wt, ref);
+    naive_bwd_weights(&g, x, dy, dwr);
+    assert_true(rel_err(ref, sum, nx) <= 1e-6);
+    assert_true(rel_err(dwr, dws, nwt) <= 1e-12);
+}
+
+static void relu(void **state)
+{
+    (void)state;
+    starhalo_box_t tb = box2(-1, 5, -1, 4), r = box2(0, 4, 0, 3);
+    starhalo_kern_tile_t t = starhalo_kern_tile_make(&tb, 1, 2);
+    float a[72], b[72], gr[72];
+    uint64_t seed = 5;
+    for (int i = 0; i < 72; i++) {
+        a[i] = frand(&seed);
+        b[i] = 7.0f;
+        gr[i] = frand(&seed) + 3.0f;
+    }
+    float g0[72];
+    memcpy(g0, gr, sizeof gr);
+    assert_status_ok(starhalo_kern_relu_cpu(&t, a, b, &r));
+    assert_status_ok(starhalo_kern_relu_bwd_cpu(&t, a, gr, &r));
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 6; x++) {
+                const int i = (c * 5 + y) * 6 + x;
+                const int in = y >= 1 && y < 4 && x >= 1 && x < 5;
+                assert_true(b[i] == (in ? (a[i] > 0 ? a[i] : 0.0f) : 7.0f));
+                assert_true(gr[i] == (in ? (a[i] > 0 ? g0[i] : 0.0f) : g0[i]));
+            }
+}
+
+/* ---- finite differences on conv(2->3) -> ReLU -> conv(3->2), loss 0.5 sum (y - t)^2 ---- */
+
+enum { FH = 6, FW = 5, C0 = 2, C1 = 3, C2 = 2 };
+
+/* Double-precision forward of one 3x3 "same" conv on an FH x FW image (naive). */
+static void dconv(const double *x, int cin, const double *w, int cout, double *y)
+{
+    for (int co = 0; co < cout; co++)
+        for (int oy = 0; oy < FH; oy++)
+            for (int ox = 0; ox < FW; ox++) {
+                double acc = 0.0;
+                for (int ci = 0; ci < cin; ci++)
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int iy = oy - 1 + ky, ix = ox - 1 + kx;
+                            if (iy >= 0 && iy < FH && ix >= 0 && ix < FW)
+                                acc += x[(ci * FH + iy) * FW + ix] *
+                                       w[((co * cin + ci) * 3 + ky) * 3 + kx];
+                        }
+                y[(co * FH + oy) * FW + ox] = acc;
+            }
+}
+
+static double dloss(const double *x, const double *w1, const double *w2, const double *t)
+{
+    double h[C1 * FH * FW], y[C2 * FH * FW], l = 0.0;
+    dconv(x, C0, w1, C1, h);
+    for (int i = 0; i < C1 * FH * FW; i++)
+        h[i] = h[i] > 0 ? h[i] : 0.0;
+    dconv(h, C1, w2, C2, y);
+    for (int i = 0; i < C2 * FH * FW; i++)
+        l += 0.5 * (y[i] - t[i]) * (y[i] - t[i]);
+    return l;
+}
+
+static void finite_differences(void **state)
+{
+    (void)state;
+    const starhalo_layer_t l = {3, 1, 1, 1};
+    uint64_t seed = 77;
+    enum { NX = C0 * FH * FW, NW1 = C1 * C0 * 9, NW2 = C2 * C1 * 9, NT = C2 * FH * FW };
+    double x[NX], w1[NW1], w2[NW2], t[NT];
+    for (int i = 0; i < NX; i++)
+        x[i] = frand(&seed);
+    for (int i = 0; i < NW1; i++)
+        w1[i] = frand(&seed);
+    for (int i = 0; i < NW2; i++)
+        w2[i] = frand(&seed);
+    for (int i = 0; i < NT; i++)
+        t[i] = frand(&seed);
+    /* Analytic gradients with the float kernels on padded whole-image tiles. */
+    starhalo_box_t ob = box2(0, FW, 0, FH), pb = box2(-1, FW + 1, -1, FH + 1);
+    starhalo_kern_tile_t x_t = starhalo_kern_tile_make(&pb, 1, C0),
+                         h_t = starhalo_kern_tile_make(&pb, 1, C1),
+                         y_t = starhalo_kern_tile_make(&pb, 1, C2);
+    enum { PP = (FH + 2) * (FW + 2) };
+    float xf[C0 * PP] = {0}, z1[C1 * PP] = {0}, a1[C1 * PP] = {0}, y[C2 * PP] = {0},
+                  dy[C2 * PP] = {0}, da1[C1 * PP], dx[C0 * PP], w1f[NW1], w2f[NW2];
+    for (int c = 0; c < C0; c++)
+        for (int i = 0; i < FH; i++)
+            for (int j = 0; j < FW; j++)
+                xf[(c * (FH + 2) + i + 1) * (FW + 2) + j + 1] = (float)x[(c * FH + i) * FW + j];
+    for (int i = 0; i < NW1; i++)
+        w1f[i] = (float)w1[i];
+    for (int i = 0; i < NW2; i++)
+        w2f[i] = (float)w2[i];
+    assert_status_ok(starhalo_kern_conv2d_cpu(&x_t, xf, w1f, NULL, &l, &h_t, z1, &ob, NULL));
+    assert_status_ok(starhalo_kern_relu_cpu(&h_t, z1, a1, &ob));
+    assert_status_ok(starhalo_kern_conv2d_cpu(&h_t, a1, w2f, NULL, &l, &y_t, y, &ob, NULL));
+    for (int c = 0; c < C2; c++)
+        for (int i = 0; i < FH; i++)
+            for (int j = 0; j < FW; j++) {
+                const int k = (c * (FH + 2) + i + 1) * (FW + 2) + j + 1;
+                dy[k] = y[k] - (float)t[(c * FH + i) * FW + j];
+            }
+    double gw1[NW1], gw2[NW2];
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&h_t, a1, &y_t, dy, &l, &ob, gw2));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&y_t, dy, w2f, &l, &h_t, da1, &ob));
+    assert_status_ok(starhalo_kern_relu_bwd_cpu(&h_t, z1, da1, &ob));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&x_t, xf, &h_t, da1, &l, &ob, gw1));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&h_t, da1, w1f, &l, &x_t, dx, &ob));
+    /* Central differences in double for a few entries of each gradient. */
+    const double eps = 1e-5;
+    double *vars[3] = {w1, w2, x};
+    const int sizes[3] = {NW1, NW2, NX};
+    for (int v = 0; v < 3; v++)
+        for (int e = 0; e < 4; e++) {
+            const int i = (e * 37 + v * 11) % sizes[v];
+            const double keep = vars[v][i];
+            vars[v][i] = keep + eps;
+            const double lp = dloss(x, w1, w2, t);
+            vars[v][i] = keep - eps;
+            const double lm = dloss(x, w1, w2, t);
+            vars[v][i] = keep;
+            const double fd = (lp - lm) / (2 * eps);
+            double an;
+            if (v == 0)
+                an = gw1[i];
+            else if (v == 1)
+                an = gw2[i];
+            else {
+                const int c = i / (FH * FW), r = i % (FH * FW);
+                an = dx[(c * (FH + 2) + r / FW + 1) * (FW + 2) + r % FW + 1];
+            }
+            print_message("fd %s[%d]: analytic %.7f, finite difference %.7f\n",
+                          v == 0   ? "w1"
+                          : v == 1 ? "w2"
+                                   : "x",
+                          i, an, fd);
+            assert_true(fabs(an - fd) <= 1e-4 * (1.0 + fabs(fd)));
+        }
+}
+
+static void bad_geometry(void **state)
+{
+    (void)state;
+    const starhalo_layer_t l = {3, 1, 1, 1};
+    starhalo_box_t tb = box2(0, 6, 0, 6), r = box2(0, 6, 0, 6);
+    starhalo_kern_tile_t t = starhalo_kern_tile_make(&tb, 1, 1);
+    float a[36] = {0}, w[9] = {0}, b[36];
+    double dw[9];
+    /* The window of output column 0 needs input column -1: not in a tile without ghosts. */
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_cpu(&t, a, w, &l, &t, b, &r),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_cpu(&t, a, &t, a, &l, &r, dw),
+                     STARHALO_ERR_INVALID_ARG);
+    starhalo_box_t out_of_tile = box2(1, 7, 1, 5);
+    assert_int_equal(starhalo_kern_relu_cpu(&t, a, b, &out_of_tile), STARHALO_ERR_INVALID_ARG);
+    const starhalo_layer_t bad = {3, 0, 1, 1};
+    starhalo_box_t in = box2(1, 5, 1, 5);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_cpu(&t, a, w, &bad, &t, b, &in),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&t, a, w, &l, &t, b, &in));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_image),  cmocka_unit_test(parts_sum_to_whole),
+        cmocka_unit_test(relu),         cmocka_unit_test(finite_differences),
+        cmocka_unit_test(bad_geometry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
