@@ -149,17 +149,7 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
 static int check_decomp(const cnn_opts_t *o, char *err, size_t n)
 {
     starhalo_decomp_desc_t d;
-    memset(&d, 0, sizeof d);
-    d.ndims = 2;
-    d.extent[0] = d.extent[1] = o->size;
-    d.extent[2] = 1;
-    d.batch = o->batch;
-    d.channels = o->ch[0];
-    d.split = o->split;
-    d.nparts = o->parts;
-    for (int k = 0; k < 4; k++)
-        d.halo[k] = 1;
-    d.shape = STARHALO_STENCIL_BOX;
+    cnn_decomp_desc(o, o->ch[0], &d);
     starhalo_decomp_t *dec = NULL;
     const starhalo_status_t rc = starhalo_decomp_create(&d, &dec);
     starhalo_decomp_destroy(dec);

@@ -53,6 +53,21 @@ static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t
     return STARHALO_OK;
 }
 
+void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, starhalo_decomp_desc_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->ndims = 2;
+    d->extent[0] = d->extent[1] = o->size;
+    d->extent[2] = 1;
+    d->batch = o->batch;
+    d->channels = channels;
+    d->split = o->split;
+    d->nparts = o->parts;
+    for (int k = 0; k < 4; k++)
+        d->halo[k] = 1;
+    d->shape = STARHALO_STENCIL_BOX;
+}
+
 starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, cnn_net_t **out)
 {
     *out = NULL;
@@ -64,17 +79,7 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
     *out = net; /* cnn_net_destroy frees a partly built net */
     for (int l = 0; l < 3; l++) {
         starhalo_decomp_desc_t d;
-        memset(&d, 0, sizeof d);
-        d.ndims = 2;
-        d.extent[0] = d.extent[1] = o->size;
-        d.extent[2] = 1;
-        d.batch = o->batch;
-        d.channels = o->ch[l];
-        d.split = o->split;
-        d.nparts = o->parts;
-        for (int k = 0; k < 4; k++)
-            d.halo[k] = 1;
-        d.shape = STARHALO_STENCIL_BOX;
+        cnn_decomp_desc(o, o->ch[l], &d);
         STARHALO_CHECK(starhalo_decomp_create(&d, &net->dec[l]));
     }
     for (int i = 0; i < NFIELDS; i++)

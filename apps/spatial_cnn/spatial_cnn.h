@@ -36,6 +36,9 @@ typedef struct cnn_step_out {
     float *y, *dx;     /**< whole output and input gradient; NULL unless asked for */
 } cnn_step_out_t;
 
+/** The decomposition of a C-channel activation: size x size split in o->parts, halo 1, BOX. */
+void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, starhalo_decomp_desc_t *d);
+
 /** The distributed network. */
 typedef struct cnn_net cnn_net_t;
 starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, cnn_net_t **out);
