@@ -22,7 +22,8 @@ static const char usage[] =
     "usage: spatial_cnn [--image-size S] [--channels C0,C1,C2] [--batch-size N]\n"
     "                   [--num-spatial-parts P] [--parts-per-rank Q]\n"
     "                   [--slice-method vertical|horizontal|square] [--steps K] [--lr X]\n"
-    "                   [--validate] [--dump DIR]\n";
+    "                   [--validate] [--dump DIR]\n"
+    "                   (default lr: 0.25 / (batch * S * S), the loss being a sum over cells)\n";
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -56,7 +57,7 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                       .parts_per_rank = 0,
                       .split = STARHALO_SPLIT_HORIZONTAL,
                       .steps = 5,
-                      .lr = 1e-4};
+                      .lr = -1.0};
     int ppr_given = 0, c, li;
     long v;
     opterr = 0;
@@ -129,6 +130,8 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
         snprintf(err, n, "unexpected argument '%s'", argv[optind]);
         return 1;
     }
+    if (o->lr < 0.0) /* the loss is a sum over cells: scale the step with their number */
+        o->lr = 0.25 / ((double)o->batch * (double)o->size * (double)o->size);
     if (!ppr_given)
         o->parts_per_rank = o->parts ? o->parts / nranks : 1;
     if (!o->parts)
