@@ -8,6 +8,10 @@
  * Why channel groups and not row bands: with C_out planes a row band of the output is not
  * contiguous, but the planes of a group of output channels are (batch 1), and each group
  * needs only its own slice of the weights, so groups are independent tasks of equal cost.
+ * The conv codelet passes STARHALO_KERN_EXCLUSIVE_OUTPUT (the kernel may overwrite, then
+ * restore, cells of its output tile outside the region). That stays correct on a group child:
+ * the kernel's output tile is exactly the group's planes (channels = Cg, pointer = the
+ * child), and the task holds that child alone.
  */
 #include <stdlib.h>
 #include <string.h>
