@@ -269,24 +269,32 @@ starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
 {
     STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_backward: NULL layer");
     STARHALO_CHECK(check_failed(cv, "cnn_conv_backward"));
-    const struct starhalo__task_opts o = {.status = &cv->status};
-    for (int i = 0; i < cv->nlocal; i++) {
-        const cnn_part_t *cp = &cv->parts[i];
-        starhalo__conv_bwd_args_t a;
-        memset(&a, 0, sizeof a);
-        a.in_tile = starhalo__compute_tile(cv->in, cp->part);
-        a.out_tile = starhalo__compute_tile(cv->gout, cp->part);
-        a.layer = cv->layer;
-        a.region = cp->owned;
-        STARHALO_CHECK(starhalo__insert_conv2d_bwd_weights(&o, cp->in, cp->gout, cp->gw, &a));
-        if (cv->gin) {
-            a.in_tile = starhalo__compute_tile(cv->gin, cp->part);
-            STARHALO_CHECK(starhalo__insert_conv2d_bwd_data(&o, cp->gout, cv->wh, cp->gin, &a));
+    /* Backward data first, at high priority, then the reverse exchange of its ghost
+     * gradients: the messages travel while the (more expensive) weight-gradient tasks run;
+     * these only read the input and grad_out, so nothing orders them after the exchange. */
+    const struct starhalo__task_opts hi = {.status = &cv->status,
+                                           .priority = starpu_sched_get_max_priority()};
+    const struct starhalo__task_opts lo = {.status = &cv->status};
+    for (int pass = cv->gin ? 0 : 1; pass < 2; pass++) {
+        for (int i = 0; i < cv->nlocal; i++) {
+            const cnn_part_t *cp = &cv->parts[i];
+            starhalo__conv_bwd_args_t a;
+            memset(&a, 0, sizeof a);
+            a.in_tile = starhalo__compute_tile(pass == 0 ? cv->gin : cv->in, cp->part);
+            a.out_tile = starhalo__compute_tile(cv->gout, cp->part);
+            a.layer = cv->layer;
+            a.region = cp->owned;
+            if (pass == 0)
+                STARHALO_CHECK(
+                    starhalo__insert_conv2d_bwd_data(&hi, cp->gout, cv->wh, cp->gin, &a));
+            else
+                STARHALO_CHECK(
+                    starhalo__insert_conv2d_bwd_weights(&lo, cp->in, cp->gout, cp->gw, &a));
         }
+        /* The ghost cells of grad_in hold gradient of cells other parts own: send it back. */
+        if (pass == 0)
+            STARHALO_CHECK(starhalo_exchange_submit_reverse(cv->ex_gin, STARHALO_REDUCE_SUM));
     }
-    /* The ghost cells of grad_in hold gradient of cells other parts own: send it back. */
-    if (cv->gin)
-        STARHALO_CHECK(starhalo_exchange_submit_reverse(cv->ex_gin, STARHALO_REDUCE_SUM));
     return STARHALO_OK;
 }
 
