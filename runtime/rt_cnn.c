@@ -3,7 +3,7 @@
  * @file rt_cnn.c
  * @brief Trainable conv2d layer: forward (conv2d codelet, interior overlapping the input
  * exchange), backward (backward-weights and backward-data codelets, reverse SUM exchange of
- * the input gradient's ghosts), deterministic weight-gradient sum; host-side ReLU.
+ * the input gradient's ghosts), deterministic weight-gradient sum; ReLU tasks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -340,11 +340,12 @@ starhalo_status_t starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double
     return rc;
 }
 
-/* Host-side elementwise pass over the owned cells of every local part. */
+/* One ReLU task (forward or backward) per local part, on its owned cells. */
 static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starhalo_field_t *b,
                                    int backward)
 {
-    STARHALO_REQUIRE(a && b, STARHALO_ERR_INVALID_ARG, "%s: NULL field", what);
+    STARHALO_REQUIRE(a && b && a != b, STARHALO_ERR_INVALID_ARG, "%s: NULL or identical fields",
+                     what);
     STARHALO_REQUIRE(starhalo_field_dtype(a) == STARHALO_FLOAT32 &&
                          starhalo_field_dtype(b) == STARHALO_FLOAT32 && chans(a) == chans(b),
                      STARHALO_ERR_INVALID_ARG, "%s: fields must be float32 with equal channels",
@@ -353,30 +354,24 @@ static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starha
     STARHALO_CHECK(starhalo__compute_local_parts(b, &ids, &n));
     starhalo_status_t rc = STARHALO_OK;
     for (int i = 0; i < n && rc == STARHALO_OK; i++) {
+        starhalo__relu_args_t r;
+        memset(&r, 0, sizeof r);
+        r.tile = starhalo__compute_tile(b, ids[i]);
         const starhalo_kern_tile_t ta = starhalo__compute_tile(a, ids[i]);
-        const starhalo_kern_tile_t tb = starhalo__compute_tile(b, ids[i]);
-        rc = memcmp(&ta, &tb, sizeof ta) == 0
+        r.region = starhalo_part_plan_owned(starhalo_field_part_plan(b, ids[i]));
+        r.backward = backward;
+        starpu_data_handle_t ha = NULL, hb = NULL;
+        rc = memcmp(&ta, &r.tile, sizeof ta) == 0
                  ? STARHALO_OK
                  : starhalo__error_set(STARHALO_ERR_INVALID_ARG,
                                        "%s: part %d has different tiles in the two fields", what,
                                        ids[i]);
-        const starhalo_box_t owned = starhalo_part_plan_owned(starhalo_field_part_plan(b, ids[i]));
-        void *pa = NULL, *pb = NULL;
-        int got_a = 0, got_b = 0;
-        if (rc == STARHALO_OK && a != b && (rc = starhalo_field_acquire(a, ids[i], 0)) == 0)
-            got_a = 1;
-        if (rc == STARHALO_OK && (rc = starhalo_field_acquire(b, ids[i], 1)) == 0)
-            got_b = 1;
         if (rc == STARHALO_OK)
-            rc = starhalo_field_part_data(a, ids[i], &pa);
+            rc = starhalo_field_part_handle(a, ids[i], &ha);
         if (rc == STARHALO_OK)
-            rc = starhalo_field_part_data(b, ids[i], &pb);
+            rc = starhalo_field_part_handle(b, ids[i], &hb);
         if (rc == STARHALO_OK)
-            rc = backward ? starhalo_kern_relu_bwd_cpu(&ta, pa, pb, &owned)
-                          : starhalo_kern_relu_cpu(&ta, pa, pb, &owned);
-        const starhalo_status_t rb = got_b ? starhalo_field_release(b, ids[i]) : STARHALO_OK;
-        const starhalo_status_t ra = got_a ? starhalo_field_release(a, ids[i]) : STARHALO_OK;
-        rc = rc != STARHALO_OK ? rc : rb != STARHALO_OK ? rb : ra;
+            rc = starhalo__insert_relu(NULL, ha, hb, &r);
     }
     free(ids);
     return rc;

@@ -20,6 +20,22 @@ typedef struct starhalo__conv_bwd_args {
     int *status;
 } starhalo__conv_bwd_args_t;
 
+/** cl_args of starhalo_cl_relu (float32). Buffers: pre-activation tile (R), out / gradient
+ * tile (RW|COMMUTE: only the region is written), same geometry. */
+typedef struct starhalo__relu_args {
+    starhalo_kern_tile_t tile;
+    starhalo_box_t region;
+    int backward; /**< 0: out = max(pre, 0); 1: grad = pre > 0 ? grad : 0 */
+    int *status;
+} starhalo__relu_args_t;
+
+extern struct starpu_codelet starhalo_cl_relu;
+
+/** Submit one ReLU (forward or backward) region task. */
+starhalo_status_t starhalo__insert_relu(const struct starhalo__task_opts *o,
+                                        starpu_data_handle_t pre, starpu_data_handle_t out,
+                                        const starhalo__relu_args_t *args);
+
 extern struct starpu_codelet starhalo_cl_conv2d_bwd_data;
 extern struct starpu_codelet starhalo_cl_conv2d_bwd_weights;
 

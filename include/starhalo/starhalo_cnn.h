@@ -2,7 +2,7 @@
 /**
  * @file starhalo_cnn.h
  * @brief A trainable, spatially parallel conv2d layer (forward and backward as StarPU tasks)
- * and host-side ReLU, for small CNNs whose activations are distributed fields.
+ * and ReLU tasks, for small CNNs whose activations are distributed fields.
  *
  * Differentiable halo exchange (CREDIT, DistDL, Distconv): the forward pass pads each part's
  * input with halo cells from its neighbours (a forward exchange; image-border ghosts stay
@@ -74,11 +74,12 @@ starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv);
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double *grad_w);
 
-/** Host-side ReLU on owned cells: out = max(pre, 0) (waits for the tiles' tasks). Fields of
- * the same decomposition and mapping; may be the same field. */
+/** Submit one ReLU task per local part on its owned cells: out = max(pre, 0). Two distinct
+ * float32 fields with the same tiles (same decomposition and mapping).
+ * @retval STARHALO_ERR_INVALID_ARG the same field twice, other dtype, other geometry */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_relu(starhalo_field_t *pre,
                                                                     starhalo_field_t *out);
-/** Host-side ReLU backward on owned cells: grad = pre > 0 ? grad : 0. */
+/** Submit ReLU backward tasks on owned cells: grad = pre > 0 ? grad : 0. */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_cnn_relu_backward(starhalo_field_t *pre, starhalo_field_t *grad);
 

@@ -188,6 +188,7 @@ static void bad_arguments(void **state)
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, a, c, NULL, NULL, &l, w, &cv) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, NULL, NULL, &l, NULL, &cv) == E);
         CHECK(bad, starhalo_cnn_relu(a, c2) == E);
+        CHECK(bad, starhalo_cnn_relu_backward(a, a) == E);
         CHECK(bad, starhalo_cnn_conv_grad_weights(NULL, NULL) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, NULL, NULL, &l, w, &cv) == 0);
         starhalo_cnn_conv_destroy(cv);
