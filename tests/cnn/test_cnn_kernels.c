@@ -19,6 +19,12 @@ static float frand(uint64_t *s)
     return (float)((double)(starhalo_test_rand(s) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
+static void frand_fill(float *p, int64_t n, uint64_t *s)
+{
+    for (int64_t i = 0; i < n; i++)
+        p[i] = frand(s);
+}
+
 static starhalo_box_t box2(int64_t x0, int64_t x1, int64_t y0, int64_t y1)
 {
     starhalo_box_t b = {{x0, y0, 0}, {x1, y1, 1}};
@@ -117,12 +123,9 @@ static void check_whole(const starhalo_layer_t *l, int64_t n, int64_t cin, int64
                   nwt = cout * cin * l->kernel * l->kernel;
     float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
     float *wt = malloc(sizeof(float) * (size_t)nwt);
-    for (int64_t i = 0; i < nx; i++)
-        x[i] = frand(&seed);
-    for (int64_t i = 0; i < ny; i++)
-        dy[i] = frand(&seed);
-    for (int64_t i = 0; i < nwt; i++)
-        wt[i] = frand(&seed);
+    frand_fill(x, nx, &seed);
+    frand_fill(dy, ny, &seed);
+    frand_fill(wt, nwt, &seed);
     /* The zero-padded image as one tile grown by pad + whatever the last window needs. */
     const int pad = l->padding + l->dilation * l->kernel + l->stride;
     starhalo_box_t ibox = box2(-pad, w + pad, -pad, h + pad);
@@ -177,12 +180,9 @@ static void parts_sum_to_whole(void **state)
     uint64_t seed = 99;
     const int64_t nx = 2 * 90, ny = 3 * 90, nwt = 3 * 2 * 9;
     float x[180], dy[270], wt[54];
-    for (int64_t i = 0; i < nx; i++)
-        x[i] = frand(&seed);
-    for (int64_t i = 0; i < ny; i++)
-        dy[i] = frand(&seed);
-    for (int64_t i = 0; i < nwt; i++)
-        wt[i] = frand(&seed);
+    frand_fill(x, nx, &seed);
+    frand_fill(dy, ny, &seed);
+    frand_fill(wt, nwt, &seed);
     double sum[180] = {0}, ref[180], dws[54] = {0}, dwr[54], dw[54];
     const int64_t xc[4] = {0, 3, 6, 9}, yc[3] = {0, 4, 10};
     for (int py = 0; py < 2; py++)
