@@ -492,15 +492,17 @@ static starhalo_context_t *make_context(int rank)
 
 int main(int argc, char **argv)
 {
-    /* MULTIPLE: the direct StarPU transport calls MPI from worker threads. */
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* Options first (no MPI needed). MULTIPLE only with StarPU: the direct StarPU transport
+     * calls MPI from worker threads; the plain rows alone keep the cheaper default level. */
     options_t o;
     char err[512] = "";
     const int pr = parse(argc, argv, &o, err, sizeof err);
+    int provided;
+    MPI_Init_thread(&argc, &argv, pr == 0 && o.starpu ? MPI_THREAD_MULTIPLE : MPI_THREAD_SINGLE,
+                    &provided);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (pr == 2 && rank == 0)
         usage();
     if (pr == 1 && rank == 0)
