@@ -48,7 +48,18 @@ struct starhalo_stencil {
     starhalo_compute_conf_t conf;
     int nlocal;
     part_graph_t *parts;
-    int status; /**< first task failure (atomic) */
+    int status;                   /**< first task failure (atomic) */
+    int window;                   /**< steps kept in flight (>= 1), 0 = unlimited */
+    struct starpu_task **markers; /**< [window][nlocal] end-of-step markers, ring */
+    int step;                     /**< steps submitted */
+};
+
+/* A step's end marker: reads the output tile, runs nowhere, is waited for later. */
+static struct starpu_codelet marker_cl = {
+    .where = STARPU_NOWHERE,
+    .nbuffers = 1,
+    .modes = {STARPU_R},
+    .name = "starhalo_step_marker",
 };
 
 starhalo_status_t starhalo_step_mode_parse(const char *name, starhalo_step_mode_t *out)
@@ -273,8 +284,22 @@ static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, in
     return STARHALO_OK;
 }
 
+/* Wait for (and free) the markers of ring slot @p slot. */
+static void wait_markers(starhalo_stencil_t *st, int slot)
+{
+    for (int i = 0; st->markers && i < st->nlocal; i++) {
+        struct starpu_task **t = &st->markers[slot * st->nlocal + i];
+        if (*t && starpu_task_wait(*t) != 0)
+            starhalo__cl_record(&st->status, STARHALO_ERR_STARPU);
+        *t = NULL;
+    }
+}
+
 static void free_parts(starhalo_stencil_t *st)
 {
+    for (int w = 0; w < st->window; w++)
+        wait_markers(st, w);
+    free(st->markers);
     for (int i = 0; st->parts && i < st->nlocal; i++) {
         part_graph_t *pg = &st->parts[i];
         if (pg->nbands > 0 && pg->children)
@@ -312,6 +337,7 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
     st->kind = kind;
     if (conf)
         st->conf = *conf;
+    st->window = st->conf.window == 0 ? 1 : st->conf.window < 0 ? 0 : st->conf.window;
     int bands = st->conf.bands > 0 ? st->conf.bands : (int)starpu_cpu_worker_get_count();
     if (bands < 1)
         bands = 1;
@@ -323,6 +349,11 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
     for (int i = 0; i < st->nlocal && rc == STARHALO_OK; i++) {
         st->parts[i].part = ids[i];
         rc = build_part(st, &st->parts[i], bands);
+    }
+    if (rc == STARHALO_OK && st->window > 0) {
+        st->markers = calloc((size_t)(st->window * st->nlocal) + 1, sizeof *st->markers);
+        if (!st->markers)
+            rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create: markers");
     }
     free(ids);
     if (rc != STARHALO_OK) {
@@ -360,9 +391,37 @@ static starhalo_status_t submit(part_graph_t *pg, band_task_t *t, int priority)
     return starpu_rc(rc, "stencil task");
 }
 
+/* Sliding window: wait for this object's step (step - window) before submitting more. */
+static void throttle(starhalo_stencil_t *st)
+{
+    if (st->window > 0 && st->step >= st->window)
+        wait_markers(st, st->step % st->window);
+}
+
+/* Submit the markers of the step just submitted. */
+static starhalo_status_t mark(starhalo_stencil_t *st)
+{
+    if (st->window <= 0)
+        return STARHALO_OK;
+    for (int i = 0; i < st->nlocal; i++) {
+        struct starpu_task *t = starpu_task_create();
+        t->cl = &marker_cl;
+        t->handles[0] = st->parts[i].out_tile;
+        t->detach = 0;
+        const int rc = starpu_task_submit(t);
+        if (rc != 0) {
+            starpu_task_destroy(t);
+            return starpu_rc(rc, "step marker");
+        }
+        st->markers[(st->step % st->window) * st->nlocal + i] = t;
+    }
+    return STARHALO_OK;
+}
+
 static starhalo_status_t step_task(starhalo_stencil_t *st)
 {
     const int hi_prio = starpu_sched_get_max_priority();
+    throttle(st);
     for (int i = 0; i < st->nlocal; i++)
         if (st->parts[i].nbands > 0)
             starpu_data_partition_submit(st->parts[i].out_tile, (unsigned)st->parts[i].nbands,
@@ -379,6 +438,8 @@ static starhalo_status_t step_task(starhalo_stencil_t *st)
         if (st->parts[i].nbands > 0)
             starpu_data_unpartition_submit(st->parts[i].out_tile, (unsigned)st->parts[i].nbands,
                                            st->parts[i].children, STARPU_MAIN_RAM);
+    STARHALO_CHECK(mark(st));
+    st->step++;
     return STARHALO_OK;
 }
 

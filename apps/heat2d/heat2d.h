@@ -29,6 +29,7 @@ typedef struct heat2d_opts {
     starhalo_stencil_kind_t stencil;
     int bands;
     int split_strips;
+    int window;
 } heat2d_opts_t;
 
 enum { HEAT2D_MODE_TASK = 0, HEAT2D_MODE_BSP, HEAT2D_MODE_RAW };

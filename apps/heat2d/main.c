@@ -20,7 +20,7 @@ static const char usage[] =
     "usage: heat2d [--size N] [--iterations K] [--warmup W] [--parts P] [--parts-per-rank Q]\n"
     "              [--slice-method vertical|horizontal|square] [--mode task|bsp|raw]\n"
     "              [--stencil 5|9] [--dtype float32|float64] [--residual-every k]\n"
-    "              [--bands B] [--split-strips] [--pgm FILE] [--dump DIR]\n";
+    "              [--bands B] [--split-strips] [--window W] [--pgm FILE] [--dump DIR]\n";
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -50,6 +50,7 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
                                              {"stencil", required_argument, 0, 'k'},
                                              {"bands", required_argument, 0, 'b'},
                                              {"split-strips", no_argument, 0, 'S'},
+                                             {"window", required_argument, 0, 'W'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -144,6 +145,14 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
         case 'S':
             o->split_strips = 1;
             break;
+        case 'W':
+            if (parse_long(optarg, -1, 1L << 20, &v)) {
+                snprintf(err, errlen, "invalid value '%s' for --window (expected -1 or >= 0)",
+                         optarg);
+                return 1;
+            }
+            o->window = (int)v;
+            break;
         case 'h':
             snprintf(err, errlen, "help");
             return 2;
@@ -214,7 +223,8 @@ static starhalo_status_t task_setup(const heat2d_opts_t *o, task_run_t *t)
     starhalo_context_conf_init(&cc);
     STARHALO_CHECK(starhalo_context_create(&cc, &t->ctx));
     STARHALO_CHECK(heat2d_decomp(o, &t->decomp));
-    starhalo_compute_conf_t conf = {.bands = o->bands, .split_strips = o->split_strips};
+    starhalo_compute_conf_t conf = {
+        .bands = o->bands, .split_strips = o->split_strips, .window = o->window};
     for (int b = 0; b < 2; b++) {
         STARHALO_CHECK(starhalo_field_create(t->ctx, t->decomp, NULL, o->dtype, &t->f[b]));
         STARHALO_CHECK(init_field(t->f[b], o->dtype));

@@ -51,6 +51,10 @@ typedef struct starhalo_compute_conf {
     int bands;        /**< interior row bands per part in task mode; 0 = number of CPU workers */
     int split_strips; /**< 1: one task per left/right strip piece instead of one merged task
                            per band (kept to measure narrow-strip tasks) */
+    int window; /**< stencil steps: when a step of an object is submitted, at most this many of
+                     its earlier steps may still be running (0 = 1; -1 = no limit). Bounds the
+                     graph in flight so that high-priority exchange tasks of future steps do
+                     not take the workers from the current one */
 } starhalo_compute_conf_t;
 
 /** Opaque stencil step from one field into another (output tiles partitioned into bands). */

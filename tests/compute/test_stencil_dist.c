@@ -3,7 +3,8 @@
  * - the gathered field after 6 steps equals, BITWISE, a naive single-process Jacobi written
  *   here (same summation order as the documented kernel contract) for the 5- and 9-point
  *   stencils, float32 and float64, every slice method, parts-per-rank 1 and 2, task and BSP
- *   modes, automatic and 3 interior bands, merged and split boundary strips, on an uneven
+ *   modes, automatic and 3 interior bands, merged and split boundary strips, step windows
+ *   1, 2 and unlimited, on an uneven
  *   37 x 29 domain with Dirichlet values in the image-border ghosts;
  * - the residual reduction equals the naive sum of squared differences (rel. error 1e-12);
  * - bad input: a 9-point stencil on a STAR decomposition, halo 0, in == out, mismatched
@@ -129,6 +130,7 @@ typedef struct cfg {
     starhalo_step_mode_t mode;
     int bands;
     int split_strips;
+    int window;
 } cfg_t;
 
 /* Run STEPS steps of one configuration; on rank 0 compare with the naive result. */
@@ -139,7 +141,8 @@ static int run_cfg(const cfg_t *c, const void *expect, int with_residual)
     starhalo_field_t *f[2] = {NULL, NULL};
     starhalo_exchange_t *ex[2] = {NULL, NULL};
     starhalo_stencil_t *st[2] = {NULL, NULL};
-    const starhalo_compute_conf_t conf = {.bands = c->bands, .split_strips = c->split_strips};
+    const starhalo_compute_conf_t conf = {
+        .bands = c->bands, .split_strips = c->split_strips, .window = c->window};
     CHECK(bad, make_decomp(c->split, g_size * c->ppr, 1,
                            c->kind == 9 ? STARHALO_STENCIL_BOX : STARHALO_STENCIL_STAR,
                            &d) == STARHALO_OK);
@@ -167,10 +170,10 @@ static int run_cfg(const cfg_t *c, const void *expect, int with_residual)
             diffs += memcmp((char *)got + i * es, (const char *)expect + i * es, es) != 0;
         if (diffs)
             fprintf(stderr,
-                    "kind %d dtype %d split %s ppr %d mode %d bands %d strips %d: %d cells "
-                    "differ\n",
+                    "kind %d dtype %d split %s ppr %d mode %d bands %d strips %d window %d: %d "
+                    "cells differ\n",
                     c->kind, (int)c->dtype, starhalo_split_name(c->split), c->ppr, (int)c->mode,
-                    c->bands, c->split_strips, diffs);
+                    c->bands, c->split_strips, c->window, diffs);
         CHECK(bad, diffs == 0);
     }
     /* Agree before more collectives, so a failure on rank 0 cannot desynchronise ranks. */
@@ -228,7 +231,8 @@ static void distributed_equals_naive(void **state)
                                          ppr,
                                          (starhalo_step_mode_t)mode,
                                          (s + dt) % 2 ? 3 : 0,
-                                         (kind == 9) ^ (ppr == 2)};
+                                         (kind == 9) ^ (ppr == 2),
+                                         ppr == 2 ? -1 : s};
                         bad += run_cfg(&c, expect, mode == 0 && s == 1);
                         runs++;
                     }
