@@ -12,6 +12,8 @@
  *   holders' values; halo values untouched;
  * - the same arrays, bit for bit, as the plain-MPI executor (two-sided) on the same plan for
  *   update, SUM and REPLACE;
+ * - begin / a user task reading the index field's handle / end, three times: the task saw
+ *   the owned values and the halo arrived;
  * - 200 updates on one exchange with values changing every call, and 20 create/destroy
  *   cycles: the exchange's tag range never moves and the context's free tag ranges are
  *   restored (read through runtime_internal.h);
@@ -32,6 +34,7 @@
 #include "runtime_internal.h"
 #include <starhalo/starhalo_index_starpu.h>
 #include <starhalo/starhalo_mpi_exchange.h>
+#include <starhalo/starhalo_starpu.h>
 
 static starhalo_context_t *g_ctx;
 static int g_rank, g_size;
@@ -318,6 +321,62 @@ static void test_same_as_plain_mpi(void **state)
     assert_all_ok(bad, "StarPU index exchange == plain-MPI executor");
 }
 
+/* A user task reading the owned values while the halo travels: sums them into cl_arg. */
+static void sum_owned_cpu(void *buffers[], void *cl_arg)
+{
+    double *out = cl_arg; /* out[0] = count of owned values, then the sum */
+    const double *a = (const double *)STARPU_VECTOR_GET_PTR(buffers[0]);
+    double sum = 0;
+    for (int64_t l = 0; l < (int64_t)out[0]; l++)
+        sum += a[l];
+    out[1] = sum;
+}
+
+static struct starpu_codelet sum_owned_cl = {
+    .cpu_funcs = {sum_owned_cpu},
+    .nbuffers = 1,
+    .modes = {STARPU_R},
+    .name = "test_sum_owned",
+};
+
+/* begin / user task on the field / end: the halo arrives and the task saw the owned values. */
+static void test_begin_end_overlap(void **state)
+{
+    (void)state;
+    starhalo_distribution_t *d;
+    starhalo_index_plan_t *p;
+    make_plan(1, 55, &d, &p);
+    starhalo_field_t *f;
+    assert_status_ok(starhalo_index_field_create(g_ctx, p, STARHALO_FLOAT64, 1, &f));
+    starhalo_exchange_t *ex;
+    assert_status_ok(starhalo_index_exchange_create(g_ctx, &f, 1, g_transport, &ex));
+    starpu_data_handle_t h;
+    assert_status_ok(starhalo_field_part_handle(f, g_rank, &h));
+    const int64_t ls = starhalo_index_plan_local_size(p);
+    double want = 0;
+    for (int64_t l = 0; l < ls; l++)
+        want += image(starhalo_distribution_local_to_global(d, g_rank, l), 0, 0);
+    int bad = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        fill(f, p, 0, rep);
+        double io[2] = {(double)ls, -1};
+        assert_status_ok(starhalo_exchange_begin(ex));
+        assert_int_equal(
+            starpu_task_insert(&sum_owned_cl, STARPU_R, h, STARPU_CL_ARGS_NFREE, io, sizeof io, 0),
+            0);
+        assert_status_ok(starhalo_exchange_end(ex));
+        assert_status_ok(starhalo_exchange_wait(ex));
+        starpu_task_wait_for_all();
+        bad += io[1] != want + (double)ls * rep;
+        bad += check_image(f, p, 0, rep);
+    }
+    starhalo_exchange_destroy(ex);
+    starhalo_field_destroy(f);
+    starhalo_index_plan_destroy(p);
+    starhalo_distribution_destroy(d);
+    assert_all_ok(bad, "begin / user task / end");
+}
+
 /* The context's free tag ranges, flattened, to compare before / after. */
 static int snapshot_tags(int64_t *out, int max)
 {
@@ -451,9 +510,10 @@ int main(int argc, char **argv)
     if (g_rank != 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 prints the report */
         fprintf(stderr, "test_index_starpu: rank %d could not silence stdout\n", g_rank);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_forward),         cmocka_unit_test(test_reverse_sum),
-        cmocka_unit_test(test_reverse_max_min), cmocka_unit_test(test_same_as_plain_mpi),
-        cmocka_unit_test(test_repeated),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_forward),           cmocka_unit_test(test_reverse_sum),
+        cmocka_unit_test(test_reverse_max_min),   cmocka_unit_test(test_same_as_plain_mpi),
+        cmocka_unit_test(test_begin_end_overlap), cmocka_unit_test(test_repeated),
+        cmocka_unit_test(test_bad_input),
     };
     const int failed = cmocka_run_group_tests_name("index plans on StarPU", tests, NULL, NULL);
     starhalo_context_destroy(g_ctx);
