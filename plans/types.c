@@ -51,5 +51,5 @@ starhalo_status_t starhalo_reduce_op_parse(const char *name, starhalo_reduce_op_
 const char *starhalo_reduce_op_name(starhalo_reduce_op_t op)
 {
     return (op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN) ? reduce_names[op]
-                                                                         : "unknown";
+                                                                        : "unknown";
 }

@@ -7,8 +7,8 @@
 #define STARHALO_EXPORT_H
 
 #if defined(__GNUC__)
-#define STARHALO_API        __attribute__((visibility("default")))
-#define STARHALO_NODISCARD  __attribute__((warn_unused_result))
+#define STARHALO_API         __attribute__((visibility("default")))
+#define STARHALO_NODISCARD   __attribute__((warn_unused_result))
 #define STARHALO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define STARHALO_API

@@ -53,19 +53,19 @@ typedef enum starhalo_stencil_shape {
 
 /** Caller-filled description of a decomposition. Zero-initialise, then set what you need. */
 typedef struct starhalo_decomp_desc {
-    int ndims;                          /**< 2 or 3 spatial dims */
-    int64_t extent[STARHALO_MAX_DIMS];  /**< global cells per dim (W, H, D) */
-    int64_t batch;                      /**< N, carried along (0 means 1) */
-    int64_t channels;                   /**< C, carried along (0 means 1) */
-    starhalo_split_t split;             /**< how to split */
-    int nparts;                         /**< total parts (ignored for GRID: product of dims) */
+    int ndims;                            /**< 2 or 3 spatial dims */
+    int64_t extent[STARHALO_MAX_DIMS];    /**< global cells per dim (W, H, D) */
+    int64_t batch;                        /**< N, carried along (0 means 1) */
+    int64_t channels;                     /**< C, carried along (0 means 1) */
+    starhalo_split_t split;               /**< how to split */
+    int nparts;                           /**< total parts (ignored for GRID: product of dims) */
     int parts_per_dim[STARHALO_MAX_DIMS]; /**< for GRID; 0 entries mean 1 */
     /** Optional uneven sizes: part_sizes[d] lists parts_per_dim[d] owned widths summing to
      * extent[d]; NULL spreads the remainder over the first parts (no cell is ever dropped). */
     const int64_t *part_sizes[STARHALO_MAX_DIMS];
-    int halo[2 * STARHALO_MAX_DIMS];    /**< per-side halo widths, minus then plus per dim */
-    starhalo_stencil_shape_t shape;     /**< STAR or BOX */
-    int periodic[STARHALO_MAX_DIMS];    /**< non-zero: dimension wraps around */
+    int halo[2 * STARHALO_MAX_DIMS]; /**< per-side halo widths, minus then plus per dim */
+    starhalo_stencil_shape_t shape;  /**< STAR or BOX */
+    int periodic[STARHALO_MAX_DIMS]; /**< non-zero: dimension wraps around */
 } starhalo_decomp_desc_t;
 
 /** Opaque decomposition: global extents, part grid, owners. Immutable once created. */
@@ -122,23 +122,23 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_decomp_owner_of(
  * know it, and executors skip zero-size messages.
  */
 typedef struct starhalo_neighbor {
-    int part;                      /**< neighbour part index (may be the part itself if periodic) */
-    int dir[STARHALO_MAX_DIMS];    /**< offset of the neighbour in the part grid: -1, 0 or +1 */
+    int part;                   /**< neighbour part index (may be the part itself if periodic) */
+    int dir[STARHALO_MAX_DIMS]; /**< offset of the neighbour in the part grid: -1, 0 or +1 */
     int64_t shift[STARHALO_MAX_DIMS]; /**< periodic wrap: recv box = neighbour's send box +
                                           shift (shift is a multiple of the extent, usually 0) */
-    starhalo_box_t send;           /**< owned cells this part sends to the neighbour */
-    starhalo_box_t recv;           /**< ghost cells this part receives from the neighbour */
-    int send_tag;                  /**< direction slot of the outgoing message */
-    int recv_tag;                  /**< direction slot of the incoming message; equals the
-                                        neighbour's send_tag for the matching send */
+    starhalo_box_t send;              /**< owned cells this part sends to the neighbour */
+    starhalo_box_t recv;              /**< ghost cells this part receives from the neighbour */
+    int send_tag;                     /**< direction slot of the outgoing message */
+    int recv_tag;                     /**< direction slot of the incoming message; equals the
+                                           neighbour's send_tag for the matching send */
 } starhalo_neighbor_t;
 
 /** Opaque per-part plan: owned and ghosted boxes and the neighbour list. */
 typedef struct starhalo_part_plan starhalo_part_plan_t;
 
 /** Build @p part's plan in O(neighbours) time and memory. */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_part_plan_create(
-    const starhalo_decomp_t *decomp, int part, starhalo_part_plan_t **out);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_part_plan_create(const starhalo_decomp_t *decomp, int part, starhalo_part_plan_t **out);
 STARHALO_API void starhalo_part_plan_destroy(starhalo_part_plan_t *plan);
 
 STARHALO_API int starhalo_part_plan_part(const starhalo_part_plan_t *plan);
@@ -147,8 +147,8 @@ STARHALO_API starhalo_box_t starhalo_part_plan_owned(const starhalo_part_plan_t 
  * cells are zero padding when no neighbour fills them). */
 STARHALO_API starhalo_box_t starhalo_part_plan_ghosted(const starhalo_part_plan_t *plan);
 STARHALO_API int starhalo_part_plan_num_neighbors(const starhalo_part_plan_t *plan);
-STARHALO_API const starhalo_neighbor_t *starhalo_part_plan_neighbor(const starhalo_part_plan_t *plan,
-                                                                    int i);
+STARHALO_API const starhalo_neighbor_t *
+starhalo_part_plan_neighbor(const starhalo_part_plan_t *plan, int i);
 
 /**
  * Interior / boundary split for a compute footprint.
@@ -167,14 +167,15 @@ typedef struct starhalo_regions {
     starhalo_box_t boundary[STARHALO_MAX_BOUNDARY_BOXES];
 } starhalo_regions_t;
 
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_part_plan_regions(
-    const starhalo_part_plan_t *plan, const int reach[2 * STARHALO_MAX_DIMS],
-    starhalo_regions_t *out);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_part_plan_regions(const starhalo_part_plan_t *plan, const int reach[2 * STARHALO_MAX_DIMS],
+                           starhalo_regions_t *out);
 
 /** Number of cells in a box (0 if empty). */
 STARHALO_API int64_t starhalo_box_volume(const starhalo_box_t *box);
 /** Intersection of two boxes (may be empty). */
-STARHALO_API starhalo_box_t starhalo_box_intersect(const starhalo_box_t *a, const starhalo_box_t *b);
+STARHALO_API starhalo_box_t starhalo_box_intersect(const starhalo_box_t *a,
+                                                   const starhalo_box_t *b);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Layer specs: halo widths and output ownership of conv / pool layers                      */
@@ -224,13 +225,13 @@ typedef struct starhalo_run {
  * send runs with a reduction. Send and recv element counts are per plane.
  */
 typedef struct starhalo_peer_xfer {
-    int peer;                 /**< part (structured plans) or rank (index plans) */
-    int send_tag;             /**< matches the peer's recv_tag for this message */
+    int peer;     /**< part (structured plans) or rank (index plans) */
+    int send_tag; /**< matches the peer's recv_tag for this message */
     int recv_tag;
-    int64_t send_count;       /**< elements per plane sent (sum of send run lengths) */
+    int64_t send_count; /**< elements per plane sent (sum of send run lengths) */
     int nsend_runs;
     const starhalo_run_t *send_runs;
-    int64_t recv_count;       /**< elements per plane received */
+    int64_t recv_count; /**< elements per plane received */
     int nrecv_runs;
     const starhalo_run_t *recv_runs;
 } starhalo_peer_xfer_t;

@@ -13,10 +13,7 @@
 STARHALO_BEGIN_DECLS
 
 /** Element type of a field. */
-typedef enum starhalo_dtype {
-    STARHALO_FLOAT32 = 0,
-    STARHALO_FLOAT64 = 1
-} starhalo_dtype_t;
+typedef enum starhalo_dtype { STARHALO_FLOAT32 = 0, STARHALO_FLOAT64 = 1 } starhalo_dtype_t;
 
 /** How a reverse exchange combines incoming ghost values with the owner's values. */
 typedef enum starhalo_reduce_op {

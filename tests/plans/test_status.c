@@ -32,7 +32,8 @@ static void detailed_message_is_per_call(void **state)
     (void)state;
     starhalo__error_clear();
     assert_string_equal(starhalo_last_error_message(), "");
-    starhalo_status_t st = starhalo__error_set(STARHALO_ERR_HALO_TOO_WIDE, "halo %d > part %d", 3, 2);
+    starhalo_status_t st =
+        starhalo__error_set(STARHALO_ERR_HALO_TOO_WIDE, "halo %d > part %d", 3, 2);
     assert_int_equal(st, STARHALO_ERR_HALO_TOO_WIDE);
     assert_string_equal(starhalo_last_error_message(), "halo 3 > part 2");
     starhalo__error_clear();
