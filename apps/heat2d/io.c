@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "appkit.h"
 #include "heat2d.h"
 
 void heat2d_fill_tile(starhalo_dtype_t dtype, const starhalo_box_t *g, void *tile)
@@ -71,27 +72,12 @@ static int write_npy(const char *dir, starhalo_dtype_t dtype, const void *a, int
         return 1;
     }
     snprintf(path, sizeof path, "%s/heat2d.npy", dir);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    const int64_t shape[2] = {n, n};
+    if (starhalo_app_npy_write(path, dtype, 2, shape, a) != 0) {
         fprintf(stderr, "heat2d: error: cannot write %s: %s\n", path, strerror(errno));
         return 1;
     }
-    /* NPY 1.0: magic, version, header length, dict padded with spaces to a multiple of 64. */
-    char hdr[256];
-    int len = snprintf(hdr, sizeof hdr,
-                       "{'descr': '<%s', 'fortran_order': False, 'shape': (%lld, %lld), }",
-                       dtype == STARHALO_FLOAT32 ? "f4" : "f8", (long long)n, (long long)n);
-    int total = 10 + len + 1;
-    int pad = (64 - total % 64) % 64;
-    memset(hdr + len, ' ', (size_t)pad);
-    hdr[len + pad] = '\n';
-    const unsigned short hlen = (unsigned short)(len + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(hlen & 0xff, f);
-    fputc(hlen >> 8, f);
-    fwrite(hdr, 1, hlen, f);
-    fwrite(a, starhalo_dtype_size(dtype), (size_t)(n * n), f);
-    return fclose(f) == 0 ? 0 : 1;
+    return 0;
 }
 
 int heat2d_finish(const heat2d_opts_t *o, const void *global, heat2d_result_t *res)

@@ -21,6 +21,7 @@
 
 #include <starhalo/starhalo_mpi_exchange.h>
 
+#include "appkit.h"
 #include "cg_halo.h"
 
 #define APP "sparse_cg"
@@ -246,41 +247,6 @@ static double pdot(const double *a, const double *b, int64_t m)
     return all;
 }
 
-/* Write a float64 array as NumPy .npy v1.0 (C order). Returns 0 or -1. */
-static int write_npy(const char *path, const double *a, const int64_t *shape, int ndim)
-{
-    char dict[128];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (");
-    int64_t total = 1;
-    for (int d = 0; d < ndim; d++) {
-        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld, ", (long long)shape[d]);
-        total *= shape[d];
-    }
-    len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
-    const int hlen = ((10 + len + 1 + 63) / 64) * 64 - 10; /* header padded to 64 bytes */
-    char header[256];
-    memset(header, ' ', sizeof header);
-    memcpy(header, dict, (size_t)len);
-    header[hlen - 1] = '\n';
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    const unsigned char pre[10] = {0x93,
-                                   'N',
-                                   'U',
-                                   'M',
-                                   'P',
-                                   'Y',
-                                   1,
-                                   0,
-                                   (unsigned char)(hlen & 0xff),
-                                   (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, (size_t)hlen, f) == (size_t)hlen &&
-             fwrite(a, sizeof *a, (size_t)total, f) == (size_t)total;
-    ok &= fclose(f) == 0;
-    return ok ? 0 : -1;
-}
-
 /* One line from rank 0, then every rank leaves with status 1. */
 static int fail_all(int rank, const char *msg)
 {
@@ -498,7 +464,7 @@ int main(int argc, char **argv)
             char path[4096 + 16];
             const int64_t shape[3] = {n, n, n};
             snprintf(path, sizeof path, "%s/solution.npy", o.dump);
-            if (write_npy(path, xg, shape, o.dim) != 0) {
+            if (starhalo_app_npy_write(path, STARHALO_FLOAT64, o.dim, shape, xg) != 0) {
                 snprintf(err, sizeof err, "cannot write '%s': %s", path, strerror(errno));
                 verdict = -1;
             }

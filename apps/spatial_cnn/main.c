@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "appkit.h"
 #include "spatial_cnn.h"
 
 #define TOL 1e-5
@@ -239,11 +240,11 @@ static int dump(const run_t *t, cnn_net_t *net, const float *y)
         if (mkdir(o->dump, 0777) != 0 && errno != EEXIST)
             rc = -1;
         snprintf(path, sizeof path, "%s/w1.npy", o->dump);
-        rc = rc ? rc : cnn_write_npy(path, w1, 4, s1);
+        rc = rc ? rc : starhalo_app_npy_write(path, STARHALO_FLOAT32, 4, s1, w1);
         snprintf(path, sizeof path, "%s/w2.npy", o->dump);
-        rc = rc ? rc : cnn_write_npy(path, w2, 4, s2);
+        rc = rc ? rc : starhalo_app_npy_write(path, STARHALO_FLOAT32, 4, s2, w2);
         snprintf(path, sizeof path, "%s/output.npy", o->dump);
-        rc = rc ? rc : cnn_write_npy(path, y, 4, sy);
+        rc = rc ? rc : starhalo_app_npy_write(path, STARHALO_FLOAT32, 4, sy, y);
         if (rc)
             fprintf(stderr, "spatial_cnn: error: cannot write .npy files in '%s'\n", o->dump);
     }

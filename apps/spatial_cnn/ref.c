@@ -185,28 +185,3 @@ void cnn_ref_weights(const cnn_ref_t *r, const float **w1, const float **w2)
     *w1 = r->w1;
     *w2 = r->w2;
 }
-
-int cnn_write_npy(const char *path, const float *data, int ndims, const int64_t *shape)
-{
-    char dims[160] = "", hdr[256];
-    size_t count = 1, len = 0;
-    for (int i = 0; i < ndims; i++) {
-        len += (size_t)snprintf(dims + len, sizeof dims - len, "%lld,%s", (long long)shape[i],
-                                i + 1 < ndims ? " " : "");
-        count *= (size_t)shape[i];
-    }
-    int h = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
-                     dims);
-    const int total = ((10 + h + 1 + 63) / 64) * 64; /* magic + header + '\n', 64-aligned */
-    while (10 + h + 1 < total)
-        hdr[h++] = ' ';
-    hdr[h++] = '\n';
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    const unsigned char magic[10] = {
-        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h & 0xff), (unsigned char)(h >> 8)};
-    int ok = fwrite(magic, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)h, f) == (size_t)h &&
-             fwrite(data, sizeof(float), count, f) == count;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}

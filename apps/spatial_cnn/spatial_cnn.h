@@ -56,7 +56,5 @@ void cnn_ref_destroy(cnn_ref_t *r);
 void cnn_ref_step(cnn_ref_t *r, cnn_step_out_t *out);
 void cnn_ref_weights(const cnn_ref_t *r, const float **w1, const float **w2);
 
-/** Write a float32 C-order .npy file; returns 0 on success. */
-int cnn_write_npy(const char *path, const float *data, int ndims, const int64_t *shape);
 
 #endif
