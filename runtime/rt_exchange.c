@@ -99,7 +99,8 @@ static void set_args(starhalo_cl_xfer_args_t *a, const starhalo_exchange_t *ex, 
 }
 
 /* Lower one local part and allocate its buffers. */
-static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp)
+static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp,
+                                     starhalo__exchange_lower_fn lower)
 {
     const starhalo_field_t *f0 = ex->fields[0];
     const rt_part_t *rp = &f0->parts[li];
@@ -109,7 +110,9 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     STARHALO_REQUIRE(xp->tiles, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int f = 0; f < ex->nfields; f++)
         xp->tiles[f] = &ex->fields[f]->parts[li];
-    if (!xp->plan) /* index exchanges (rt_index_exchange.c) pass their lowered plan */
+    if (lower) /* index exchanges (rt_index_exchange.c) lower their own plan */
+        STARHALO_CHECK(lower(ex, li, &xp->plan));
+    else
         STARHALO_CHECK(starhalo_part_plan_lower(rp->plan, &xp->plan));
     xp->npeers = starhalo_xfer_plan_num_peers(xp->plan);
     const size_t np = (size_t)(xp->npeers ? xp->npeers : 1);
@@ -165,11 +168,6 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     return STARHALO_OK;
 }
 
-starhalo_status_t starhalo__exchange_build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp)
-{
-    return build_xpart(ex, li, xp);
-}
-
 /* For a neighbour on this rank, find its entry that sends what we receive. */
 static starhalo_status_t match_local(starhalo_exchange_t *ex)
 {
@@ -199,13 +197,13 @@ static starhalo_status_t match_local(starhalo_exchange_t *ex)
     return STARHALO_OK;
 }
 
-static starhalo_status_t build(starhalo_exchange_t *ex)
+static starhalo_status_t build(starhalo_exchange_t *ex, starhalo__exchange_lower_fn lower)
 {
     ex->nxparts = ex->fields[0]->nlocal;
     ex->xparts = calloc((size_t)(ex->nxparts ? ex->nxparts : 1), sizeof(rt_xpart_t));
     STARHALO_REQUIRE(ex->xparts, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int li = 0; li < ex->nxparts; li++)
-        STARHALO_CHECK(build_xpart(ex, li, &ex->xparts[li]));
+        STARHALO_CHECK(build_xpart(ex, li, &ex->xparts[li], lower));
     STARHALO_CHECK(match_local(ex));
     if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI) {
         if (!ex->ctx->token)
@@ -296,6 +294,14 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
             starhalo__tags_release(ctx, base, ntags);
         return rc;
     }
+    return starhalo__exchange_new(ctx, fields, nfields, transport, base, ntags, NULL, out);
+}
+
+starhalo_status_t starhalo__exchange_new(starhalo_context_t *ctx, starhalo_field_t *const *fields,
+                                         int nfields, starhalo_transport_t transport, int64_t base,
+                                         int64_t ntags, starhalo__exchange_lower_fn lower,
+                                         starhalo_exchange_t **out)
+{
     starhalo_exchange_t *ex = calloc(1, sizeof(*ex));
     if (!ex) {
         starhalo__tags_release(ctx, base, ntags);
@@ -310,6 +316,7 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
     ex->dtype = fields[0]->dtype;
     ex->fields = malloc(sizeof(*ex->fields) * (size_t)nfields);
     ex->planes = malloc(sizeof(int64_t) * (size_t)nfields);
+    starhalo_status_t rc;
     if (!ex->fields || !ex->planes) {
         rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     } else {
@@ -318,7 +325,7 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
             ex->planes[i] = fields[i]->planes;
             ex->msg_planes += fields[i]->planes;
         }
-        rc = build(ex);
+        rc = build(ex, lower);
     }
     starhalo__context_add_exchange(ctx, ex);
     if (rc != STARHALO_OK) {

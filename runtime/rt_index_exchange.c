@@ -171,30 +171,12 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
     return STARHALO_OK;
 }
 
-/* Everything after the agreement: local, so its status is agreed once more by the caller. */
-static starhalo_status_t build(starhalo_exchange_t *ex, starhalo_field_t *const *fields,
-                               int nfields)
+/* Every index field has one local part, lowered from the fields' common index plan. */
+static starhalo_status_t lower_index(const starhalo_exchange_t *ex, int li,
+                                     starhalo_xfer_plan_t **out)
 {
-    ex->fields = malloc(sizeof(*ex->fields) * (size_t)nfields);
-    ex->planes = malloc(sizeof(int64_t) * (size_t)nfields);
-    ex->xparts = calloc(1, sizeof(rt_xpart_t));
-    STARHALO_REQUIRE(ex->fields && ex->planes && ex->xparts, STARHALO_ERR_NO_MEMORY,
-                     "index_exchange_create: no memory");
-    for (int i = 0; i < nfields; i++) {
-        ex->fields[i] = fields[i];
-        ex->planes[i] = fields[i]->planes;
-        ex->msg_planes += fields[i]->planes;
-    }
-    STARHALO_CHECK(starhalo_index_plan_lower(as_index(fields[0])->plan, 1, &ex->xparts[0].plan));
-    ex->nxparts = 1; /* from here on, starhalo_exchange_destroy frees the part */
-    STARHALO_CHECK(starhalo__exchange_build_xpart(ex, 0, &ex->xparts[0]));
-    if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI) {
-        if (!ex->ctx->token)
-            starpu_void_data_register(&ex->ctx->token);
-        ex->token = ex->ctx->token;
-        STARHALO_CHECK(starhalo__direct_setup(ex, &ex->xparts[0]));
-    }
-    return STARHALO_OK;
+    (void)li;
+    return starhalo_index_plan_lower(as_index(ex->fields[0])->plan, 1, out);
 }
 
 starhalo_status_t starhalo_index_exchange_create(starhalo_context_t *ctx,
@@ -229,24 +211,14 @@ starhalo_status_t starhalo_index_exchange_create(starhalo_context_t *ctx,
             starhalo__tags_release(ctx, base, ntags);
         return rc;
     }
-    starhalo_exchange_t *ex = calloc(1, sizeof(*ex));
-    if (!ex) {
-        starhalo__tags_release(ctx, base, ntags);
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index_exchange_create: no memory");
-    } else {
-        ex->ctx = ctx;
-        ex->transport = transport;
-        ex->dcomm = ctx->dcomm;
-        ex->tag_base = base;
-        ex->ntags = ntags;
-        ex->nfields = nfields;
-        ex->dtype = fields[0]->dtype;
-        rc = build(ex, fields, nfields);
-        starhalo__context_add_exchange(ctx, ex);
-    }
+    /* The build's failures are local: agree so that no rank goes on alone. */
+    starhalo_exchange_t *ex = NULL;
+    rc = starhalo__exchange_new(ctx, fields, nfields, transport, base, ntags, lower_index, &ex);
     rc = starhalo__mpi_agree(ctx->comm, rc);
     if (rc != STARHALO_OK) {
-        starhalo_exchange_destroy(ex); /* releases the tags */
+        /* Built here but failed on another rank: free it and its tags (a local failure has
+         * already freed everything, ex is NULL then). */
+        starhalo_exchange_destroy(ex);
         return rc;
     }
     *out = ex;

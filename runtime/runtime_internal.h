@@ -140,9 +140,18 @@ struct starhalo_exchange {
     struct starhalo_exchange *next;
 };
 
-/** Lower (unless xp->plan is already set) and build local part @p li of @p ex: peers,
- * message buffers and handles, tags, codelet args (rt_exchange.c; used by rt_index_exchange.c). */
-starhalo_status_t starhalo__exchange_build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t *xp);
+/** Lowers local part @p li of @p ex to its transfer plan (index exchanges). */
+typedef starhalo_status_t (*starhalo__exchange_lower_fn)(const starhalo_exchange_t *ex, int li,
+                                                         starhalo_xfer_plan_t **out);
+/** Allocate and build an exchange over checked and agreed @p fields (rt_exchange.c; used by
+ * rt_index_exchange.c): every local part's peers, message buffers and handles, tags from
+ * [@p base, @p base + @p ntags) (owned from here on, released on failure), codelet args and
+ * the direct transport's requests. Parts are lowered by @p lower, or from their part plan if
+ * NULL. Failures are local (not agreed) and leave nothing behind; *out is set on success. */
+starhalo_status_t starhalo__exchange_new(starhalo_context_t *ctx, starhalo_field_t *const *fields,
+                                         int nfields, starhalo_transport_t transport, int64_t base,
+                                         int64_t ntags, starhalo__exchange_lower_fn lower,
+                                         starhalo_exchange_t **out);
 /** The transport STARHALO_TRANSPORT_DEFAULT stands for (rt_exchange.c). */
 starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context_t *ctx);
 
