@@ -27,7 +27,7 @@ static void **msg_ptrs(const rt_direct_arg_t *a, int unpack, int *nmsgs)
     const rt_xpart_t *xp = a->xp;
     const int use_send = a->reverse == unpack; /* fwd pack / rev unpack: send side */
     const int n = use_send ? xp->nsend : xp->nrecv;
-    void **p = xp->dptrs + a->ex->nfields;
+    void **p = xp->dmsgs;
     for (int k = 0; k < n; k++) {
         const rt_peer_t *pe = &xp->peers[use_send ? xp->send_idx[k] : xp->recv_idx[k]];
         if (!unpack || pe->local < 0) {
@@ -73,15 +73,8 @@ static void direct_unpack_cpu(void *buffers[], void *cl_arg)
         MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
     int n;
     void **msgs = msg_ptrs(a, 1, &n);
-    /* msg_ptrs fills dptrs after the tiles; unpack wants messages first, so copy out. */
-    void *m[64], **mp = n <= 64 ? m : malloc(sizeof(void *) * (size_t)n);
-    if (!mp)
-        return;
-    for (int k = 0; k < n; k++)
-        mp[k] = msgs[k];
-    starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, mp, tile_ptrs(a));
-    if (mp != m)
-        free(mp);
+    starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, msgs,
+                          tile_ptrs(a));
 }
 
 struct starpu_codelet starhalo__cl_direct_pack = {
@@ -102,12 +95,14 @@ struct starpu_codelet starhalo__cl_direct_unpack = {
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp)
 {
     const size_t esz = starhalo_dtype_size(ex->dtype);
-    xp->dptrs = calloc((size_t)(ex->nfields + xp->npeers + 1), sizeof(void *));
+    /* Scratch of the tasks, allocated here so that they never allocate. */
+    xp->dptrs = calloc((size_t)ex->nfields, sizeof(void *));
+    xp->dmsgs = calloc((size_t)(xp->npeers + 1), sizeof(void *));
     xp->dargs = calloc(1 + NOPS, sizeof(rt_direct_arg_t));
     for (int d = 0; d < 2; d++)
         xp->dreq[d] = calloc((size_t)(2 * xp->npeers + 1), sizeof(MPI_Request));
-    STARHALO_REQUIRE(xp->dptrs && xp->dargs && xp->dreq[0] && xp->dreq[1], STARHALO_ERR_NO_MEMORY,
-                     "exchange_create: no memory");
+    STARHALO_REQUIRE(xp->dptrs && xp->dmsgs && xp->dargs && xp->dreq[0] && xp->dreq[1],
+                     STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int i = 0; i <= NOPS; i++)
         xp->dargs[i] = (rt_direct_arg_t){
             ex, xp, i > 0, i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE};
@@ -150,5 +145,6 @@ void starhalo__direct_free(rt_xpart_t *xp)
         xp->dreq[d] = NULL;
     }
     free(xp->dptrs);
+    free(xp->dmsgs);
     free(xp->dargs);
 }

@@ -108,7 +108,8 @@ typedef struct rt_xpart {
     /* Direct transport: persistent requests per direction [0 fwd, 1 rev], receives first. */
     MPI_Request *dreq[2];
     int ndrecv[2], ndsend[2];
-    void **dptrs;                /**< scratch of the direct tasks: nfields + npeers */
+    void **dptrs;                /**< scratch of the direct tasks: nfields tile pointers */
+    void **dmsgs;                /**< scratch of the direct tasks: npeers message pointers */
     struct rt_direct_arg *dargs; /**< [0] forward, [1 + op] reverse */
 } rt_xpart_t;
 
