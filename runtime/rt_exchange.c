@@ -337,11 +337,17 @@ starhalo_status_t starhalo__exchange_new(starhalo_context_t *ctx, starhalo_field
     return STARHALO_OK;
 }
 
+static starhalo_status_t end(starhalo_exchange_t *ex, int reverse);
+
 void starhalo_exchange_destroy(starhalo_exchange_t *ex)
 {
     if (!ex)
         return;
-    if (starhalo_exchange_wait(ex) != STARHALO_OK)
+    /* Destroyed between begin and end: submit the end, so that no pack task, started
+     * request or detached transfer still uses the buffers freed below when they go (and
+     * peers that call end get their messages). */
+    starhalo_status_t rc = ex->state == IDLE ? STARHALO_OK : end(ex, ex->state == REVERSE);
+    if (rc != STARHALO_OK || starhalo_exchange_wait(ex) != STARHALO_OK)
         starpu_task_wait_for_all(); /* best effort: unregister below waits too */
     free_xparts(ex);
     starhalo__tags_release(ex->ctx, ex->tag_base, ex->ntags);
@@ -524,6 +530,8 @@ starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex)
     STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
     for (int li = 0; li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
+        if (!xp->tiles || !xp->peers)
+            continue; /* left unbuilt by a failed create: nothing was submitted */
         for (int f = 0; f < ex->nfields; f++) {
             if (starpu_data_acquire(xp->tiles[f]->handle, STARPU_R) != 0)
                 return starhalo__error_set(STARHALO_ERR_STARPU, "acquiring a tile failed");

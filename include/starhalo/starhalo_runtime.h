@@ -122,7 +122,8 @@ typedef enum starhalo_transport {
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_exchange_create(starhalo_context_t *ctx, starhalo_field_t *const *fields, int nfields,
                          starhalo_transport_t transport, starhalo_exchange_t **out);
-/** Collective. NULL is allowed. */
+/** Collective. NULL is allowed. Between a begin and its end it first submits the end (as
+ * starhalo_exchange_end() / starhalo_exchange_end_reverse() would) and waits for it. */
 STARHALO_API void starhalo_exchange_destroy(starhalo_exchange_t *ex);
 
 /** Forward update, first half: submit pack tasks and the transfers. Returns at once. */

@@ -6,10 +6,10 @@
  * periodic, batch x channels, float32/float64, several fields in one exchange, 1 and 2 parts
  * per rank with a round-robin map), two exchanges in flight with user tasks reading the tiles
  * between begin and end, reverse SUM checked exactly and MAX, 1000 repeated
- * exchanges (no tag collision, no memory growth), and inconsistent decompositions
- * (STARHALO_ERR_MISMATCH on every rank, no hang). Argument "direct" or "starpu" picks the
- * transport (default: the runtime's choice); a second argument "quick" tests halo 2 only in
- * the forward matrix and 300 repeated exchanges.
+ * exchanges (no tag collision, no memory growth), inconsistent decompositions
+ * (STARHALO_ERR_MISMATCH on every rank, no hang), and destroy between begin and end. Argument
+ * "direct" or "starpu" picks the transport (default: the runtime's choice); a second argument
+ * "quick" tests halo 2 only in the forward matrix and 300 repeated exchanges.
  *
  * The oracle never looks at the plans' neighbour lists: the value a ghost cell must hold is
  * derived from its global coordinates, the halo widths, the stencil shape and periodicity.
@@ -269,7 +269,9 @@ static int check_reverse(const cfg_t *c, const starhalo_decomp_t *d, starhalo_fi
     return bad;
 }
 
-typedef enum { RUN_FORWARD, RUN_SUM, RUN_MAX } run_t;
+/* RUN_DESTROY_EARLY: forward, but destroy the exchange between begin and end (destroy
+ * submits the end itself and waits). */
+typedef enum { RUN_FORWARD, RUN_SUM, RUN_MAX, RUN_DESTROY_EARLY } run_t;
 
 static void run_cfg(const cfg_t *c, run_t run)
 {
@@ -282,12 +284,17 @@ static void run_cfg(const cfg_t *c, run_t run)
     starhalo_exchange_t *ex = NULL;
     assert_status_ok(starhalo_exchange_create(g_ctx, fields, c->nfields, g_transport, &ex));
     int bad = 0;
-    if (run == RUN_FORWARD) {
+    if (run == RUN_FORWARD || run == RUN_DESTROY_EARLY) {
         for (int k = 0; k < c->nfields; k++)
             fill(c, fields[k], k, FILL_FORWARD, 0);
         assert_status_ok(starhalo_exchange_begin(ex));
-        assert_status_ok(starhalo_exchange_end(ex));
-        assert_status_ok(starhalo_exchange_wait(ex));
+        if (run == RUN_DESTROY_EARLY) {
+            starhalo_exchange_destroy(ex);
+            ex = NULL;
+        } else {
+            assert_status_ok(starhalo_exchange_end(ex));
+            assert_status_ok(starhalo_exchange_wait(ex));
+        }
         for (int k = 0; k < c->nfields; k++)
             bad += check_forward(c, fields[k], k, 0);
     } else {
@@ -304,9 +311,10 @@ static void run_cfg(const cfg_t *c, run_t run)
     starhalo_decomp_destroy(d);
     char what[160];
     snprintf(what, sizeof what, "%s %s ppr %d %lldx%lld halo %d,%d,%d,%d periodic %d %s",
-             run == RUN_FORWARD ? "forward"
-             : run == RUN_SUM   ? "reverse sum"
-                                : "reverse max",
+             run == RUN_FORWARD         ? "forward"
+             : run == RUN_DESTROY_EARLY ? "destroy between begin and end"
+             : run == RUN_SUM           ? "reverse sum"
+                                        : "reverse max",
              starhalo_split_name(c->split), c->ppr, (long long)c->w, (long long)c->h, c->halo[0],
              c->halo[1], c->halo[2], c->halo[3], c->periodic,
              c->shape == STARHALO_STENCIL_BOX ? "box" : "star");
@@ -393,6 +401,16 @@ static void test_forward_float64_asymmetric(void **state)
     c.channels = 5;
     for (c.periodic = 0; c.periodic <= 1; c.periodic++)
         run_cfg(&c, RUN_FORWARD);
+}
+
+/* Destroying between begin and end completes the exchange (ghosts per the oracle), with a
+ * local and a remote neighbour per part; no use-after-free of the message buffers. */
+static void test_destroy_between_begin_and_end(void **state)
+{
+    (void)state;
+    cfg_t c = base_cfg(STARHALO_SPLIT_VERTICAL, 2, 2);
+    c.periodic = 1;
+    run_cfg(&c, RUN_DESTROY_EARLY);
 }
 
 static void test_reverse_sum(void **state)
@@ -620,6 +638,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_repeated),
         cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_mismatch),
+        cmocka_unit_test(test_destroy_between_begin_and_end),
     };
     const int failed = cmocka_run_group_tests_name("runtime exchange", tests, NULL, NULL);
     starhalo_context_destroy(g_ctx);
