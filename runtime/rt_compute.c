@@ -88,6 +88,16 @@ starhalo_status_t starhalo_stencil_kind_parse(const char *name, starhalo_stencil
     return STARHALO_OK;
 }
 
+starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *field,
+                                                       const char *what, const char *which)
+{
+    STARHALO_REQUIRE(starhalo_field_decomp(field), STARHALO_ERR_INVALID_ARG,
+                     "%s: the %s field is an index field (from starhalo_index_field_create); "
+                     "only fields with a decomposition are supported",
+                     what, which);
+    return STARHALO_OK;
+}
+
 starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, int **ids, int *n)
 {
     *n = starhalo_field_local_parts(field, NULL);
@@ -323,6 +333,8 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
                      "stencil_create: NULL context, field or exchange");
     STARHALO_REQUIRE(in != out, STARHALO_ERR_INVALID_ARG,
                      "stencil_create: input and output must be different fields");
+    STARHALO_CHECK(starhalo__compute_require_structured(in, "stencil_create", "input"));
+    STARHALO_CHECK(starhalo__compute_require_structured(out, "stencil_create", "output"));
     STARHALO_CHECK(check_fields(in, out, kind));
     STARHALO_REQUIRE(!conf || conf->bands >= 0, STARHALO_ERR_INVALID_ARG,
                      "stencil_create: bands %d (expected >= 0)", conf ? conf->bands : 0);

@@ -82,6 +82,8 @@ starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx, starhalo_field_
                                         starhalo_field_t *b, double *sum)
 {
     STARHALO_REQUIRE(ctx && a && b && sum, STARHALO_ERR_INVALID_ARG, "sqdiff: NULL argument");
+    STARHALO_CHECK(starhalo__compute_require_structured(a, "sqdiff", "first"));
+    STARHALO_CHECK(starhalo__compute_require_structured(b, "sqdiff", "second"));
     STARHALO_REQUIRE(starhalo_decomp_num_parts(starhalo_field_decomp(a)) ==
                              starhalo_decomp_num_parts(starhalo_field_decomp(b)) &&
                          starhalo_field_dtype(a) == starhalo_field_dtype(b),
@@ -145,6 +147,7 @@ starhalo_status_t starhalo_field_gather(starhalo_context_t *ctx, starhalo_field_
                                         void *global)
 {
     STARHALO_REQUIRE(ctx && field, STARHALO_ERR_INVALID_ARG, "gather: NULL argument");
+    STARHALO_CHECK(starhalo__compute_require_structured(field, "gather", "given"));
     STARHALO_CHECK(require_multiple("starhalo_field_gather"));
     MPI_Comm comm = starhalo_context_comm(ctx);
     const int me = starhalo_context_rank(ctx);

@@ -252,6 +252,8 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
                      "conv2d_create: NULL context, field, exchange, layer or weights");
     STARHALO_REQUIRE(in != out, STARHALO_ERR_INVALID_ARG,
                      "conv2d_create: input and output must be different fields");
+    STARHALO_CHECK(starhalo__compute_require_structured(in, "conv2d_create", "input"));
+    STARHALO_CHECK(starhalo__compute_require_structured(out, "conv2d_create", "output"));
     STARHALO_REQUIRE(!conf || conf->bands >= 0, STARHALO_ERR_INVALID_ARG,
                      "conv2d_create: bands %d (expected >= 0)", conf ? conf->bands : 0);
     int mh = 0, ph = 0;

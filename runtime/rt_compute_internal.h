@@ -46,6 +46,11 @@ extern struct starpu_codelet starhalo__cl_sqdiff;
 /** The local parts of @p field in a new array (*ids, free() it; never NULL) and their count. */
 starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, int **ids, int *n);
 
+/** STARHALO_ERR_INVALID_ARG unless @p field has a decomposition (index fields have none):
+ * the message names the call @p what and the argument @p which. */
+starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *field,
+                                                       const char *what, const char *which);
+
 /** The kernel tile geometry of a local part of @p field. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 

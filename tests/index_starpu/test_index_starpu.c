@@ -19,7 +19,9 @@
  *   restored (read through runtime_internal.h);
  * - bad input on one rank (planes, dtype, transport, NULL field) -> the same status on every
  *   rank, no hang, and a working exchange afterwards; an index field passed to the structured
- *   starhalo_exchange_create is rejected (STARHALO_ERR_INVALID_ARG everywhere).
+ *   starhalo_exchange_create, starhalo_stencil_create, starhalo_conv2d_create,
+ *   starhalo_field_sqdiff or starhalo_field_gather is rejected (STARHALO_ERR_INVALID_ARG
+ *   everywhere).
  * Every rank runs every test; pass/fail is agreed with MPI_Allreduce.
  */
 #include <math.h>
@@ -32,6 +34,7 @@
 #include "starhalo_test.h"
 
 #include "runtime_internal.h"
+#include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_index_starpu.h>
 #include <starhalo/starhalo_mpi_exchange.h>
 #include <starhalo/starhalo_starpu.h>
@@ -481,8 +484,31 @@ static void test_bad_input(void **state)
     bad += expect_status(starhalo_exchange_create(g_ctx, &good, 1, g_transport, &ex),
                          STARHALO_ERR_INVALID_ARG, "index field in starhalo_exchange_create");
     bad += ex != NULL;
-    /* Everything still works afterwards. */
+    /* Index fields given to the compute calls: rejected, not dereferenced. */
     assert_status_ok(starhalo_index_exchange_create(g_ctx, &good, 1, g_transport, &ex));
+    starhalo_field_t *other_f = NULL;
+    assert_status_ok(starhalo_index_field_create(g_ctx, p, STARHALO_FLOAT64, 1, &other_f));
+    starhalo_stencil_t *st = NULL;
+    bad += expect_status(
+        starhalo_stencil_create(g_ctx, good, other_f, ex, STARHALO_STENCIL_5PT, NULL, &st),
+        STARHALO_ERR_INVALID_ARG, "index fields in starhalo_stencil_create");
+    bad += st != NULL;
+    const starhalo_layer_t layer = {3, 1, 1, 1};
+    const float w[9] = {0}, bias[1] = {0};
+    starhalo_conv2d_t *cv = NULL;
+    bad +=
+        expect_status(starhalo_conv2d_create(g_ctx, good, other_f, ex, &layer, w, bias, NULL, &cv),
+                      STARHALO_ERR_INVALID_ARG, "index fields in starhalo_conv2d_create");
+    bad += cv != NULL;
+    double sum = -1;
+    bad += expect_status(starhalo_field_sqdiff(g_ctx, good, other_f, &sum),
+                         STARHALO_ERR_INVALID_ARG, "index fields in starhalo_field_sqdiff");
+    double global[1];
+    bad += expect_status(starhalo_field_gather(g_ctx, good, 0, global), STARHALO_ERR_INVALID_ARG,
+                         "index field in starhalo_field_gather");
+    bad += strstr(starhalo_last_error_message(), "index field") == NULL;
+    starhalo_field_destroy(other_f);
+    /* Everything still works afterwards. */
     fill(good, p, 0, 0);
     assert_status_ok(starhalo_exchange_submit(ex));
     assert_status_ok(starhalo_exchange_wait(ex));
