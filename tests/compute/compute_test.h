@@ -6,7 +6,7 @@
 #ifndef COMPUTE_TEST_H
 #define COMPUTE_TEST_H
 
-#include "starhalo_test.h"
+#include "starhalo_mpi_test.h"
 
 #include <stdio.h>
 
@@ -16,14 +16,7 @@ extern starhalo_context_t *g_ctx;
 extern int g_rank, g_size;
 
 /* Count a failed check without leaving the test (the other ranks are in collectives). */
-#define CHECK(bad, cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            if ((bad)++ == 0)                                                                      \
-                fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", g_rank, __FILE__, __LINE__,  \
-                        #cond);                                                                    \
-        }                                                                                          \
-    } while (0)
+#define CHECK(bad, cond) STARHALO_MPI_CHECK(bad, cond)
 
 /** The three slice methods every distributed test walks. */
 static const starhalo_split_t compute_test_splits[3] = {
@@ -44,12 +37,6 @@ static inline int compute_test_any(int bad)
     int all = 0;
     MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     return all;
-}
-
-/** Every rank agrees on the outcome, then asserts it. */
-static inline void agree_ok(int bad)
-{
-    assert_int_equal(compute_test_any(bad), 0);
 }
 
 /** MPI_THREAD_MULTIPLE + a context, run the group, agree, tear down; the exit status. */

@@ -31,7 +31,7 @@
 
 #include <mpi.h>
 
-#include "starhalo_test.h"
+#include "starhalo_mpi_test.h"
 
 #include "runtime_internal.h"
 #include <starhalo/starhalo_compute.h>
@@ -44,16 +44,6 @@ static int g_rank, g_size;
 static starhalo_transport_t g_transport = STARHALO_TRANSPORT_DIRECT_MPI;
 
 enum { N_GLOBAL = 613 };
-
-/* Agree on a local failure count; every rank asserts the same result. */
-static void assert_all_ok(int bad, const char *what)
-{
-    int total = 0;
-    MPI_Allreduce(&bad, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (total && g_rank == 0)
-        print_error("%s: %d failures over all ranks\n", what, total);
-    assert_int_equal(total, 0);
-}
 
 /* A distribution of kind @p kind and a plan where every rank requires ~n/3 random indexes
  * (duplicates and own indexes included). */
@@ -82,19 +72,6 @@ static void make_plan(int kind, uint64_t seed, starhalo_distribution_t **d,
     free(req);
 }
 
-static double get(const void *a, starhalo_dtype_t t, int64_t i)
-{
-    return t == STARHALO_FLOAT32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
-}
-
-static void put(void *a, starhalo_dtype_t t, int64_t i, double v)
-{
-    if (t == STARHALO_FLOAT32)
-        ((float *)a)[i] = (float)v;
-    else
-        ((double *)a)[i] = v;
-}
-
 static void *field_ptr(starhalo_field_t *f)
 {
     void *p = NULL;
@@ -116,10 +93,11 @@ static void fill(starhalo_field_t *f, const starhalo_index_plan_t *p, int k, dou
     void *a = field_ptr(f);
     for (int64_t q = 0; q < f->planes; q++) {
         for (int64_t l = 0; l < ls; l++)
-            put(a, f->dtype, q * (ls + hs) + l,
-                image(starhalo_distribution_local_to_global(d, g_rank, l), q, k) + shift);
+            starhalo_test_put(a, f->dtype, q * (ls + hs) + l,
+                              image(starhalo_distribution_local_to_global(d, g_rank, l), q, k) +
+                                  shift);
         for (int64_t h = 0; h < hs; h++)
-            put(a, f->dtype, q * (ls + hs) + ls + h, -1);
+            starhalo_test_put(a, f->dtype, q * (ls + hs) + ls + h, -1);
     }
 }
 
@@ -132,10 +110,10 @@ static int check_image(starhalo_field_t *f, const starhalo_index_plan_t *p, int 
     int bad = 0;
     for (int64_t q = 0; q < f->planes; q++) {
         for (int64_t l = 0; l < ls; l++)
-            bad += get(a, f->dtype, q * (ls + hs) + l) !=
+            bad += starhalo_test_get(a, f->dtype, q * (ls + hs) + l) !=
                    image(starhalo_distribution_local_to_global(d, g_rank, l), q, k) + shift;
         for (int64_t h = 0; h < hs; h++)
-            bad += get(a, f->dtype, q * (ls + hs) + ls + h) !=
+            bad += starhalo_test_get(a, f->dtype, q * (ls + hs) + ls + h) !=
                    image(starhalo_index_plan_halo_to_global(p, h), q, k) + shift;
     }
     return bad;
@@ -174,7 +152,7 @@ static void test_forward(void **state)
                 starhalo_index_plan_destroy(p);
                 starhalo_distribution_destroy(d);
             }
-    assert_all_ok(bad, "forward update values");
+    starhalo_mpi_assert_all_ok(bad, "forward update values");
 }
 
 /* A holder's own halo value of g in reverse tests. */
@@ -214,12 +192,13 @@ static int run_reverse(int kind, starhalo_dtype_t t, int64_t planes, starhalo_re
     for (int64_t q = 0; q < planes; q++) {
         for (int64_t l = 0; l < ls; l++) {
             const int64_t g = starhalo_distribution_local_to_global(d, g_rank, l);
-            put(a, t, q * (ls + hs) + l, op == STARHALO_REDUCE_SUM ? image(g, q, 0) : 50);
+            starhalo_test_put(a, t, q * (ls + hs) + l,
+                              op == STARHALO_REDUCE_SUM ? image(g, q, 0) : 50);
         }
         for (int64_t h = 0; h < hs; h++) {
             const int64_t g = starhalo_index_plan_halo_to_global(p, h);
-            put(a, t, q * (ls + hs) + ls + h,
-                op == STARHALO_REDUCE_SUM ? image(g, q, 0) : holder_value(g_rank, g));
+            starhalo_test_put(a, t, q * (ls + hs) + ls + h,
+                              op == STARHALO_REDUCE_SUM ? image(g, q, 0) : holder_value(g_rank, g));
         }
     }
     assert_status_ok(starhalo_exchange_submit_reverse(ex, op));
@@ -235,11 +214,11 @@ static int run_reverse(int kind, starhalo_dtype_t t, int64_t planes, starhalo_re
                 want = fmax(50, all[g]);
             else
                 want = fmin(50, all[g]);
-            bad += get(a, t, q * (ls + hs) + l) != want;
+            bad += starhalo_test_get(a, t, q * (ls + hs) + l) != want;
         }
         for (int64_t h = 0; h < hs; h++) { /* ghosts are left unchanged */
             const int64_t g = starhalo_index_plan_halo_to_global(p, h);
-            bad += get(a, t, q * (ls + hs) + ls + h) !=
+            bad += starhalo_test_get(a, t, q * (ls + hs) + ls + h) !=
                    (op == STARHALO_REDUCE_SUM ? image(g, q, 0) : holder_value(g_rank, g));
         }
     }
@@ -259,7 +238,7 @@ static void test_reverse_sum(void **state)
     for (int kind = 0; kind < 3; kind++)
         bad += run_reverse(kind, kind == 1 ? STARHALO_FLOAT32 : STARHALO_FLOAT64, 1 + kind % 2,
                            STARHALO_REDUCE_SUM);
-    assert_all_ok(bad, "reverse SUM = value x multiplicity");
+    starhalo_mpi_assert_all_ok(bad, "reverse SUM = value x multiplicity");
 }
 
 static void test_reverse_max_min(void **state)
@@ -270,7 +249,7 @@ static void test_reverse_max_min(void **state)
         bad += run_reverse(kind, STARHALO_FLOAT64, 2, STARHALO_REDUCE_MAX);
         bad += run_reverse(kind, STARHALO_FLOAT32, 1, STARHALO_REDUCE_MIN);
     }
-    assert_all_ok(bad, "reverse MAX / MIN");
+    starhalo_mpi_assert_all_ok(bad, "reverse MAX / MIN");
 }
 
 /* Same plan, same start values: the StarPU exchange and the plain-MPI executor must leave
@@ -321,7 +300,7 @@ static void test_same_as_plain_mpi(void **state)
     starhalo_xfer_plan_destroy(x);
     starhalo_index_plan_destroy(p);
     starhalo_distribution_destroy(d);
-    assert_all_ok(bad, "StarPU index exchange == plain-MPI executor");
+    starhalo_mpi_assert_all_ok(bad, "StarPU index exchange == plain-MPI executor");
 }
 
 /* A user task reading the owned values while the halo travels: sums them into cl_arg. */
@@ -377,7 +356,7 @@ static void test_begin_end_overlap(void **state)
     starhalo_field_destroy(f);
     starhalo_index_plan_destroy(p);
     starhalo_distribution_destroy(d);
-    assert_all_ok(bad, "begin / user task / end");
+    starhalo_mpi_assert_all_ok(bad, "begin / user task / end");
 }
 
 /* The context's free tag ranges, flattened, to compare before / after. */
@@ -426,7 +405,7 @@ static void test_repeated(void **state)
     starhalo_field_destroy(f);
     starhalo_index_plan_destroy(p);
     starhalo_distribution_destroy(d);
-    assert_all_ok(bad, "200 updates, tags fixed and given back");
+    starhalo_mpi_assert_all_ok(bad, "200 updates, tags fixed and given back");
 }
 
 /* Every rank must see exactly @p want. */
@@ -517,7 +496,7 @@ static void test_bad_input(void **state)
     starhalo_field_destroy(good);
     starhalo_index_plan_destroy(p);
     starhalo_distribution_destroy(d);
-    assert_all_ok(bad, "bad input agreed on every rank");
+    starhalo_mpi_assert_all_ok(bad, "bad input agreed on every rank");
 }
 
 int main(int argc, char **argv)

@@ -23,7 +23,7 @@
 
 #include <mpi.h>
 
-#include "starhalo_test.h"
+#include "starhalo_mpi_test.h"
 
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_starpu.h>
@@ -45,16 +45,6 @@ typedef struct cfg {
     int nfields;
     const int64_t *xsizes; /* optional explicit part widths along x */
 } cfg_t;
-
-/* Agree on a local failure count; every rank asserts the same result. */
-static void assert_all_ok(int bad, const char *what)
-{
-    int total = 0;
-    MPI_Allreduce(&bad, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (total && g_rank == 0)
-        print_error("%s: %d failures over all ranks\n", what, total);
-    assert_int_equal(total, 0);
-}
 
 /* Owned value of global cell (x, y) of plane p in field k: exact in float32. */
 static double owned_value(int k, int64_t x, int64_t y, int64_t p, int64_t w, int64_t h)
@@ -125,19 +115,6 @@ static int *make_map(int nparts, int ppr)
     return map;
 }
 
-static double get(const void *t, starhalo_dtype_t dt, int64_t i)
-{
-    return dt == STARHALO_FLOAT32 ? (double)((const float *)t)[i] : ((const double *)t)[i];
-}
-
-static void set(void *t, starhalo_dtype_t dt, int64_t i, double v)
-{
-    if (dt == STARHALO_FLOAT32)
-        ((float *)t)[i] = (float)v;
-    else
-        ((double *)t)[i] = v;
-}
-
 typedef enum { FILL_FORWARD, FILL_REVERSE_SUM, FILL_REVERSE_MAX } fill_t;
 
 /* Visit every cell of a local part's tile: (global x, y, plane, index into the tile). */
@@ -173,7 +150,7 @@ static void fill(const cfg_t *c, starhalo_field_t *f, int k, fill_t mode, int it
                                              : owned_value(k, x, y, p, c->w, c->h) + iter;
             else
                 v = mode == FILL_FORWARD ? 0.0 : ghost_value(parts[i], x, y, p);
-            set(t, c->dtype, idx, v);
+            starhalo_test_put(t, c->dtype, idx, v);
         }
         assert_status_ok(starhalo_field_release(f, parts[i]));
     }
@@ -206,7 +183,7 @@ static int check_forward(const cfg_t *c, starhalo_field_t *f, int k, int iter)
             double want = 0.0;
             if (is_owned(&ob, x, y) || mirror(c, &ob, x, y, &sx, &sy))
                 want = owned_value(k, sx, sy, p, c->w, c->h) + iter;
-            const double got = get(t, c->dtype, idx);
+            const double got = starhalo_test_get(t, c->dtype, idx);
             if (got != want)
                 bad = report(bad, "forward", parts[i], x, y, p, got, want);
         }
@@ -256,7 +233,7 @@ static int check_reverse(const cfg_t *c, const starhalo_decomp_t *d, starhalo_fi
         }
         FOR_TILE(gb, planes, x, y, p, idx)
         {
-            const double got = get(t, c->dtype, idx);
+            const double got = starhalo_test_get(t, c->dtype, idx);
             const double w = is_owned(&ob, x, y)
                                  ? want[(p * oh + y - ob.lo[1]) * ow + x - ob.lo[0]]
                                  : ghost_value(parts[i], x, y, p); /* ghosts unchanged */
@@ -318,7 +295,7 @@ static void run_cfg(const cfg_t *c, run_t run)
              starhalo_split_name(c->split), c->ppr, (long long)c->w, (long long)c->h, c->halo[0],
              c->halo[1], c->halo[2], c->halo[3], c->periodic,
              c->shape == STARHALO_STENCIL_BOX ? "box" : "star");
-    assert_all_ok(bad, what);
+    starhalo_mpi_assert_all_ok(bad, what);
 }
 
 static int is_square(int n)
@@ -513,7 +490,7 @@ static void test_interleaved(void **state)
         starhalo_field_destroy(f[k]);
     }
     starhalo_decomp_destroy(d);
-    assert_all_ok(bad, "interleaved exchanges with user tasks");
+    starhalo_mpi_assert_all_ok(bad, "interleaved exchanges with user tasks");
 }
 
 static long rss_pages(void)
@@ -580,7 +557,7 @@ static void test_repeated(void **state)
     starhalo_field_destroy(f);
     free(map);
     starhalo_decomp_destroy(d);
-    assert_all_ok(bad, "repeated exchanges");
+    starhalo_mpi_assert_all_ok(bad, "repeated exchanges");
 }
 
 /* Rank 0 passes a different width: every rank must get STARHALO_ERR_MISMATCH (no hang); a
@@ -597,7 +574,7 @@ static void test_mismatch(void **state)
     assert_status_ok(make_decomp(&c, &d));
     starhalo_field_t *f = NULL;
     const starhalo_status_t st = starhalo_field_create(g_ctx, d, NULL, c.dtype, &f);
-    assert_all_ok(st != STARHALO_ERR_MISMATCH || f != NULL, "mismatch on every rank");
+    starhalo_mpi_assert_all_ok(st != STARHALO_ERR_MISMATCH || f != NULL, "mismatch on every rank");
     starhalo_decomp_destroy(d);
 
     c = base_cfg(STARHALO_SPLIT_VERTICAL, 1, 1);
@@ -609,7 +586,7 @@ static void test_mismatch(void **state)
         map[0] = g_size; /* out of range on rank 1 only */
     const starhalo_status_t st2 = starhalo_field_create(g_ctx, d, map, c.dtype, &f);
     const starhalo_status_t want = g_rank == 1 ? STARHALO_ERR_INVALID_ARG : STARHALO_ERR_MISMATCH;
-    assert_all_ok(st2 != want || f != NULL, "bad map rejected on every rank");
+    starhalo_mpi_assert_all_ok(st2 != want || f != NULL, "bad map rejected on every rank");
     starhalo_decomp_destroy(d);
 }
 

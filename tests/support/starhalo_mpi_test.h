@@ -31,4 +31,16 @@ static inline void starhalo_mpi_assert_none_failed(int bad)
     assert_int_equal(all, 0);
 }
 
+/** Like starhalo_mpi_assert_none_failed(); rank 0 prints the total failure count for
+ * @p what first. */
+static inline void starhalo_mpi_assert_all_ok(int bad, const char *what)
+{
+    int total = 0, rank = 0;
+    MPI_Allreduce(&bad, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (total && rank == 0)
+        print_error("%s: %d failures over all ranks\n", what, total);
+    assert_int_equal(total, 0);
+}
+
 #endif

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <starhalo/starhalo_error.h>
+#include <starhalo/starhalo_types.h>
 
 /** Assert a status is STARHALO_OK, printing its name and the detailed message otherwise. */
 #define assert_status_ok(expr)                                                                     \
@@ -33,6 +34,21 @@ static inline uint64_t starhalo_test_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545F4914F6CDD1DULL;
+}
+
+/** Element @p i of an array of @p dt (float32 or float64), as a double. */
+static inline double starhalo_test_get(const void *a, starhalo_dtype_t dt, int64_t i)
+{
+    return dt == STARHALO_FLOAT32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+
+/** Store @p v (rounded for float32) into element @p i of an array of @p dt. */
+static inline void starhalo_test_put(void *a, starhalo_dtype_t dt, int64_t i, double v)
+{
+    if (dt == STARHALO_FLOAT32)
+        ((float *)a)[i] = (float)v;
+    else
+        ((double *)a)[i] = v;
 }
 
 #endif
