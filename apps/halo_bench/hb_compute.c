@@ -126,14 +126,17 @@ starhalo_status_t hb_compute_reference(const hb_options_t *o, float *out)
 double hb_rel_error(const float *a, const float *ref, int64_t n)
 {
     double diff = 0.0, scale = 0.0;
+    int nan = 0;
     for (int64_t i = 0; i < n; i++) {
         const double d = fabs((double)a[i] - (double)ref[i]);
-        /* NaN must fail: fmax would drop it. */
-        if (!(d <= diff))
+        nan |= isnan(d); /* a NaN must fail: comparisons would drop it */
+        if (d > diff)
             diff = d;
         if (fabs((double)ref[i]) > scale)
             scale = fabs((double)ref[i]);
     }
+    if (nan)
+        return NAN;
     if (scale == 0.0)
         return diff == 0.0 ? 0.0 : INFINITY;
     return diff / scale;

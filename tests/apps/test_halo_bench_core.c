@@ -7,6 +7,7 @@
  */
 #include "starhalo_test.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,70 @@ static void test_stats(void **state)
     assert_true(mean == 27.0 && median == 3.5);
 }
 
+/* --with-compute helpers: the relative error catches a wrong value and a NaN; the seeded
+ * data is the same on every call (ranks generate it independently); a tile's owned cells hold
+ * the image's values and its ghosts zeros; the options' combinations are checked. */
+static void test_compute_helpers(void **state)
+{
+    (void)state;
+    const float ref[4] = {1.0f, -2.0f, 4.0f, 0.5f};
+    float a[4] = {1.0f, -2.0f, 4.0f, 0.5f};
+    assert_true(hb_rel_error(a, ref, 4) == 0.0);
+    a[2] = 4.0f + 4e-4f; /* 1e-4 of max |ref| */
+    assert_true(hb_rel_error(a, ref, 4) > 0.9e-4 && hb_rel_error(a, ref, 4) < 1.1e-4);
+    a[2] = NAN;
+    assert_false(hb_rel_error(a, ref, 4) <= 1e-5);
+
+    hb_options_t o;
+    char err[HB_ERRLEN];
+    char *argv[] = {
+        "hb", "--with-compute", "--halo-len", "2", "--in-channels", "2", "--out-channels",
+        "3",  "--image-size",   "6"};
+    assert_int_equal(hb_options_parse(10, argv, &o, err, sizeof err), 0);
+    assert_int_equal(o.mode_task, 1);
+    const starhalo_layer_t l = hb_conv_layer(&o);
+    assert_int_equal(l.kernel, 5);
+    assert_int_equal(l.padding, 2);
+    assert_int_equal(l.stride, 1);
+    float w1[3 * 2 * 25], w2[3 * 2 * 25];
+    hb_conv_weights(&o, w1);
+    hb_conv_weights(&o, w2);
+    assert_memory_equal(w1, w2, sizeof w1);
+    int distinct = 0;
+    for (int i = 1; i < 150; i++)
+        distinct += w1[i] != w1[0];
+    assert_true(distinct > 140);
+
+    float img[2 * 36];
+    hb_conv_input_image(&o, img);
+    starhalo_decomp_t *d = NULL;
+    o.nparts = 2;
+    o.split = STARHALO_SPLIT_VERTICAL;
+    assert_int_equal(hb_decomp_build(&o, 2, &d, err, sizeof err), 0);
+    hb_tile_geom_t g;
+    hb_tile_geom(&o, d, 1, &g); /* owns x 3..5, ghosted x 1..7, y -2..7 */
+    float tile[2 * 10 * 7];
+    hb_conv_fill_tile(&o, &g, tile);
+    for (int64_t p = 0; p < 2; p++)
+        for (int64_t y = -2; y < 8; y++)
+            for (int64_t x = 1; x < 8; x++) {
+                const float v = tile[(p * 10 + y + 2) * 7 + x - 1];
+                if (y >= 0 && y < 6 && x >= 3 && x < 6)
+                    assert_true(v == img[(p * 6 + y) * 6 + x]);
+                else
+                    assert_true(v == 0.0f);
+            }
+    starhalo_decomp_destroy(d);
+
+    expect_error("--mode", "bsp", "--mode needs --with-compute");
+    char *bad[] = {"hb", "--with-compute", "--transport", "mpi", "--mode", "task"};
+    assert_int_equal(hb_options_parse(6, bad, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--mode task needs --transport starpu"));
+    char *skip[] = {"hb", "--with-compute", "--skip-exchange"};
+    assert_int_equal(hb_options_parse(3, skip, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--skip-exchange needs --transport mpi"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_oracle_catches_errors),
         cmocka_unit_test(test_npy_header),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_compute_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
