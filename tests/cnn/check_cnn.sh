@@ -10,15 +10,7 @@ what=$1 exe=$2 np=$3; shift 3
 run() { timeout -k 5 ${T:-120} mpirun -np "$np" --oversubscribe --bind-to none "$exe" "$@" 2>&1; }
 fail() { echo "CHECK FAILED: $*"; exit 1; }
 case $what in
-bad)
-  regex=$1; shift
-  start=$(date +%s); out=$(T=60 run "$@"); rc=$?; echo "$out"
-  [ $rc -ne 0 ] || fail "exit status 0"
-  [ $(( $(date +%s) - start )) -le 60 ] || fail "took more than 60 s"
-  echo "$out" | grep -Eq 'MPI_ABORT was invoked|Process received signal|[Bb]acktrace|Segmentation fault|core dumped' && fail "abort trace"
-  n=$(echo "$out" | grep -c '^spatial_cnn: error:')
-  [ "$n" -eq 1 ] || fail "$n error lines (expected 1)"
-  echo "$out" | grep '^spatial_cnn: error:' | grep -Eq -- "$regex" || fail "error line does not match '$regex'" ;;
+bad) exec "$(dirname "$0")/../support/check_bad_input.sh" spatial_cnn "$exe" "$np" "$@" ;;
 dump)
   dir=$1; shift; rm -rf "$dir"
   out=$(run --dump "$dir" --image-size 16 --channels 2,3,2 --batch-size 2 --steps 4 "$@") || { echo "$out"; fail "exit status"; }

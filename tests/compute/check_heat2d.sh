@@ -24,14 +24,6 @@ modes)
   head -c 2 "$dir/raw.pgm" | grep -q P5 || fail "PGM header"
   head -c 6 "$dir/raw/heat2d.npy" | grep -q NUMPY || fail "npy header"
   echo "raw, task and bsp agree bitwise" ;;
-bad)
-  regex=$1; shift
-  start=$(date +%s); out=$(T=60 run "$@"); rc=$?; echo "$out"
-  [ $rc -ne 0 ] || fail "exit status 0"
-  [ $(( $(date +%s) - start )) -le 60 ] || fail "took more than 60 s"
-  echo "$out" | grep -Eq 'MPI_ABORT was invoked|Process received signal|[Bb]acktrace|Segmentation fault|core dumped' && fail "abort trace"
-  n=$(echo "$out" | grep -c '^heat2d: error:')
-  [ "$n" -eq 1 ] || fail "$n error lines (expected 1)"
-  echo "$out" | grep '^heat2d: error:' | grep -Eq -- "$regex" || fail "error line does not match '$regex'" ;;
+bad) exec "$(dirname "$0")/../support/check_bad_input.sh" heat2d "$exe" "$np" "$@" ;;
 *) fail "unknown check $what" ;;
 esac
