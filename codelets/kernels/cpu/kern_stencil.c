@@ -41,38 +41,41 @@ DEFINE_STENCIL(stencil9, float, f32)
 DEFINE_STENCIL(stencil9, double, f64)
 #undef DEFINE_STENCIL
 
+typedef void (*stencil_f32_fn)(const starhalo_kern_tile_t *, const float *, float *,
+                               const starhalo_box_t *);
+typedef void (*stencil_f64_fn)(const starhalo_kern_tile_t *, const double *, double *,
+                               const starhalo_box_t *);
+
+/* Checks and dtype dispatch shared by the 5- and 9-point entry points. */
+static starhalo_status_t run_stencil(const char *name, stencil_f32_fn f32, stencil_f64_fn f64,
+                                     starhalo_dtype_t dtype, const starhalo_kern_tile_t *tile,
+                                     const void *in, void *out, const starhalo_box_t *region)
+{
+    STARHALO_CHECK(starhalo__kern_check_region(name, tile, region, 1));
+    if (starhalo__kern_region_empty(region))
+        return STARHALO_OK;
+    if (dtype == STARHALO_FLOAT32)
+        f32(tile, in, out, region);
+    else if (dtype == STARHALO_FLOAT64)
+        f64(tile, in, out, region);
+    else
+        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown dtype %d", name,
+                                   (int)dtype);
+    return STARHALO_OK;
+}
+
 starhalo_status_t starhalo_kern_stencil5_cpu(starhalo_dtype_t dtype,
                                              const starhalo_kern_tile_t *tile, const void *in,
                                              void *out, const starhalo_box_t *region)
 {
-    STARHALO_CHECK(starhalo__kern_check_region("stencil5", tile, region, 1));
-    if (starhalo__kern_region_empty(region))
-        return STARHALO_OK;
-    if (dtype == STARHALO_FLOAT32)
-        stencil5_f32(tile, in, out, region);
-    else if (dtype == STARHALO_FLOAT64)
-        stencil5_f64(tile, in, out, region);
-    else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "stencil5: unknown dtype %d",
-                                   (int)dtype);
-    return STARHALO_OK;
+    return run_stencil("stencil5", stencil5_f32, stencil5_f64, dtype, tile, in, out, region);
 }
 
 starhalo_status_t starhalo_kern_stencil9_cpu(starhalo_dtype_t dtype,
                                              const starhalo_kern_tile_t *tile, const void *in,
                                              void *out, const starhalo_box_t *region)
 {
-    STARHALO_CHECK(starhalo__kern_check_region("stencil9", tile, region, 1));
-    if (starhalo__kern_region_empty(region))
-        return STARHALO_OK;
-    if (dtype == STARHALO_FLOAT32)
-        stencil9_f32(tile, in, out, region);
-    else if (dtype == STARHALO_FLOAT64)
-        stencil9_f64(tile, in, out, region);
-    else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "stencil9: unknown dtype %d",
-                                   (int)dtype);
-    return STARHALO_OK;
+    return run_stencil("stencil9", stencil9_f32, stencil9_f64, dtype, tile, in, out, region);
 }
 
 #define DEFINE_SQDIFF(T, SUFFIX)                                                                   \
