@@ -158,6 +158,13 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
                      "cnn_conv_create: NULL context, field, exchange, layer or weights");
     STARHALO_REQUIRE(in != out && in != grad_in && out != grad_out, STARHALO_ERR_INVALID_ARG,
                      "cnn_conv_create: in, out, grad_in and grad_out must be distinct fields");
+    STARHALO_CHECK(starhalo__compute_require_structured(in, "cnn_conv_create", "input"));
+    STARHALO_CHECK(starhalo__compute_require_structured(out, "cnn_conv_create", "output"));
+    STARHALO_CHECK(
+        starhalo__compute_require_structured(grad_out, "cnn_conv_create", "output gradient"));
+    if (grad_in)
+        STARHALO_CHECK(
+            starhalo__compute_require_structured(grad_in, "cnn_conv_create", "input gradient"));
     starhalo_cnn_conv_t *cv = calloc(1, sizeof *cv);
     if (!cv)
         return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
@@ -346,6 +353,8 @@ static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starha
 {
     STARHALO_REQUIRE(a && b && a != b, STARHALO_ERR_INVALID_ARG, "%s: NULL or identical fields",
                      what);
+    STARHALO_CHECK(starhalo__compute_require_structured(a, what, "first"));
+    STARHALO_CHECK(starhalo__compute_require_structured(b, what, "second"));
     STARHALO_REQUIRE(starhalo_field_dtype(a) == STARHALO_FLOAT32 &&
                          starhalo_field_dtype(b) == STARHALO_FLOAT32 && chans(a) == chans(b),
                      STARHALO_ERR_INVALID_ARG, "%s: fields must be float32 with equal channels",

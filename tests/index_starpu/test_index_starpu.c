@@ -20,7 +20,8 @@
  * - bad input on one rank (planes, dtype, transport, NULL field) -> the same status on every
  *   rank, no hang, and a working exchange afterwards; an index field passed to the structured
  *   starhalo_exchange_create, starhalo_stencil_create, starhalo_conv2d_create,
- *   starhalo_field_sqdiff or starhalo_field_gather is rejected (STARHALO_ERR_INVALID_ARG
+ *   starhalo_field_sqdiff, starhalo_field_gather, starhalo_cnn_relu or
+ *   starhalo_cnn_conv_create is rejected (STARHALO_ERR_INVALID_ARG
  *   everywhere).
  * Every rank runs every test; pass/fail is agreed with MPI_Allreduce.
  */
@@ -34,6 +35,7 @@
 #include "starhalo_mpi_test.h"
 
 #include "runtime_internal.h"
+#include <starhalo/starhalo_cnn.h>
 #include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_index_starpu.h>
 #include <starhalo/starhalo_mpi_exchange.h>
@@ -486,6 +488,18 @@ static void test_bad_input(void **state)
     bad += expect_status(starhalo_field_gather(g_ctx, good, 0, global), STARHALO_ERR_INVALID_ARG,
                          "index field in starhalo_field_gather");
     bad += strstr(starhalo_last_error_message(), "index field") == NULL;
+    bad += expect_status(starhalo_cnn_relu(good, other_f), STARHALO_ERR_INVALID_ARG,
+                         "index fields in starhalo_cnn_relu");
+    starhalo_cnn_conv_t *ccv = NULL;
+    const float w1[9] = {0};
+    starhalo_field_t *third = NULL;
+    assert_status_ok(starhalo_index_field_create(g_ctx, p, STARHALO_FLOAT64, 1, &third));
+    bad += expect_status(
+        starhalo_cnn_conv_create(g_ctx, good, ex, other_f, third, NULL, NULL, &layer, w1, &ccv),
+        STARHALO_ERR_INVALID_ARG, "index fields in starhalo_cnn_conv_create");
+    bad += ccv != NULL;
+    bad += strstr(starhalo_last_error_message(), "index field") == NULL;
+    starhalo_field_destroy(third);
     starhalo_field_destroy(other_f);
     /* Everything still works afterwards. */
     fill(good, p, 0, 0);
