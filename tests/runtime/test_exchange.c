@@ -130,6 +130,20 @@ static int is_owned(const starhalo_box_t *ob, int64_t x, int64_t y)
     return x >= ob->lo[0] && x < ob->hi[0] && y >= ob->lo[1] && y < ob->hi[1];
 }
 
+/* Acquire local part @p part (for writing if @p write): its data, owned and ghosted boxes.
+ * Release it with starhalo_field_release(). */
+static void *open_tile(starhalo_field_t *f, int part, int write, starhalo_box_t *ob,
+                       starhalo_box_t *gb)
+{
+    void *t = NULL;
+    assert_status_ok(starhalo_field_acquire(f, part, write));
+    assert_status_ok(starhalo_field_part_data(f, part, &t));
+    const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, part);
+    *ob = starhalo_part_plan_owned(pl);
+    *gb = starhalo_part_plan_ghosted(pl);
+    return t;
+}
+
 static void fill(const cfg_t *c, starhalo_field_t *f, int k, fill_t mode, int iter)
 {
     const int n = starhalo_field_local_parts(f, NULL);
@@ -137,11 +151,8 @@ static void fill(const cfg_t *c, starhalo_field_t *f, int k, fill_t mode, int it
     starhalo_field_local_parts(f, parts);
     const int64_t planes = c->batch * c->channels;
     for (int i = 0; i < n; i++) {
-        void *t;
-        assert_status_ok(starhalo_field_acquire(f, parts[i], 1));
-        assert_status_ok(starhalo_field_part_data(f, parts[i], &t));
-        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
-        const starhalo_box_t ob = starhalo_part_plan_owned(pl), gb = starhalo_part_plan_ghosted(pl);
+        starhalo_box_t ob, gb;
+        void *t = open_tile(f, parts[i], 1, &ob, &gb);
         FOR_TILE(gb, planes, x, y, p, idx)
         {
             double v;
@@ -172,11 +183,8 @@ static int check_forward(const cfg_t *c, starhalo_field_t *f, int k, int iter)
     const int n = starhalo_field_local_parts(f, parts);
     const int64_t planes = c->batch * c->channels;
     for (int i = 0; i < n; i++) {
-        void *t;
-        assert_status_ok(starhalo_field_acquire(f, parts[i], 0));
-        assert_status_ok(starhalo_field_part_data(f, parts[i], &t));
-        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
-        const starhalo_box_t ob = starhalo_part_plan_owned(pl), gb = starhalo_part_plan_ghosted(pl);
+        starhalo_box_t ob, gb;
+        void *t = open_tile(f, parts[i], 0, &ob, &gb);
         FOR_TILE(gb, planes, x, y, p, idx)
         {
             int64_t sx = x, sy = y;
@@ -205,11 +213,8 @@ static int check_reverse(const cfg_t *c, const starhalo_decomp_t *d, starhalo_fi
     const int n = starhalo_field_local_parts(f, parts);
     const int64_t planes = c->batch * c->channels;
     for (int i = 0; i < n; i++) {
-        void *t;
-        assert_status_ok(starhalo_field_acquire(f, parts[i], 0));
-        assert_status_ok(starhalo_field_part_data(f, parts[i], &t));
-        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
-        const starhalo_box_t ob = starhalo_part_plan_owned(pl), gb = starhalo_part_plan_ghosted(pl);
+        starhalo_box_t ob, gb;
+        void *t = open_tile(f, parts[i], 0, &ob, &gb);
         const int64_t ow = ob.hi[0] - ob.lo[0], oh = ob.hi[1] - ob.lo[1];
         double *want = malloc(sizeof(double) * (size_t)(ow * oh * planes));
         for (int64_t p = 0; p < planes; p++)
