@@ -1,6 +1,5 @@
 /* An application outside the tree: uses the installed headers and libraries only. */
-#include <starhalo/starhalo_plan.h>
-#include <starhalo/starhalo_runtime.h>
+#include <starhalo/starhalo.h>
 
 #include <stdio.h>
 
