@@ -231,6 +231,29 @@ static void random_shapes_exchange_the_index_image(void **state)
     }
 }
 
+/* Part 0 of a decomposition, lowered: the three objects a lowering test holds. */
+typedef struct part0 {
+    starhalo_decomp_t *dc;
+    starhalo_part_plan_t *plan;
+    starhalo_xfer_plan_t *x;
+} part0_t;
+
+static part0_t lower_part0(const starhalo_decomp_desc_t *d)
+{
+    part0_t p;
+    assert_status_ok(starhalo_decomp_create(d, &p.dc));
+    assert_status_ok(starhalo_part_plan_create(p.dc, 0, &p.plan));
+    assert_status_ok(starhalo_part_plan_lower(p.plan, &p.x));
+    return p;
+}
+
+static void free_part0(part0_t *p)
+{
+    starhalo_xfer_plan_destroy(p->x);
+    starhalo_part_plan_destroy(p->plan);
+    starhalo_decomp_destroy(p->dc);
+}
+
 static void full_width_bands_merge_into_one_run(void **state)
 {
     (void)state;
@@ -239,12 +262,8 @@ static void full_width_bands_merge_into_one_run(void **state)
     d.ndims = 2, d.extent[0] = 8, d.extent[1] = 8;
     d.split = STARHALO_SPLIT_HORIZONTAL, d.nparts = 2, d.halo[2] = d.halo[3] = 2;
     d.batch = 2, d.channels = 3;
-    starhalo_decomp_t *dc;
-    assert_status_ok(starhalo_decomp_create(&d, &dc));
-    starhalo_part_plan_t *plan;
-    assert_status_ok(starhalo_part_plan_create(dc, 0, &plan));
-    starhalo_xfer_plan_t *x;
-    assert_status_ok(starhalo_part_plan_lower(plan, &x));
+    part0_t p0 = lower_part0(&d);
+    const starhalo_xfer_plan_t *x = p0.x;
     assert_int_equal(starhalo_xfer_plan_num_peers(x), 1);
     assert_int_equal(starhalo_xfer_plan_plane_size(x), 8 * 8); /* y[-2,6) x 8 */
     assert_int_equal(starhalo_xfer_plan_planes(x), 6);
@@ -257,23 +276,17 @@ static void full_width_bands_merge_into_one_run(void **state)
     assert_int_equal(px->nrecv_runs, 1);
     assert_int_equal(px->recv_runs[0].offset, 6 * 8);
     assert_int_equal(px->recv_count, 16);
-    starhalo_xfer_plan_destroy(x);
-    starhalo_part_plan_destroy(plan);
+    free_part0(&p0);
 
     /* With an x halo the rows are separate runs: one per row of the box. */
     d.halo[0] = d.halo[1] = 1;
-    starhalo_decomp_destroy(dc);
-    assert_status_ok(starhalo_decomp_create(&d, &dc));
-    assert_status_ok(starhalo_part_plan_create(dc, 0, &plan));
-    assert_status_ok(starhalo_part_plan_lower(plan, &x));
-    px = starhalo_xfer_plan_peer(x, 0);
+    p0 = lower_part0(&d);
+    px = starhalo_xfer_plan_peer(p0.x, 0);
     assert_int_equal(px->nsend_runs, 2);
     assert_int_equal(px->send_runs[0].offset, 4 * 10 + 1);
     assert_int_equal(px->send_runs[0].length, 8);
     assert_int_equal(px->send_runs[1].offset, 5 * 10 + 1);
-    starhalo_xfer_plan_destroy(x);
-    starhalo_part_plan_destroy(plan);
-    starhalo_decomp_destroy(dc);
+    free_part0(&p0);
 }
 
 /* The worked example of docs/PLANS.md: 8x8, square of 4, halo 1, BOX, part 0. */
@@ -285,12 +298,8 @@ static void docs_worked_example_runs(void **state)
     d.split = STARHALO_SPLIT_SQUARE, d.nparts = 4, d.shape = STARHALO_STENCIL_BOX;
     for (int i = 0; i < 4; i++)
         d.halo[i] = 1;
-    starhalo_decomp_t *dc;
-    assert_status_ok(starhalo_decomp_create(&d, &dc));
-    starhalo_part_plan_t *plan;
-    assert_status_ok(starhalo_part_plan_create(dc, 0, &plan));
-    starhalo_xfer_plan_t *x;
-    assert_status_ok(starhalo_part_plan_lower(plan, &x));
+    part0_t p0 = lower_part0(&d);
+    const starhalo_xfer_plan_t *x = p0.x;
     assert_int_equal(starhalo_xfer_plan_plane_size(x), 36);
     assert_int_equal(starhalo_xfer_plan_num_peers(x), 3);
     const starhalo_peer_xfer_t *to1 = starhalo_xfer_plan_peer(x, 0);
@@ -313,9 +322,7 @@ static void docs_worked_example_runs(void **state)
     assert_int_equal(to3->recv_runs[0].offset, 35);
     assert_int_equal(to3->send_tag, 17);
     assert_int_equal(to3->recv_tag, 9);
-    starhalo_xfer_plan_destroy(x);
-    starhalo_part_plan_destroy(plan);
-    starhalo_decomp_destroy(dc);
+    free_part0(&p0);
 }
 
 static void xfer_plan_create_copies_and_validates(void **state)
