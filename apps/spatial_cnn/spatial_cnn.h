@@ -56,5 +56,4 @@ void cnn_ref_destroy(cnn_ref_t *r);
 void cnn_ref_step(cnn_ref_t *r, cnn_step_out_t *out);
 void cnn_ref_weights(const cnn_ref_t *r, const float **w1, const float **w2);
 
-
 #endif
