@@ -6,6 +6,7 @@
 #ifndef STARHALO_APPKIT_H
 #define STARHALO_APPKIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <starhalo/starhalo_types.h>
@@ -16,5 +17,13 @@
  */
 int starhalo_app_npy_write(const char *path, starhalo_dtype_t dtype, int ndims,
                            const int64_t *shape, const void *data);
+
+/**
+ * One step of an option loop over "--name value" pairs: argv[*i] is the name; unless it is
+ * --help / -h, the next argument is its value and *i moves onto it.
+ * @return 0 (*name, *value set), 1 (no value: the one-line message is in @p err) or 2 (help).
+ */
+int starhalo_app_next_option(int argc, char **argv, int *i, const char **name, const char **value,
+                             char *err, size_t errlen);
 
 #endif

@@ -59,14 +59,10 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
                      .seed = 1,
                      .dump = NULL};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return 2;
-        if (i + 1 >= argc) {
-            snprintf(err, errlen, "option '%s' needs a value (see --help)", a);
-            return 1;
-        }
-        const char *v = argv[++i];
+        const char *a, *v;
+        const int st = starhalo_app_next_option(argc, argv, &i, &a, &v, err, errlen);
+        if (st)
+            return st;
         char *end = NULL;
         errno = 0;
         if (!strcmp(a, "--n")) {

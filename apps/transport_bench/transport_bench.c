@@ -24,6 +24,7 @@
 
 #include <starhalo/starhalo_mpi_exchange.h>
 
+#include "appkit.h"
 #include "tb.h"
 
 #define APP "transport_bench"
@@ -64,14 +65,10 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
 {
     *o = (options_t){4096, 0.05, 3, 21, 20, 1, NULL};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return 2;
-        if (i + 1 >= argc) {
-            snprintf(err, errlen, "option '%s' needs a value (see --help)", a);
-            return 1;
-        }
-        const char *v = argv[++i];
+        const char *a, *v;
+        const int st = starhalo_app_next_option(argc, argv, &i, &a, &v, err, errlen);
+        if (st)
+            return st;
         long x = 0;
         if (!strcmp(a, "--grid")) {
             if (parse_int(v, 16, 65536, &x)) {
