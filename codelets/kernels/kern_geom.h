@@ -64,16 +64,14 @@ typedef struct starhalo__layer_geom {
 } starhalo__layer_geom_t;
 
 /**
- * Check a conv (@p pool = 0) or pooling call and compute its geometry: the input window of
- * @p region (starhalo_kidx_window) clipped to the tile and the image @p domain (NULL = the
- * tile box); the clipped part becomes explicit padding.
- * @retval STARHALO_ERR_OUT_OF_RANGE the window needs image cells the tile does not hold
+ * The checks every sliding-window call (conv, pooling, conv backward) starts with: no NULL
+ * argument, a valid layer, @p region inside the output tile, equal batch sizes.
  */
-static inline starhalo_status_t
-starhalo__kern_layer_geom(const char *what, int pool, const starhalo_kern_tile_t *it,
-                          const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
-                          const starhalo_box_t *region, const starhalo_box_t *domain,
-                          starhalo__layer_geom_t *g)
+static inline starhalo_status_t starhalo__kern_layer_check(const char *what,
+                                                           const starhalo_kern_tile_t *it,
+                                                           const starhalo_layer_t *layer,
+                                                           const starhalo_kern_tile_t *ot,
+                                                           const starhalo_box_t *region)
 {
     STARHALO_REQUIRE(it && ot && layer && region, STARHALO_ERR_INVALID_ARG, "%s: NULL argument",
                      what);
@@ -86,6 +84,22 @@ starhalo__kern_layer_geom(const char *what, int pool, const starhalo_kern_tile_t
     STARHALO_REQUIRE(it->batch == ot->batch, STARHALO_ERR_INVALID_ARG,
                      "%s: input batch %" PRId64 " != output batch %" PRId64, what, it->batch,
                      ot->batch);
+    return STARHALO_OK;
+}
+
+/**
+ * Check a conv (@p pool = 0) or pooling call and compute its geometry: the input window of
+ * @p region (starhalo_kidx_window) clipped to the tile and the image @p domain (NULL = the
+ * tile box); the clipped part becomes explicit padding.
+ * @retval STARHALO_ERR_OUT_OF_RANGE the window needs image cells the tile does not hold
+ */
+static inline starhalo_status_t
+starhalo__kern_layer_geom(const char *what, int pool, const starhalo_kern_tile_t *it,
+                          const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
+                          const starhalo_box_t *region, const starhalo_box_t *domain,
+                          starhalo__layer_geom_t *g)
+{
+    STARHALO_CHECK(starhalo__kern_layer_check(what, it, layer, ot, region));
     STARHALO_REQUIRE(!pool || it->channels == ot->channels, STARHALO_ERR_INVALID_ARG,
                      "%s: pooling keeps channels, got %" PRId64 " in and %" PRId64 " out", what,
                      it->channels, ot->channels);

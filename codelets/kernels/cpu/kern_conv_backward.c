@@ -32,16 +32,7 @@ static starhalo_status_t bwd_geom(const char *what, const starhalo_kern_tile_t *
                                   const starhalo_layer_t *layer, const starhalo_box_t *region,
                                   bwd_geom_t *g)
 {
-    STARHALO_REQUIRE(in_tile && out_tile && layer && region, STARHALO_ERR_INVALID_ARG,
-                     "%s: NULL tile, layer or region", what);
-    STARHALO_REQUIRE(
-        layer->kernel >= 1 && layer->stride >= 1 && layer->dilation >= 1 && layer->padding >= 0,
-        STARHALO_ERR_INVALID_ARG, "%s: bad layer (kernel %d, stride %d, dilation %d, padding %d)",
-        what, layer->kernel, layer->stride, layer->dilation, layer->padding);
-    STARHALO_CHECK(starhalo__kern_check_region(what, out_tile, region, 0));
-    STARHALO_REQUIRE(in_tile->batch == out_tile->batch, STARHALO_ERR_INVALID_ARG,
-                     "%s: input batch %" PRId64 ", output batch %" PRId64, what, in_tile->batch,
-                     out_tile->batch);
+    STARHALO_CHECK(starhalo__kern_layer_check(what, in_tile, layer, out_tile, region));
     STARHALO_REQUIRE(in_tile->box.hi[2] - in_tile->box.lo[2] == 1, STARHALO_ERR_INVALID_ARG,
                      "%s: 2-D kernel: input tile dim 2 must be one cell thick", what);
     memset(g, 0, sizeof *g);
