@@ -211,6 +211,7 @@ static starhalo_status_t build(starhalo_exchange_t *ex, starhalo__exchange_lower
         ex->token = ex->ctx->token;
         for (int li = 0; li < ex->nxparts; li++)
             STARHALO_CHECK(starhalo__direct_setup(ex, &ex->xparts[li]));
+        STARHALO_CHECK(starhalo__direct_setup_rank(ex));
     }
     return STARHALO_OK;
 }
@@ -239,6 +240,7 @@ static void free_xparts(starhalo_exchange_t *ex)
         free(xp->tiles);
     }
     free(ex->xparts);
+    free(ex->rdescr);
 }
 
 /* Measured (docs/LAUNCH.md): the direct transport is 10-1000x faster per exchange on this
@@ -307,6 +309,9 @@ starhalo_status_t starhalo__exchange_new(starhalo_context_t *ctx, starhalo_field
         starhalo__tags_release(ctx, base, ntags);
         return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     }
+    /* Spin only where no other rank shares the cores: with several ranks per node a spinning
+     * waiter takes the core its own worker or a peer needs (docs/PERFORMANCE.md). */
+    starhalo__pending_init(&ex->pending, ctx->nlocal <= 1 ? 50 : 0);
     ex->ctx = ctx;
     ex->transport = transport;
     ex->dcomm = ctx->dcomm;
@@ -352,6 +357,7 @@ void starhalo_exchange_destroy(starhalo_exchange_t *ex)
     free_xparts(ex);
     starhalo__tags_release(ex->ctx, ex->tag_base, ex->ntags);
     starhalo__context_remove_exchange(ex->ctx, ex);
+    starhalo__pending_fini(&ex->pending);
     free(ex->fields);
     free(ex->planes);
     free(ex);
@@ -371,13 +377,17 @@ static starhalo_status_t post_mpi(starhalo_exchange_t *ex, int reverse, int send
             if (pe->local >= 0 || !h)
                 continue;
             int ret;
+            starhalo__pending_add(&ex->pending, 1);
             if (send)
-                ret = starpu_mpi_isend_detached_prio(h, pe->rank,
-                                                     reverse ? pe->rev_send_tag : pe->fwd_send_tag,
-                                                     STARPU_MAX_PRIO, comm, NULL, NULL);
+                ret = starpu_mpi_isend_detached_prio(
+                    h, pe->rank, reverse ? pe->rev_send_tag : pe->fwd_send_tag, STARPU_MAX_PRIO,
+                    comm, starhalo__pending_done, &ex->pending);
             else
-                ret = starpu_mpi_irecv_detached(
-                    h, pe->rank, reverse ? pe->rev_recv_tag : pe->fwd_recv_tag, comm, NULL, NULL);
+                ret = starpu_mpi_irecv_detached(h, pe->rank,
+                                                reverse ? pe->rev_recv_tag : pe->fwd_recv_tag, comm,
+                                                starhalo__pending_done, &ex->pending);
+            if (ret != 0)
+                starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
             if (ret != 0)
                 return starhalo__error_set(STARHALO_ERR_STARPU,
                                            "starpu_mpi_%s to/from rank %d failed (%d)",
@@ -400,9 +410,13 @@ static starhalo_status_t insert(starhalo_exchange_t *ex, struct starpu_codelet *
         args = &xp->dargs[reverse ? 1 + ex->rev_op : 0];
         args_size = sizeof(rt_direct_arg_t);
     }
-    int ret =
-        starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, xp->descr, n, STARPU_CL_ARGS_NFREE, args,
-                           args_size, STARPU_PRIORITY, STARPU_MAX_PRIO, STARPU_NAME, name, 0);
+    starhalo__pending_add(&ex->pending, 1);
+    int ret = starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, xp->descr, n, STARPU_CL_ARGS_NFREE,
+                                 args, args_size, STARPU_PRIORITY, STARPU_MAX_PRIO,
+                                 STARPU_CALLBACK_WITH_ARG_NFREE, starhalo__pending_done,
+                                 &ex->pending, STARPU_NAME, name, 0);
+    if (ret != 0)
+        starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
     if (ret != 0)
         return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
                                    "submitting %s failed (%d)", name, ret);
@@ -468,7 +482,10 @@ static starhalo_status_t begin(starhalo_exchange_t *ex, int reverse)
     const int via_starpu_mpi = ex->transport == STARHALO_TRANSPORT_STARPU_MPI;
     if (via_starpu_mpi)
         STARHALO_CHECK(post_mpi(ex, reverse, 0));
-    STARHALO_CHECK(submit_packs(ex, reverse));
+    if (ex->rank_tasks)
+        STARHALO_CHECK(starhalo__direct_submit_rank(ex, RT_PHASE_PACK, reverse));
+    else
+        STARHALO_CHECK(submit_packs(ex, reverse));
     if (via_starpu_mpi)
         STARHALO_CHECK(post_mpi(ex, reverse, 1));
     ex->state = reverse ? REVERSE : FORWARD;
@@ -482,7 +499,22 @@ static starhalo_status_t end(starhalo_exchange_t *ex, int reverse)
                      "exchange %s called without a matching begin",
                      reverse ? "end_reverse" : "end");
     ex->state = IDLE;
+    if (ex->rank_tasks)
+        return starhalo__direct_submit_rank(ex, RT_PHASE_UNPACK, reverse);
     return submit_unpacks(ex, reverse, ex->rev_op);
+}
+
+/* begin + end; with rank tasks, one task that does both. */
+static starhalo_status_t submit_both(starhalo_exchange_t *ex, int reverse)
+{
+    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
+    if (!ex->rank_tasks) {
+        STARHALO_CHECK(begin(ex, reverse));
+        return end(ex, reverse);
+    }
+    STARHALO_REQUIRE(ex->state == IDLE, STARHALO_ERR_INVALID_ARG,
+                     "exchange submitted between a begin and its end");
+    return starhalo__direct_submit_rank(ex, RT_PHASE_BOTH, reverse);
 }
 
 starhalo_status_t starhalo_exchange_begin(starhalo_exchange_t *ex)
@@ -497,8 +529,7 @@ starhalo_status_t starhalo_exchange_end(starhalo_exchange_t *ex)
 
 starhalo_status_t starhalo_exchange_submit(starhalo_exchange_t *ex)
 {
-    STARHALO_CHECK(begin(ex, 0));
-    return end(ex, 0);
+    return submit_both(ex, 0);
 }
 
 starhalo_status_t starhalo_exchange_begin_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
@@ -519,39 +550,20 @@ starhalo_status_t starhalo_exchange_end_reverse(starhalo_exchange_t *ex)
 
 starhalo_status_t starhalo_exchange_submit_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
 {
-    STARHALO_CHECK(starhalo_exchange_begin_reverse(ex, op));
-    return end(ex, 1);
+    STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
+                     STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
+    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
+    if (ex->state == IDLE)
+        ex->rev_op = op;
+    return submit_both(ex, 1);
 }
 
-/* Tiles R waits for the unpacks (and so the receives they read); RW on the MPI buffers
- * waits for detached sends, which are readers StarPU tasks do not see. */
+/* Every pack and unpack task and detached transfer counts itself in ex->pending and
+ * signals from its callback (rt_pending.c: why not starpu_data_acquire). */
 starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex)
 {
     STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
-    for (int li = 0; li < ex->nxparts; li++) {
-        rt_xpart_t *xp = &ex->xparts[li];
-        if (!xp->tiles || !xp->peers)
-            continue; /* left unbuilt by a failed create: nothing was submitted */
-        for (int f = 0; f < ex->nfields; f++) {
-            if (starpu_data_acquire(xp->tiles[f]->handle, STARPU_R) != 0)
-                return starhalo__error_set(STARHALO_ERR_STARPU, "acquiring a tile failed");
-            starpu_data_release(xp->tiles[f]->handle);
-        }
-        for (int i = 0; i < xp->npeers; i++) {
-            const rt_peer_t *pe = &xp->peers[i];
-            if (pe->local >= 0 || ex->transport != STARHALO_TRANSPORT_STARPU_MPI)
-                continue; /* the direct unpack task itself waits for its requests */
-            const starpu_data_handle_t hs[2] = {pe->hsend, pe->hrecv};
-            for (int k = 0; k < 2; k++) {
-                if (!hs[k])
-                    continue;
-                if (starpu_data_acquire(hs[k], STARPU_RW) != 0)
-                    return starhalo__error_set(STARHALO_ERR_STARPU,
-                                               "acquiring a message buffer failed");
-                starpu_data_release(hs[k]);
-            }
-        }
-    }
+    starhalo__pending_wait(&ex->pending);
     return STARHALO_OK;
 }
 

@@ -15,6 +15,7 @@
  * each waiting for a pack queued behind the other's blocked worker. The unpack's MPI_Waitall
  * covers this part's sends too, so buffers are free when the next pack runs.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "codelet_xfer.h"
@@ -48,14 +49,18 @@ static void **tile_ptrs(const rt_direct_arg_t *a)
     return a->xp->dptrs;
 }
 
-static void direct_pack_cpu(void *buffers[], void *cl_arg)
+static void start_recvs(const rt_direct_arg_t *a)
 {
-    (void)buffers; /* main-RAM handles: the registered pointers are the buffers */
-    const rt_direct_arg_t *a = cl_arg;
     rt_xpart_t *xp = a->xp;
     const int d = a->reverse;
     if (xp->ndrecv[d])
         MPI_Startall(xp->ndrecv[d], xp->dreq[d]);
+}
+
+static void pack_and_send(const rt_direct_arg_t *a)
+{
+    rt_xpart_t *xp = a->xp;
+    const int d = a->reverse;
     int n;
     void **msgs = msg_ptrs(a, 0, &n);
     starhalo__xfer_pack(a->reverse ? &xp->pack_rev : &xp->pack_fwd, tile_ptrs(a), msgs);
@@ -63,10 +68,8 @@ static void direct_pack_cpu(void *buffers[], void *cl_arg)
         MPI_Startall(xp->ndsend[d], xp->dreq[d] + xp->ndrecv[d]);
 }
 
-static void direct_unpack_cpu(void *buffers[], void *cl_arg)
+static void wait_and_unpack(const rt_direct_arg_t *a)
 {
-    (void)buffers;
-    const rt_direct_arg_t *a = cl_arg;
     rt_xpart_t *xp = a->xp;
     const int d = a->reverse;
     if (xp->ndrecv[d] + xp->ndsend[d])
@@ -75,6 +78,38 @@ static void direct_unpack_cpu(void *buffers[], void *cl_arg)
     void **msgs = msg_ptrs(a, 1, &n);
     starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, msgs,
                           tile_ptrs(a));
+}
+
+static void direct_pack_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers; /* main-RAM handles: the registered pointers are the buffers */
+    start_recvs(cl_arg);
+    pack_and_send(cl_arg);
+}
+
+static void direct_unpack_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers;
+    wait_and_unpack(cl_arg);
+}
+
+/* Every local part in one task: all receives are posted before any pack, and every local
+ * part is packed before any unpack reads a local neighbour's send buffer. */
+static void direct_rank_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers;
+    const rt_rank_arg_t *r = cl_arg;
+    const starhalo_exchange_t *ex = r->ex;
+    const int k = r->reverse ? 1 + (int)r->op : 0;
+    if (r->phase & RT_PHASE_PACK) {
+        for (int li = 0; li < ex->nxparts; li++)
+            start_recvs(&ex->xparts[li].dargs[k]);
+        for (int li = 0; li < ex->nxparts; li++)
+            pack_and_send(&ex->xparts[li].dargs[k]);
+    }
+    if (r->phase & RT_PHASE_UNPACK)
+        for (int li = 0; li < ex->nxparts; li++)
+            wait_and_unpack(&ex->xparts[li].dargs[k]);
 }
 
 struct starpu_codelet starhalo__cl_direct_pack = {
@@ -90,6 +125,76 @@ struct starpu_codelet starhalo__cl_direct_unpack = {
     .nbuffers = STARPU_VARIABLE_NBUFFERS,
     .name = "starhalo_direct_unpack",
 };
+
+struct starpu_codelet starhalo__cl_direct_rank = {
+    .cpu_funcs = {direct_rank_cpu},
+    .cpu_funcs_name = {"direct_rank_cpu"},
+    .nbuffers = STARPU_VARIABLE_NBUFFERS,
+    .name = "starhalo_direct_rank",
+};
+
+/* Per-part tasks pay off when a rank's parts have enough to copy for two workers to share;
+ * below this many bytes per exchange and rank, one task per phase is faster (measured in
+ * docs/PERFORMANCE.md). STARHALO_RANK_TASK_BYTES overrides it (0: always per part). */
+#define RANK_TASK_BYTES ((int64_t)1 << 20)
+
+starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
+{
+    const int64_t esz = (int64_t)starhalo_dtype_size(ex->dtype);
+    int64_t bytes = 0;
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int i = 0; i < ex->xparts[li].npeers; i++) {
+            const starhalo_peer_xfer_t *x = ex->xparts[li].peers[i].x;
+            bytes += (x->send_count + x->recv_count) * ex->msg_planes * esz;
+        }
+    int64_t limit = RANK_TASK_BYTES;
+    const char *env = getenv("STARHALO_RANK_TASK_BYTES");
+    char *end = NULL;
+    const long long v = env ? strtoll(env, &end, 10) : -1;
+    if (env && end != env && *end == '\0' && v >= 0)
+        limit = (int64_t)v;
+    ex->rank_tasks = ex->nxparts > 0 && (ex->nxparts == 1 || bytes < limit);
+    ex->rdescr = calloc((size_t)(ex->nxparts * ex->nfields + 1), sizeof(*ex->rdescr));
+    STARHALO_REQUIRE(ex->rdescr, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    for (int ph = 0; ph < 3; ph++)
+        for (int i = 0; i <= NOPS; i++)
+            ex->rargs[ph][i] = (rt_rank_arg_t){
+                ex, ph + 1, i > 0, i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE};
+    return STARHALO_OK;
+}
+
+/* Tiles R to pack, RW to unpack; the token as the per-part tasks take it (see the top of
+ * this file), and exclusively for a task that does both: it is a phase of its own. */
+starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phase, int reverse)
+{
+    int n = 0;
+    const enum starpu_data_access_mode tile_mode = phase == RT_PHASE_PACK ? STARPU_R : STARPU_RW;
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int f = 0; f < ex->nfields; f++)
+            ex->rdescr[n++] =
+                (struct starpu_data_descr){ex->xparts[li].tiles[f]->handle, tile_mode};
+    const int token_mode = phase == RT_PHASE_PACK     ? STARPU_RW | STARPU_COMMUTE
+                           : phase == RT_PHASE_UNPACK ? STARPU_R
+                                                      : STARPU_RW;
+    ex->rdescr[n++] =
+        (struct starpu_data_descr){ex->token, (enum starpu_data_access_mode)token_mode};
+    rt_rank_arg_t *arg = &ex->rargs[phase - 1][reverse ? 1 + (int)ex->rev_op : 0];
+    starhalo__pending_add(&ex->pending, 1);
+    const int ret = starpu_task_insert(
+        &starhalo__cl_direct_rank, STARPU_DATA_MODE_ARRAY, ex->rdescr, n, STARPU_CL_ARGS_NFREE, arg,
+        sizeof *arg, STARPU_PRIORITY, STARPU_MAX_PRIO, STARPU_CALLBACK_WITH_ARG_NFREE,
+        starhalo__pending_done, &ex->pending, STARPU_NAME,
+        phase == RT_PHASE_BOTH   ? "starhalo_exchange"
+        : phase == RT_PHASE_PACK ? "starhalo_pack"
+                                 : "starhalo_unpack",
+        0);
+    if (ret != 0) {
+        starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
+        return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
+                                   "submitting an exchange task failed (%d)", ret);
+    }
+    return STARHALO_OK;
+}
 
 /* One persistent request per remote message and direction; receives first in each array. */
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp)

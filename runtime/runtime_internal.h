@@ -7,6 +7,7 @@
 #ifndef STARHALO_RUNTIME_INTERNAL_H
 #define STARHALO_RUNTIME_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <starpu.h>
@@ -39,6 +40,24 @@ typedef struct rt_tag_range {
 } rt_tag_range_t;
 
 struct starhalo_exchange;
+
+/** Tasks and detached transfers submitted and not yet completed (rt_pending.c). */
+typedef struct rt_pending {
+    int count;
+    long spin_us; /**< how long a waiter spins (yielding) before it sleeps */
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+} rt_pending_t;
+
+/** @p default_spin_us unless STARHALO_WAIT_SPIN_US is set (0: sleep at once). */
+void starhalo__pending_init(rt_pending_t *p, long default_spin_us);
+void starhalo__pending_fini(rt_pending_t *p);
+/** Count @p n more completions to wait for; call before submitting them. */
+void starhalo__pending_add(rt_pending_t *p, int n);
+/** Task / transfer callback (arg: the rt_pending_t): one completion. */
+void starhalo__pending_done(void *arg);
+/** Return once the count is zero. */
+void starhalo__pending_wait(rt_pending_t *p);
 
 struct starhalo_context {
     MPI_Comm comm;
@@ -123,6 +142,17 @@ typedef struct rt_direct_arg {
 
 enum { IDLE, FORWARD, REVERSE };
 
+/** Phases of a direct rank task (rt_exchange_direct.c). */
+enum { RT_PHASE_PACK = 1, RT_PHASE_UNPACK = 2, RT_PHASE_BOTH = 3 };
+
+/** cl_arg of a direct rank task: one task covers every local part. */
+typedef struct rt_rank_arg {
+    struct starhalo_exchange *ex;
+    int phase; /**< RT_PHASE_* */
+    int reverse;
+    starhalo_reduce_op_t op;
+} rt_rank_arg_t;
+
 struct starhalo_exchange {
     starhalo_context_t *ctx;
     int nfields;
@@ -138,6 +168,12 @@ struct starhalo_exchange {
     MPI_Comm dcomm;             /**< direct: the context's private communicator */
     int state;
     starhalo_reduce_op_t rev_op;
+    rt_pending_t pending; /**< this exchange's tasks and transfers still in flight */
+    /* Direct transport with rank tasks: one task per rank and phase instead of one per part
+     * (few parts or small messages: a task costs ~5-10 us here). */
+    int rank_tasks;
+    rt_rank_arg_t rargs[3][1 + NOPS]; /**< [phase - 1][0 forward, 1 + op reverse] */
+    struct starpu_data_descr *rdescr; /**< scratch: nxparts * nfields tiles + token */
     struct starhalo_exchange *next;
 };
 
@@ -158,8 +194,13 @@ starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context
 
 /* Direct transport (rt_exchange_direct.c). */
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
+/** Choose per-rank or per-part tasks for @p ex and set up the rank tasks' arguments. */
+starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex);
+/** Submit the rank task of @p phase (RT_PHASE_*) for direction @p reverse. */
+starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phase, int reverse);
 void starhalo__direct_free(rt_xpart_t *xp);
-extern struct starpu_codelet starhalo__cl_direct_pack, starhalo__cl_direct_unpack;
+extern struct starpu_codelet starhalo__cl_direct_pack, starhalo__cl_direct_unpack,
+    starhalo__cl_direct_rank;
 
 /** Tag booking (rt_tags.c). Collective by convention: every rank books in the same order. */
 starhalo_status_t starhalo__tags_book(starhalo_context_t *ctx, int64_t n, int64_t *base);
