@@ -135,7 +135,8 @@ struct starpu_codelet starhalo__cl_direct_rank = {
 
 /* Per-part tasks pay off when a rank's parts have enough to copy for two workers to share;
  * below this many bytes per exchange and rank, one task per phase is faster (measured in
- * docs/PERFORMANCE.md). STARHALO_RANK_TASK_BYTES overrides it (0: always per part). */
+ * docs/PERFORMANCE.md). STARHALO_RANK_TASK_BYTES overrides it (0: always per part, even
+ * with one part). */
 #define RANK_TASK_BYTES ((int64_t)1 << 20)
 
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
@@ -153,7 +154,7 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
     const long long v = env ? strtoll(env, &end, 10) : -1;
     if (env && end != env && *end == '\0' && v >= 0)
         limit = (int64_t)v;
-    ex->rank_tasks = ex->nxparts > 0 && (ex->nxparts == 1 || bytes < limit);
+    ex->rank_tasks = ex->nxparts > 0 && limit > 0 && (ex->nxparts == 1 || bytes < limit);
     ex->rdescr = calloc((size_t)(ex->nxparts * ex->nfields + 1), sizeof(*ex->rdescr));
     STARHALO_REQUIRE(ex->rdescr, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int ph = 0; ph < 3; ph++)
