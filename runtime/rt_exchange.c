@@ -558,6 +558,71 @@ starhalo_status_t starhalo_exchange_submit_reverse(starhalo_exchange_t *ex, star
     return submit_both(ex, 1);
 }
 
+/* Acquire the token and every local tile RW if nothing uses them; all or none. */
+static int try_acquire_all(starhalo_exchange_t *ex)
+{
+    if (starpu_data_acquire_try(ex->token, STARPU_RW) != 0)
+        return 0;
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int f = 0; f < ex->nfields; f++) {
+            if (starpu_data_acquire_try(ex->xparts[li].tiles[f]->handle, STARPU_RW) == 0)
+                continue;
+            /* Give back what was taken, in reverse order. */
+            for (int f2 = f - 1; f2 >= 0; f2--)
+                starpu_data_release(ex->xparts[li].tiles[f2]->handle);
+            for (int l2 = li - 1; l2 >= 0; l2--)
+                for (int f2 = ex->nfields - 1; f2 >= 0; f2--)
+                    starpu_data_release(ex->xparts[l2].tiles[f2]->handle);
+            starpu_data_release(ex->token);
+            return 0;
+        }
+    return 1;
+}
+
+static void release_all(starhalo_exchange_t *ex)
+{
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int f = 0; f < ex->nfields; f++)
+            starpu_data_release(ex->xparts[li].tiles[f]->handle);
+    starpu_data_release(ex->token);
+}
+
+/* Inline only with rank tasks: the inline body is the fused rank task's. Why it cannot
+ * deadlock: holding the token means no direct task of this rank is pending, so this is the
+ * rank's next phase exactly as the fused task would be (argument in rt_exchange_direct.c);
+ * peers progress on their own workers or threads, never on ours. */
+static starhalo_status_t run_blocking(starhalo_exchange_t *ex, int reverse)
+{
+    STARHALO_REQUIRE(ex->state == IDLE, STARHALO_ERR_INVALID_ARG,
+                     "exchange run between a begin and its end");
+    if (ex->rank_tasks && ex->nxparts > 0 && try_acquire_all(ex)) {
+        __atomic_add_fetch(&ex->ctx->inline_runs, 1, __ATOMIC_RELAXED);
+        starhalo__direct_run_inline(ex, reverse);
+        __atomic_sub_fetch(&ex->ctx->inline_runs, 1, __ATOMIC_RELAXED);
+        release_all(ex);
+        return STARHALO_OK;
+    }
+    STARHALO_CHECK(submit_both(ex, reverse));
+    return starhalo_exchange_wait(ex);
+}
+
+starhalo_status_t starhalo_exchange_run(starhalo_exchange_t *ex)
+{
+    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
+    return run_blocking(ex, 0);
+}
+
+starhalo_status_t starhalo_exchange_run_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
+{
+    STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
+                     STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
+    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
+    STARHALO_REQUIRE(ex->state == IDLE, STARHALO_ERR_INVALID_ARG,
+                     "exchange run between a begin and its end");
+    ex->rev_op = op;
+    return run_blocking(ex, 1);
+}
+
 /* Every pack and unpack task and detached transfer counts itself in ex->pending and
  * signals from its callback (rt_pending.c: why not starpu_data_acquire). */
 starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex)

@@ -164,6 +164,11 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
     return STARHALO_OK;
 }
 
+void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse)
+{
+    direct_rank_cpu(NULL, &ex->rargs[RT_PHASE_BOTH - 1][reverse ? 1 + (int)ex->rev_op : 0]);
+}
+
 /* Tiles R to pack, RW to unpack; the token as the per-part tasks take it (see the top of
  * this file), and exclusively for a task that does both: it is a phase of its own. */
 starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phase, int reverse)

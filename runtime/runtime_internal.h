@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <starpu.h>
+#include <starpu_expert.h>
 #include <starpu_mpi.h>
 
 #include <starhalo/starhalo_runtime.h>
@@ -73,6 +74,8 @@ struct starhalo_context {
     int thread_level;                    /**< MPI thread level provided */
     MPI_Comm dcomm;                      /**< private dup of comm for the direct transport */
     starpu_data_handle_t token;          /**< direct transport: packs RW|COMMUTE, unpacks R */
+    int idle_hook;                       /**< StarPU idle hook id (rt_context.c), -1 if none */
+    int inline_runs;                     /**< starhalo_exchange_run calls running inline */
 };
 
 /** One local part of a field. */
@@ -196,6 +199,8 @@ starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
 /** Choose per-rank or per-part tasks for @p ex and set up the rank tasks' arguments. */
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex);
+/** Run the body of the fused rank task on the calling thread (tiles and token acquired). */
+void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse);
 /** Submit the rank task of @p phase (RT_PHASE_*) for direction @p reverse. */
 starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phase, int reverse);
 void starhalo__direct_free(rt_xpart_t *xp);

@@ -40,13 +40,14 @@ typedef struct hb_options {
     int fp16_allreduce;     /**< --fp16-allreduce, accepted, no effect */
     hb_transport_kind_t transport; /**< --transport (starpu) */
     const char *runtime_transport; /**< --runtime-transport: "auto", "starpu-mpi", "direct" */
-    int validate;                  /**< --validate: refill, exchange once more, check every cell */
-    int64_t parts_per_rank;        /**< --parts-per-rank (1) */
-    const char *csv;               /**< --csv FILE */
-    const char *dump;              /**< --dump DIR */
-    int periodic;                  /**< --periodic */
-    starhalo_dtype_t dtype;        /**< --dtype (float32) */
-    int help;                      /**< -h/--help given */
+    int call_run;           /**< --call run: starhalo_exchange_run instead of submit + wait */
+    int validate;           /**< --validate: refill, exchange once more, check every cell */
+    int64_t parts_per_rank; /**< --parts-per-rank (1) */
+    const char *csv;        /**< --csv FILE */
+    const char *dump;       /**< --dump DIR */
+    int periodic;           /**< --periodic */
+    starhalo_dtype_t dtype; /**< --dtype (float32) */
+    int help;               /**< -h/--help given */
     int with_compute;  /**< --with-compute: conv (kernel 2*halo+1, padding halo) per iteration */
     int mode_task;     /**< --mode: 1 task (interior overlaps the exchange), 0 bsp */
     int mode_given;    /**< --mode was given */

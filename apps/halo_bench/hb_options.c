@@ -38,6 +38,7 @@ void hb_options_usage(void)
         "[--out-channels OUT_CHANNELS] [--num-spatial-parts NUM_SPATIAL_PARTS]\n"
         "                  [--slice-method {square,vertical,horizontal}] "
         "[--transport {starpu,mpi}] [--runtime-transport {auto,starpu-mpi,direct}]\n"
+        "                  [--call {submit,run}] "
         "                  [--validate] [--parts-per-rank K] "
         "[--csv FILE] [--dump DIR] [--periodic] "
         "[--dtype {float32,float64}]\n"
@@ -74,6 +75,11 @@ void hb_options_usage(void)
         "                        starpu: starhalo_exchange (StarPU-MPI tasks); mpi: hand-written\n"
         "                        Irecv/Isend/Waitall reference, one message per neighbour\n"
         "                        (default: starpu)\n"
+        "  --call {submit,run}   with --transport starpu, one timed exchange is: submit =\n"
+        "                        starhalo_exchange_submit + starhalo_exchange_wait (tasks);\n"
+        "                        run = starhalo_exchange_run (blocking: the calling thread\n"
+        "                        exchanges itself when the tiles are idle, else tasks)\n"
+        "                        (default: submit)\n"
         "  --validate            after the timed loop refill the tiles, exchange once more and\n"
         "                        check every cell (owned and ghost) against the global-index\n"
         "                        oracle; without it only the ghost cells after the timed loop\n"
@@ -154,6 +160,7 @@ static const opt_def_t opt_defs[] = {
     {"--slice-method", OPT_STR, 0},
     {"--transport", OPT_STR, 0},
     {"--runtime-transport", OPT_STR, 0},
+    {"--call", OPT_STR, 0},
     {"--dtype", OPT_STR, 0},
     {"--mode", OPT_STR, 0},
 };
@@ -174,6 +181,10 @@ static int set_enum(hb_options_t *o, const char *name, const char *val, char *er
                         "unknown runtime transport '%s' (expected auto, starpu-mpi or direct)",
                         val);
         o->runtime_transport = val;
+    } else if (strcmp(name, "--call") == 0) {
+        if (strcmp(val, "submit") && strcmp(val, "run"))
+            return fail(err, errlen, "unknown call '%s' (expected submit or run)", val);
+        o->call_run = strcmp(val, "run") == 0;
     } else if (strcmp(name, "--transport") == 0) {
         if (strcmp(val, "starpu") == 0)
             o->transport = HB_TRANSPORT_STARPU;

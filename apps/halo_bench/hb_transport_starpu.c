@@ -2,7 +2,8 @@
 /**
  * @file hb_transport_starpu.c
  * @brief The transport under test: a starhalo context, one field over the decomposition and
- * one reusable exchange (starhalo_runtime.h only). One timed exchange = submit + wait.
+ * one reusable exchange (starhalo_runtime.h only). One timed exchange = submit + wait, or
+ * starhalo_exchange_run with --call run.
  */
 #include "halo_bench.h"
 
@@ -15,6 +16,7 @@ struct hb_transport {
     starhalo_context_t *ctx;
     starhalo_field_t *field;
     starhalo_exchange_t *ex;
+    int call_run;
 };
 
 static void sp_destroy(hb_transport_t *t)
@@ -42,6 +44,7 @@ static starhalo_status_t sp_create(const hb_options_t *o, const starhalo_decomp_
     *out = NULL;
     hb_transport_t *t = calloc(1, sizeof *t);
     STARHALO_REQUIRE(t, STARHALO_ERR_NO_MEMORY, "cannot allocate the StarPU transport");
+    t->call_run = o->call_run;
     starhalo_context_conf_t conf;
     starhalo_context_conf_init(&conf);
     conf.comm = comm;
@@ -61,6 +64,8 @@ static starhalo_status_t sp_create(const hb_options_t *o, const starhalo_decomp_
 
 static starhalo_status_t sp_exchange(hb_transport_t *t)
 {
+    if (t->call_run)
+        return starhalo_exchange_run(t->ex);
     STARHALO_CHECK(starhalo_exchange_submit(t->ex));
     return starhalo_exchange_wait(t->ex);
 }

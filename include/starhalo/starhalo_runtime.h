@@ -144,6 +144,19 @@ starhalo_exchange_end_reverse(starhalo_exchange_t *ex);
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_exchange_submit_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op);
 
+/**
+ * Blocking forward update: begin + end + wait in one call. When no earlier task still uses
+ * this rank's tiles or a direct exchange (starpu_data_acquire_try succeeds on all of them) and
+ * the exchange uses one task per rank (direct transport, small exchanges; docs/RUNTIME.md),
+ * the calling thread does the exchange itself while holding the tiles acquired, skipping the
+ * hand-off to a worker and back (~20-40 us on a loaded 2-core node); otherwise it submits the
+ * tasks and waits. Same results and ordering either way; ranks may take different paths.
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_run(starhalo_exchange_t *ex);
+/** Blocking reverse update, as starhalo_exchange_run(). */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_exchange_run_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op);
+
 /** Wait for every task this exchange submitted on this rank. */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_exchange_wait(starhalo_exchange_t *ex);
 

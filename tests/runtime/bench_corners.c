@@ -162,8 +162,8 @@ int main(int argc, char **argv)
     int dims[2] = {0, 0}, periods[2] = {1, 1}, coords[2];
     MPI_Dims_create(size, 2, dims);
     grid_t g = {.py = dims[0], .px = dims[1], .h = halo, .image = image};
-    if (image % g.px || image % g.py || dims[0] != dims[1] || halo < 1 ||
-        halo > image / g.px || iters < 1 || repeats < 1 || image * image > 16777216) {
+    if (image % g.px || image % g.py || dims[0] != dims[1] || halo < 1 || halo > image / g.px ||
+        iters < 1 || repeats < 1 || image * image > 16777216) {
         if (rank == 0)
             fprintf(stderr, "bench_corners: error: needs a square rank grid dividing --image "
                             "(<= 4096), 1 <= --halo <= tile, --iters/--repeats >= 1\n");

@@ -32,6 +32,7 @@ static starhalo_context_t *g_ctx;
 static int g_rank, g_size;
 static starhalo_transport_t g_transport = STARHALO_TRANSPORT_DEFAULT;
 static int g_quick; /* "quick": halo 2 only, 300 repeats (for the slow transport) */
+static int g_run;   /* "run": blocking starhalo_exchange_run[_reverse] instead of submit + wait */
 
 typedef struct cfg {
     starhalo_split_t split;
@@ -273,17 +274,28 @@ static void run_cfg(const cfg_t *c, run_t run)
         if (run == RUN_DESTROY_EARLY) {
             starhalo_exchange_destroy(ex);
             ex = NULL;
+        } else if (g_run) {
+            assert_status_ok(starhalo_exchange_end(ex));
+            assert_status_ok(starhalo_exchange_wait(ex));
+            /* Again, blocking: the tiles are idle now, so this runs inline where it can. */
+            for (int k = 0; k < c->nfields; k++)
+                fill(c, fields[k], k, FILL_FORWARD, 1);
+            assert_status_ok(starhalo_exchange_run(ex));
         } else {
             assert_status_ok(starhalo_exchange_end(ex));
             assert_status_ok(starhalo_exchange_wait(ex));
         }
         for (int k = 0; k < c->nfields; k++)
-            bad += check_forward(c, fields[k], k, 0);
+            bad += check_forward(c, fields[k], k, g_run && run == RUN_FORWARD ? 1 : 0);
     } else {
         const starhalo_reduce_op_t op = run == RUN_SUM ? STARHALO_REDUCE_SUM : STARHALO_REDUCE_MAX;
         fill(c, fields[0], 0, run == RUN_SUM ? FILL_REVERSE_SUM : FILL_REVERSE_MAX, 0);
-        assert_status_ok(starhalo_exchange_submit_reverse(ex, op));
-        assert_status_ok(starhalo_exchange_wait(ex));
+        if (g_run) {
+            assert_status_ok(starhalo_exchange_run_reverse(ex, op));
+        } else {
+            assert_status_ok(starhalo_exchange_submit_reverse(ex, op));
+            assert_status_ok(starhalo_exchange_wait(ex));
+        }
         bad += check_reverse(c, d, fields[0], op);
     }
     starhalo_exchange_destroy(ex);
@@ -539,7 +551,10 @@ static void test_repeated(void **state)
             if (it == 100)
                 rss0 = rss_pages();
         }
-        assert_status_ok(starhalo_exchange_submit(ex));
+        if (g_run && it % 2) /* right after a submit: usually falls back to tasks */
+            assert_status_ok(starhalo_exchange_run(ex));
+        else
+            assert_status_ok(starhalo_exchange_submit(ex));
         if (it % 100 == 99) {
             assert_status_ok(starhalo_exchange_wait(ex));
             bad += check_forward(&c, f, 0, it - 99);
@@ -600,7 +615,10 @@ int main(int argc, char **argv)
     if (argc > 1)
         g_transport = !strcmp(argv[1], "direct") ? STARHALO_TRANSPORT_DIRECT_MPI
                                                  : STARHALO_TRANSPORT_STARPU_MPI;
-    g_quick = argc > 2 && !strcmp(argv[2], "quick");
+    for (int i = 2; i < argc; i++) {
+        g_quick |= !strcmp(argv[i], "quick");
+        g_run |= !strcmp(argv[i], "run");
+    }
     starhalo_context_conf_t conf;
     starhalo_context_conf_init(&conf);
     if (starhalo_context_create(&conf, &g_ctx) != STARHALO_OK) {
