@@ -168,6 +168,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
         ctx->tag_ub = *sp_ub;
     ctx->free_tags = malloc(sizeof(*ctx->free_tags));
     if (!ctx->free_tags) {
+        if (ctx->idle_hook >= 0)
+            starpu_idle_hook_deregister(ctx->idle_hook);
         starpu_mpi_shutdown();
         rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
         goto fail;

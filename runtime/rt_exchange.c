@@ -498,10 +498,14 @@ static starhalo_status_t end(starhalo_exchange_t *ex, int reverse)
     STARHALO_REQUIRE(ex->state == (reverse ? REVERSE : FORWARD), STARHALO_ERR_INVALID_ARG,
                      "exchange %s called without a matching begin",
                      reverse ? "end_reverse" : "end");
-    ex->state = IDLE;
+    /* IDLE only once the unpacks are in: after a failed submission destroy tries again, so
+     * the requests the packs started are completed before their buffers go. */
     if (ex->rank_tasks)
-        return starhalo__direct_submit_rank(ex, RT_PHASE_UNPACK, reverse);
-    return submit_unpacks(ex, reverse, ex->rev_op);
+        STARHALO_CHECK(starhalo__direct_submit_rank(ex, RT_PHASE_UNPACK, reverse));
+    else
+        STARHALO_CHECK(submit_unpacks(ex, reverse, ex->rev_op));
+    ex->state = IDLE;
+    return STARHALO_OK;
 }
 
 /* begin + end; with rank tasks, one task that does both. */

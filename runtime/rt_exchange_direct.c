@@ -14,6 +14,14 @@
  * flight, rank A could block in exchange 1's unpack while B blocks in exchange 2's unpack,
  * each waiting for a pack queued behind the other's blocked worker. The unpack's MPI_Waitall
  * covers this part's sends too, so buffers are free when the next pack runs.
+ *
+ * Rank tasks keep the phases: a rank pack task is one pack of its phase, a rank unpack task
+ * one unpack; a fused task (submit) takes the token RW, so it is a phase of its own that
+ * starts all its sends before it waits. An inline run (starhalo_exchange_run) holds the token
+ * acquired RW, i.e. it is such a fused phase executed by the calling thread. Ranks may choose
+ * differently (per part, per rank, fused, inline): each blocking step still waits only for
+ * peer sends of the same or earlier phases, which are started before anything of that
+ * phase blocks.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  *
  * Why not starpu_data_acquire: on this machine class an acquire that waits for a finished
  * task costs ~30 us (the main thread sleeps on a condition and is woken through StarPU's
- * request machinery), against ~2 us for a task callback plus a yielding spin (measured in
- * docs/PERFORMANCE.md). Exchanges of a few KiB take 20-100 us in raw MPI, so that sleep alone
+ * request machinery), against ~7 us for a task callback plus a spin (measured in
+ * docs/LAUNCH.md). Exchanges of a few KiB take 20-100 us in raw MPI, so that sleep alone
  * doubled them. Long waits still sleep: after the spin budget the waiter blocks on a
  * condition variable, so a rank waiting for milliseconds does not steal a worker's core.
  */
@@ -31,6 +31,10 @@ void starhalo__pending_init(rt_pending_t *p, long default_spin_us)
 
 void starhalo__pending_fini(rt_pending_t *p)
 {
+    /* A callback that brought the count to zero may still be inside the mutex (broadcast,
+     * unlock) when the waiter returns: wait for it to leave before the memory goes. */
+    pthread_mutex_lock(&p->mutex);
+    pthread_mutex_unlock(&p->mutex);
     pthread_mutex_destroy(&p->mutex);
     pthread_cond_destroy(&p->cond);
 }
@@ -43,12 +47,12 @@ void starhalo__pending_add(rt_pending_t *p, int n)
 void starhalo__pending_done(void *arg)
 {
     rt_pending_t *p = arg;
-    if (__atomic_sub_fetch(&p->count, 1, __ATOMIC_ACQ_REL) == 0) {
-        /* Taking the mutex orders this broadcast after a sleeper's check of the count. */
-        pthread_mutex_lock(&p->mutex);
+    /* Under the mutex, so that after the count reaches zero this callback only broadcasts
+     * and unlocks: starhalo__pending_fini waits for that before the exchange is freed. */
+    pthread_mutex_lock(&p->mutex);
+    if (__atomic_sub_fetch(&p->count, 1, __ATOMIC_ACQ_REL) == 0)
         pthread_cond_broadcast(&p->cond);
-        pthread_mutex_unlock(&p->mutex);
-    }
+    pthread_mutex_unlock(&p->mutex);
 }
 
 /* No sched_yield here: it hands the core to a spinning StarPU worker for a whole time slice

@@ -45,7 +45,7 @@ struct starhalo_exchange;
 /** Tasks and detached transfers submitted and not yet completed (rt_pending.c). */
 typedef struct rt_pending {
     int count;
-    long spin_us; /**< how long a waiter spins (yielding) before it sleeps */
+    long spin_us; /**< how long a waiter spins (pause, no yield) before it sleeps */
     pthread_mutex_t mutex;
     pthread_cond_t cond;
 } rt_pending_t;
@@ -73,9 +73,9 @@ struct starhalo_context {
     struct starhalo_exchange *exchanges; /**< live exchanges (for wait_all) */
     int thread_level;                    /**< MPI thread level provided */
     MPI_Comm dcomm;                      /**< private dup of comm for the direct transport */
-    starpu_data_handle_t token;          /**< direct transport: packs RW|COMMUTE, unpacks R */
-    int idle_hook;                       /**< StarPU idle hook id (rt_context.c), -1 if none */
-    int inline_runs;                     /**< starhalo_exchange_run calls running inline */
+    starpu_data_handle_t token; /**< direct transport: packs RW|COMMUTE, unpacks R, fused RW */
+    int idle_hook;              /**< StarPU idle hook id (rt_context.c), -1 if none */
+    int inline_runs;            /**< starhalo_exchange_run calls running inline */
 };
 
 /** One local part of a field. */

@@ -38,7 +38,7 @@ void hb_options_usage(void)
         "[--out-channels OUT_CHANNELS] [--num-spatial-parts NUM_SPATIAL_PARTS]\n"
         "                  [--slice-method {square,vertical,horizontal}] "
         "[--transport {starpu,mpi}] [--runtime-transport {auto,starpu-mpi,direct}]\n"
-        "                  [--call {submit,run}] "
+        "                  [--call {submit,run}]\n"
         "                  [--validate] [--parts-per-rank K] "
         "[--csv FILE] [--dump DIR] [--periodic] "
         "[--dtype {float32,float64}]\n"

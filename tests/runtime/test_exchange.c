@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <mpi.h>
 
@@ -510,6 +509,72 @@ static void test_interleaved(void **state)
     starhalo_mpi_assert_all_ok(bad, "interleaved exchanges with user tasks");
 }
 
+static void busy_cpu(void *buffers[], void *arg)
+{
+    (void)buffers;
+    (void)arg;
+    const double t0 = starpu_timing_now(); /* keep the tile busy for 3 ms */
+    while (starpu_timing_now() - t0 < 3000.0)
+        ;
+}
+
+static struct starpu_codelet busy_cl = {
+    .cpu_funcs = {busy_cpu},
+    .nbuffers = 1,
+    .modes = {STARPU_R},
+    .name = "test_busy",
+};
+
+/* Ranks taking different paths in one exchange: odd ranks build per-part tasks
+ * (STARHALO_RANK_TASK_BYTES=0 at create) and keep a tile busy before each blocking run (so
+ * they fall back to tasks), even ranks use rank tasks and run inline. Forward and reverse SUM
+ * must match the oracle, with no deadlock. */
+static void test_mixed_paths(void **state)
+{
+    (void)state;
+    if (g_transport != STARHALO_TRANSPORT_DIRECT_MPI)
+        skip(); /* rank tasks and inline runs belong to the direct transport */
+    cfg_t c = base_cfg(STARHALO_SPLIT_VERTICAL, 2, 2);
+    c.nfields = 1;
+    c.periodic = 1;
+    const int odd = g_rank % 2;
+    starhalo_decomp_t *d = NULL;
+    assert_status_ok(make_decomp(&c, &d));
+    starhalo_field_t *f = NULL;
+    assert_status_ok(starhalo_field_create(g_ctx, d, NULL, c.dtype, &f));
+    const char *old = getenv("STARHALO_RANK_TASK_BYTES");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("STARHALO_RANK_TASK_BYTES", odd ? "0" : "1048576", 1);
+    starhalo_exchange_t *ex = NULL;
+    const starhalo_status_t st = starhalo_exchange_create(g_ctx, &f, 1, g_transport, &ex);
+    if (saved)
+        setenv("STARHALO_RANK_TASK_BYTES", saved, 1);
+    else
+        unsetenv("STARHALO_RANK_TASK_BYTES");
+    free(saved);
+    assert_status_ok(st);
+    int parts[64], bad = 0;
+    starhalo_field_local_parts(f, parts);
+    starpu_data_handle_t h;
+    assert_status_ok(starhalo_field_part_handle(f, parts[0], &h));
+    for (int rep = 0; rep < 3; rep++) {
+        fill(&c, f, 0, FILL_FORWARD, rep);
+        if (odd)
+            assert_int_equal(starpu_task_insert(&busy_cl, STARPU_R, h, 0), 0);
+        assert_status_ok(starhalo_exchange_run(ex));
+        bad += check_forward(&c, f, 0, rep);
+    }
+    fill(&c, f, 0, FILL_REVERSE_SUM, 0);
+    if (odd)
+        assert_int_equal(starpu_task_insert(&busy_cl, STARPU_R, h, 0), 0);
+    assert_status_ok(starhalo_exchange_run_reverse(ex, STARHALO_REDUCE_SUM));
+    bad += check_reverse(&c, d, f, STARHALO_REDUCE_SUM);
+    starhalo_exchange_destroy(ex);
+    starhalo_field_destroy(f);
+    starhalo_decomp_destroy(d);
+    starhalo_mpi_assert_all_ok(bad, "ranks on different exchange paths");
+}
+
 static long rss_pages(void)
 {
     long size = 0, rss = 0;
@@ -637,6 +702,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reverse_max),
         cmocka_unit_test(test_repeated),
         cmocka_unit_test(test_interleaved),
+        cmocka_unit_test(test_mixed_paths),
         cmocka_unit_test(test_mismatch),
         cmocka_unit_test(test_destroy_between_begin_and_end),
     };
