@@ -143,7 +143,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     MPI_Comm_rank(node, &ctx->local_rank);
     MPI_Comm_size(node, &ctx->nlocal);
     MPI_Comm_free(&node);
-    ctx->placement = starhalo__placement_compute(count_cores(), ctx->nlocal, ctx->local_rank,
+    ctx->ncores = count_cores();
+    ctx->placement = starhalo__placement_compute(ctx->ncores, ctx->nlocal, ctx->local_rank,
                                                  ctx->size, cc.ncpus, cc.bind_workers);
 
     struct starpu_conf sc;

@@ -24,6 +24,7 @@
  * phase blocks.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "codelet_xfer.h"
@@ -76,12 +77,37 @@ static void pack_and_send(const rt_direct_arg_t *a)
         MPI_Startall(xp->ndsend[d], xp->dreq[d] + xp->ndrecv[d]);
 }
 
-static void wait_and_unpack(const rt_direct_arg_t *a)
+/* On the calling thread of an inline run, poll and yield instead of MPI_Waitall: Open MPI
+ * does not yield in MPI_Waitall unless it thinks the node is oversubscribed, and two ranks'
+ * main threads that the kernel put on one core (their workers spinning on the other) then
+ * take turns only at the 4 ms tick: 8 ms per exchange in about one launch in ten. */
+static void wait_requests(int n, MPI_Request *req, int yielding, double spin_s)
 {
+    if (!yielding) {
+        MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+        return;
+    }
+    /* Poll without yielding first (most exchanges finish within it), unless there are more
+     * ranks than cores: then a peer likely waits for this core (Open MPI yields at once too). */
+    const double spin_until = MPI_Wtime() + spin_s;
+    int done = 0;
+    for (;;) {
+        MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        if (done)
+            return;
+        if (MPI_Wtime() > spin_until)
+            sched_yield();
+    }
+}
+
+static void wait_and_unpack(const rt_direct_arg_t *a, int yielding)
+{
+    const starhalo_context_t *ctx = a->ex->ctx;
+    const double spin_s = ctx->nlocal > ctx->ncores ? 0.0 : 20e-6;
     rt_xpart_t *xp = a->xp;
     const int d = a->reverse;
     if (xp->ndrecv[d] + xp->ndsend[d])
-        MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
+        wait_requests(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], yielding, spin_s);
     int n;
     void **msgs = msg_ptrs(a, 1, &n);
     starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, msgs,
@@ -98,15 +124,13 @@ static void direct_pack_cpu(void *buffers[], void *cl_arg)
 static void direct_unpack_cpu(void *buffers[], void *cl_arg)
 {
     (void)buffers;
-    wait_and_unpack(cl_arg);
+    wait_and_unpack(cl_arg, 0);
 }
 
 /* Every local part in one task: all receives are posted before any pack, and every local
  * part is packed before any unpack reads a local neighbour's send buffer. */
-static void direct_rank_cpu(void *buffers[], void *cl_arg)
+static void rank_body(const rt_rank_arg_t *r, int yielding)
 {
-    (void)buffers;
-    const rt_rank_arg_t *r = cl_arg;
     const starhalo_exchange_t *ex = r->ex;
     const int k = r->reverse ? 1 + (int)r->op : 0;
     if (r->phase & RT_PHASE_PACK) {
@@ -117,7 +141,13 @@ static void direct_rank_cpu(void *buffers[], void *cl_arg)
     }
     if (r->phase & RT_PHASE_UNPACK)
         for (int li = 0; li < ex->nxparts; li++)
-            wait_and_unpack(&ex->xparts[li].dargs[k]);
+            wait_and_unpack(&ex->xparts[li].dargs[k], yielding);
+}
+
+static void direct_rank_cpu(void *buffers[], void *cl_arg)
+{
+    (void)buffers;
+    rank_body(cl_arg, 0);
 }
 
 struct starpu_codelet starhalo__cl_direct_pack = {
@@ -174,7 +204,7 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
 
 void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse)
 {
-    direct_rank_cpu(NULL, &ex->rargs[RT_PHASE_BOTH - 1][reverse ? 1 + (int)ex->rev_op : 0]);
+    rank_body(&ex->rargs[RT_PHASE_BOTH - 1][reverse ? 1 + (int)ex->rev_op : 0], 1);
 }
 
 /* Tiles R to pack, RW to unpack; the token as the per-part tasks take it (see the top of

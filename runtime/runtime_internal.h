@@ -64,6 +64,7 @@ struct starhalo_context {
     MPI_Comm comm;
     int rank, size;
     int local_rank, nlocal; /**< ranks sharing this node (MPI_Comm_split_type SHARED) */
+    int ncores;             /**< cores of the node (hwloc) */
     int we_init_mpi;
     int ncpus;
     starhalo__placement_t placement;
