@@ -3,7 +3,7 @@
  * @file cg_halo.c
  * @brief sparse_cg's halo update: the plain-MPI executor on a malloc'ed array, or an index
  * field + index exchange on a StarPU context whose registered local array the solver reads
- * between updates (allowed: no task is in flight on it after starhalo_exchange_wait).
+ * between updates (allowed: no task is in flight on it after starhalo_exchange_run returns).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +106,9 @@ int cg_halo_update(cg_halo_t *h)
 {
     if (!h->starpu)
         return starhalo_mpi_exchange_update(h->mx, h->array) == STARHALO_OK ? 0 : -1;
-    return starhalo_exchange_submit(h->ex) == STARHALO_OK &&
-                   starhalo_exchange_wait(h->ex) == STARHALO_OK
-               ? 0
-               : -1;
+    /* Blocking: the solver reads the array right after; nothing else uses it, so the
+     * exchange runs inline on this thread (starhalo_exchange_run), without a task hand-off. */
+    return starhalo_exchange_run(h->ex) == STARHALO_OK ? 0 : -1;
 }
 
 const char *cg_halo_name(const cg_halo_t *h)
