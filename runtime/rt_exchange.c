@@ -6,7 +6,9 @@
  * Per local part and neighbour there is one send buffer and one receive buffer (vector
  * handles) holding every field's planes, so one message per neighbour per exchange. Per part
  * and direction there is ONE pack task (tiles R -> all send buffers W) and ONE unpack task
- * (all incoming buffers R -> tiles RW): few tasks, because each costs microseconds here.
+ * (all incoming buffers R -> tiles RW): few tasks, because each costs microseconds here. The
+ * direct transport goes further for small exchanges: one task per rank and phase, one fused
+ * task for submit, or no task at all in starhalo_exchange_run (rt_exchange_direct.c).
  *
  * Forward: irecv(recv buf) ; pack ; isend(send buf) ... unpack(recv bufs -> ghost runs).
  * A neighbour on the same rank exchanges no MPI message: the receiver's unpack reads the
