@@ -42,6 +42,9 @@ typedef struct tb_row {
  * Add the StarPU rows of @p bp (STARPU_MPI, then DIRECT_MPI exchanges of a field holding the
  * plan's array) to @p rows, starting at *n. Collective. Returns 0, or -1 with a message.
  */
+/** StarPU rows added by tb_starpu_rows: starpu-mpi, starpu-direct, starpu-run. */
+#define TB_STARPU_ROWS 3
+
 int tb_starpu_rows(starhalo_context_t *ctx, const bench_plan_t *bp, tb_row_t *rows, int *n);
 
 #endif

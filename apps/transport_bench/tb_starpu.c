@@ -5,7 +5,8 @@
  * field + starhalo_index_exchange_create for the index plan, a structured field +
  * starhalo_exchange_create for the vertical split), with the StarPU-MPI transport and the
  * direct persistent-request transport. One operation = submit + wait, so a row's time is
- * comparable with a blocking plain-MPI update.
+ * comparable with a blocking plain-MPI update; the starpu-run row is the direct transport
+ * through the blocking starhalo_exchange_run (inline when the array is idle).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,18 @@ static int sp_reverse(void *a)
                : -1;
 }
 
+static int sp_run(void *a)
+{
+    sp_arg_t *s = a;
+    return starhalo_exchange_run(s->ex) == STARHALO_OK ? 0 : -1;
+}
+
+static int sp_run_reverse(void *a)
+{
+    sp_arg_t *s = a;
+    return starhalo_exchange_run_reverse(s->ex, STARHALO_REDUCE_SUM) == STARHALO_OK ? 0 : -1;
+}
+
 static void sp_destroy(void *a)
 {
     sp_arg_t *s = a;
@@ -63,10 +76,13 @@ int tb_starpu_rows(starhalo_context_t *ctx, const bench_plan_t *bp, tb_row_t *ro
     static const struct {
         const char *name;
         starhalo_transport_t t;
-    } kinds[2] = {{"starpu-mpi", STARHALO_TRANSPORT_STARPU_MPI},
-                  {"starpu-direct", STARHALO_TRANSPORT_DIRECT_MPI}};
+        op_fn fwd, rev;
+    } kinds[TB_STARPU_ROWS] = {
+        {"starpu-mpi", STARHALO_TRANSPORT_STARPU_MPI, sp_update, sp_reverse},
+        {"starpu-direct", STARHALO_TRANSPORT_DIRECT_MPI, sp_update, sp_reverse},
+        {"starpu-run", STARHALO_TRANSPORT_DIRECT_MPI, sp_run, sp_run_reverse}};
     const int rank = starhalo_context_rank(ctx);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < TB_STARPU_ROWS; k++) {
         sp_arg_t *s = calloc(1, sizeof(*s));
         int ok = s != NULL, all = 0;
         MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
@@ -91,8 +107,8 @@ int tb_starpu_rows(starhalo_context_t *ctx, const bench_plan_t *bp, tb_row_t *ro
         tb_row_t *r = &rows[(*n)++];
         r->name = kinds[k].name;
         r->create_s = MPI_Wtime() - t0;
-        r->fwd = sp_update;
-        r->rev = sp_reverse;
+        r->fwd = kinds[k].fwd;
+        r->rev = kinds[k].rev;
         r->arg = s;
         r->destroy = sp_destroy;
         void *p = NULL;

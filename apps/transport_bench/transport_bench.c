@@ -46,7 +46,8 @@ static void usage(void)
            "  G x G grid (4096), index plan: random fraction F (0.05) of the other ranks'\n"
            "  points; structured plan: vertical split with H-wide column halos (3).\n"
            "  Medians of R (21) interleaved samples of I (20) operations each.\n"
-           "  --starpu 1 (default) also times the StarPU transports (starpu-mpi, starpu-direct);\n"
+           "  --starpu 1 (default) also times the StarPU transports (starpu-mpi, starpu-direct,\n"
+           "  starpu-run = starpu-direct through the blocking starhalo_exchange_run);\n"
            "  the StarPU workers then run during the plain-MPI rows too.\n");
 }
 
@@ -243,7 +244,7 @@ static int mpi_rows(const bench_plan_t *bp, int rank, exec_arg_t *args, tb_row_t
     return 0;
 }
 
-#define MAX_ROWS (STARHALO_MPI_NUM_TRANSPORTS + 2)
+#define MAX_ROWS (STARHALO_MPI_NUM_TRANSPORTS + TB_STARPU_ROWS)
 
 static void print_row(FILE *csv, const bench_plan_t *bp, int size, const char *tn, double f,
                       double best_f, double r, double best_r, double mcpy, double create_s)
@@ -341,9 +342,13 @@ static int run_plan(const options_t *o, starhalo_context_t *ctx, bench_plan_t *b
         printf("  persistent / two-sided: update %.3f, reverse %.3f\n",
                mf[STARHALO_MPI_PERSISTENT] / mf[STARHALO_MPI_TWO_SIDED],
                mr[STARHALO_MPI_PERSISTENT] / mr[STARHALO_MPI_TWO_SIDED]);
-        if (nrows == MAX_ROWS)
-            printf("  starpu-direct / starpu-mpi: update %.3f, reverse %.3f\n",
-                   mf[MAX_ROWS - 1] / mf[MAX_ROWS - 2], mr[MAX_ROWS - 1] / mr[MAX_ROWS - 2]);
+        if (nrows == MAX_ROWS) {
+            const int sm = STARHALO_MPI_NUM_TRANSPORTS, sd = sm + 1, sr = sm + 2;
+            printf("  starpu-direct / starpu-mpi: update %.3f, reverse %.3f\n", mf[sd] / mf[sm],
+                   mr[sd] / mr[sm]);
+            printf("  starpu-run / two-sided: update %.3f, reverse %.3f\n",
+                   mf[sr] / mf[STARHALO_MPI_TWO_SIDED], mr[sr] / mr[STARHALO_MPI_TWO_SIDED]);
+        }
         if (build_s > 0) {
             printf("  plan build %.3f ms = %.2f x one two-sided update (%.2f x the best)\n",
                    build_s * 1e3, build_s / mf[STARHALO_MPI_TWO_SIDED], build_s / best_f);
@@ -553,8 +558,8 @@ int main(int argc, char **argv)
     int rc = 1;
     if (all_have) {
         if (rank == 0 && ctx)
-            printf("  StarPU rows: %d CPU worker(s) per rank, transports starpu-mpi and "
-                   "starpu-direct\n",
+            printf("  StarPU rows: %d CPU worker(s) per rank, transports starpu-mpi, "
+                   "starpu-direct and starpu-run\n",
                    starhalo_context_ncpus(ctx));
         rc = run_plan(&o, ctx, &ip, csv, rank, size, build);
         rc |= run_plan(&o, ctx, &sp, csv, rank, size, 0);
