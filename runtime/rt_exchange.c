@@ -354,8 +354,13 @@ void starhalo_exchange_destroy(starhalo_exchange_t *ex)
      * request or detached transfer still uses the buffers freed below when they go (and
      * peers that call end get their messages). */
     starhalo_status_t rc = ex->state == IDLE ? STARHALO_OK : end(ex, ex->state == REVERSE);
-    if (rc != STARHALO_OK || starhalo_exchange_wait(ex) != STARHALO_OK)
+    if (rc != STARHALO_OK || starhalo_exchange_wait(ex) != STARHALO_OK) {
         starpu_task_wait_for_all(); /* best effort: unregister below waits too */
+        /* The end could not be submitted: complete the requests the packs started (peers
+         * started theirs too), so that no receive lands in the buffers freed below. */
+        if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI)
+            starhalo__direct_complete_started(ex);
+    }
     free_xparts(ex);
     starhalo__tags_release(ex->ctx, ex->tag_base, ex->ntags);
     starhalo__context_remove_exchange(ex->ctx, ex);

@@ -202,6 +202,16 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
     return STARHALO_OK;
 }
 
+void starhalo__direct_complete_started(starhalo_exchange_t *ex)
+{
+    for (int li = 0; li < ex->nxparts; li++) {
+        rt_xpart_t *xp = &ex->xparts[li];
+        for (int d = 0; d < 2; d++)
+            if (xp->dreq[d] && xp->ndrecv[d] + xp->ndsend[d])
+                MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
+    }
+}
+
 void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse)
 {
     rank_body(&ex->rargs[RT_PHASE_BOTH - 1][reverse ? 1 + (int)ex->rev_op : 0], 1);

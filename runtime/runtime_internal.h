@@ -200,6 +200,8 @@ starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
 /** Choose per-rank or per-part tasks for @p ex and set up the rank tasks' arguments. */
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex);
+/** Wait for every started persistent request of @p ex (inactive ones return at once). */
+void starhalo__direct_complete_started(starhalo_exchange_t *ex);
 /** Run the body of the fused rank task on the calling thread (tiles and token acquired). */
 void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse);
 /** Submit the rank task of @p phase (RT_PHASE_*) for direction @p reverse. */
