@@ -96,6 +96,14 @@ static void fill_starpu_conf(starhalo_context_t *ctx, const starhalo_context_con
     }
 }
 
+int64_t starhalo__env_int64(const char *name, int64_t dflt, int64_t max)
+{
+    const char *env = getenv(name);
+    char *end = NULL;
+    const long long v = env ? strtoll(env, &end, 10) : -1;
+    return env && end != env && *end == '\0' && v >= 0 && v <= max ? (int64_t)v : dflt;
+}
+
 /* Called by every idle CPU worker between polls. Debian's StarPU workers spin without giving
  * up the core; while the main thread runs an exchange itself (starhalo_exchange_run), Open MPI
  * yields the core in MPI_Waitall on an oversubscribed node and the spinning worker would keep

@@ -276,12 +276,8 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
         transport != STARHALO_TRANSPORT_DIRECT_MPI)
         local =
             starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "unknown transport %d", (int)transport);
-    if (local == STARHALO_OK && transport == STARHALO_TRANSPORT_DIRECT_MPI &&
-        ctx->thread_level < MPI_THREAD_MULTIPLE)
-        local = starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                    "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI "
-                                    "was initialised with level %d)",
-                                    ctx->thread_level);
+    if (local == STARHALO_OK && transport == STARHALO_TRANSPORT_DIRECT_MPI)
+        local = starhalo__direct_available(ctx);
     int64_t base = -1, ntags = 0;
     if (local == STARHALO_OK) {
         ntags = 2 * STARHALO__SLOTS * (int64_t)fields[0]->nparts;
@@ -417,16 +413,23 @@ static starhalo_status_t insert(starhalo_exchange_t *ex, struct starpu_codelet *
         args = &xp->dargs[reverse ? 1 + ex->rev_op : 0];
         args_size = sizeof(rt_direct_arg_t);
     }
+    return starhalo__exchange_insert(ex, cl, xp->descr, n, args, args_size, name);
+}
+
+starhalo_status_t starhalo__exchange_insert(starhalo_exchange_t *ex, struct starpu_codelet *cl,
+                                            struct starpu_data_descr *descr, int n, void *args,
+                                            size_t args_size, const char *name)
+{
     starhalo__pending_add(&ex->pending, 1);
-    int ret = starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, xp->descr, n, STARPU_CL_ARGS_NFREE,
-                                 args, args_size, STARPU_PRIORITY, STARPU_MAX_PRIO,
+    int ret = starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, descr, n, STARPU_CL_ARGS_NFREE, args,
+                                 args_size, STARPU_PRIORITY, STARPU_MAX_PRIO,
                                  STARPU_CALLBACK_WITH_ARG_NFREE, starhalo__pending_done,
                                  &ex->pending, STARPU_NAME, name, 0);
-    if (ret != 0)
+    if (ret != 0) {
         starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
-    if (ret != 0)
         return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
                                    "submitting %s failed (%d)", name, ret);
+    }
     return STARHALO_OK;
 }
 
@@ -543,15 +546,22 @@ starhalo_status_t starhalo_exchange_submit(starhalo_exchange_t *ex)
     return submit_both(ex, 0);
 }
 
-starhalo_status_t starhalo_exchange_begin_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
+/* Check @p op and record it for the reverse exchange about to start (an idle exchange only:
+ * the direct transport picks its task args by op when it submits). */
+static starhalo_status_t set_reverse_op(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
 {
     STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
                      STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
     STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
     if (ex->state == IDLE)
-        ex->rev_op = op; /* before begin: the direct transport picks its task args by op */
-    STARHALO_CHECK(begin(ex, 1));
+        ex->rev_op = op;
     return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_exchange_begin_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
+{
+    STARHALO_CHECK(set_reverse_op(ex, op));
+    return begin(ex, 1);
 }
 
 starhalo_status_t starhalo_exchange_end_reverse(starhalo_exchange_t *ex)
@@ -561,41 +571,34 @@ starhalo_status_t starhalo_exchange_end_reverse(starhalo_exchange_t *ex)
 
 starhalo_status_t starhalo_exchange_submit_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
 {
-    STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
-                     STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
-    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
-    if (ex->state == IDLE)
-        ex->rev_op = op;
+    STARHALO_CHECK(set_reverse_op(ex, op));
     return submit_both(ex, 1);
 }
 
-/* Acquire the token and every local tile RW if nothing uses them; all or none. */
-static int try_acquire_all(starhalo_exchange_t *ex)
+/* Handle k of an inline run: 0 is the token, then every local part's tile of every field. */
+static starpu_data_handle_t inline_handle(const starhalo_exchange_t *ex, int k)
 {
-    if (starpu_data_acquire_try(ex->token, STARPU_RW) != 0)
-        return 0;
-    for (int li = 0; li < ex->nxparts; li++)
-        for (int f = 0; f < ex->nfields; f++) {
-            if (starpu_data_acquire_try(ex->xparts[li].tiles[f]->handle, STARPU_RW) == 0)
-                continue;
-            /* Give back what was taken, in reverse order. */
-            for (int f2 = f - 1; f2 >= 0; f2--)
-                starpu_data_release(ex->xparts[li].tiles[f2]->handle);
-            for (int l2 = li - 1; l2 >= 0; l2--)
-                for (int f2 = ex->nfields - 1; f2 >= 0; f2--)
-                    starpu_data_release(ex->xparts[l2].tiles[f2]->handle);
-            starpu_data_release(ex->token);
+    return k == 0 ? ex->token
+                  : ex->xparts[(k - 1) / ex->nfields].tiles[(k - 1) % ex->nfields]->handle;
+}
+
+/* Give back the first @p n handles, last taken first. */
+static void release_first(const starhalo_exchange_t *ex, int n)
+{
+    while (n-- > 0)
+        starpu_data_release(inline_handle(ex, n));
+}
+
+/* Acquire the token and every local tile RW if nothing uses them; all or none. */
+static int try_acquire_all(const starhalo_exchange_t *ex)
+{
+    const int n = 1 + ex->nxparts * ex->nfields;
+    for (int k = 0; k < n; k++)
+        if (starpu_data_acquire_try(inline_handle(ex, k), STARPU_RW) != 0) {
+            release_first(ex, k);
             return 0;
         }
     return 1;
-}
-
-static void release_all(starhalo_exchange_t *ex)
-{
-    for (int li = 0; li < ex->nxparts; li++)
-        for (int f = 0; f < ex->nfields; f++)
-            starpu_data_release(ex->xparts[li].tiles[f]->handle);
-    starpu_data_release(ex->token);
 }
 
 /* Inline only with rank tasks: the inline body is the fused rank task's. Why it cannot
@@ -610,7 +613,7 @@ static starhalo_status_t run_blocking(starhalo_exchange_t *ex, int reverse)
         __atomic_add_fetch(&ex->ctx->inline_runs, 1, __ATOMIC_RELAXED);
         starhalo__direct_run_inline(ex, reverse);
         __atomic_sub_fetch(&ex->ctx->inline_runs, 1, __ATOMIC_RELAXED);
-        release_all(ex);
+        release_first(ex, 1 + ex->nxparts * ex->nfields);
         return STARHALO_OK;
     }
     STARHALO_CHECK(submit_both(ex, reverse));
@@ -625,12 +628,7 @@ starhalo_status_t starhalo_exchange_run(starhalo_exchange_t *ex)
 
 starhalo_status_t starhalo_exchange_run_reverse(starhalo_exchange_t *ex, starhalo_reduce_op_t op)
 {
-    STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
-                     STARHALO_ERR_INVALID_ARG, "unknown reduction %d", (int)op);
-    STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
-    STARHALO_REQUIRE(ex->state == IDLE, STARHALO_ERR_INVALID_ARG,
-                     "exchange run between a begin and its end");
-    ex->rev_op = op;
+    STARHALO_CHECK(set_reverse_op(ex, op));
     return run_blocking(ex, 1);
 }
 

@@ -23,7 +23,6 @@
  * peer sends of the same or earlier phases, which are started before anything of that
  * phase blocks.
  */
-#include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -186,12 +185,8 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
             const starhalo_peer_xfer_t *x = ex->xparts[li].peers[i].x;
             bytes += (x->send_count + x->recv_count) * ex->msg_planes * esz;
         }
-    int64_t limit = RANK_TASK_BYTES;
-    const char *env = getenv("STARHALO_RANK_TASK_BYTES");
-    char *end = NULL;
-    const long long v = env ? strtoll(env, &end, 10) : -1;
-    if (env && end != env && *end == '\0' && v >= 0)
-        limit = (int64_t)v;
+    const int64_t limit =
+        starhalo__env_int64("STARHALO_RANK_TASK_BYTES", RANK_TASK_BYTES, INT64_MAX);
     ex->rank_tasks = ex->nxparts > 0 && limit > 0 && (ex->nxparts == 1 || bytes < limit);
     ex->rdescr = calloc((size_t)(ex->nxparts * ex->nfields + 1), sizeof(*ex->rdescr));
     STARHALO_REQUIRE(ex->rdescr, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
@@ -233,20 +228,18 @@ starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phas
     ex->rdescr[n++] =
         (struct starpu_data_descr){ex->token, (enum starpu_data_access_mode)token_mode};
     rt_rank_arg_t *arg = &ex->rargs[phase - 1][reverse ? 1 + (int)ex->rev_op : 0];
-    starhalo__pending_add(&ex->pending, 1);
-    const int ret = starpu_task_insert(
-        &starhalo__cl_direct_rank, STARPU_DATA_MODE_ARRAY, ex->rdescr, n, STARPU_CL_ARGS_NFREE, arg,
-        sizeof *arg, STARPU_PRIORITY, STARPU_MAX_PRIO, STARPU_CALLBACK_WITH_ARG_NFREE,
-        starhalo__pending_done, &ex->pending, STARPU_NAME,
-        phase == RT_PHASE_BOTH   ? "starhalo_exchange"
-        : phase == RT_PHASE_PACK ? "starhalo_pack"
-                                 : "starhalo_unpack",
-        0);
-    if (ret != 0) {
-        starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
-        return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
-                                   "submitting an exchange task failed (%d)", ret);
-    }
+    return starhalo__exchange_insert(ex, &starhalo__cl_direct_rank, ex->rdescr, n, arg, sizeof *arg,
+                                     phase == RT_PHASE_BOTH   ? "starhalo_exchange"
+                                     : phase == RT_PHASE_PACK ? "starhalo_pack"
+                                                              : "starhalo_unpack");
+}
+
+starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx)
+{
+    STARHALO_REQUIRE(ctx->thread_level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
+                     "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI was initialised "
+                     "with level %d)",
+                     ctx->thread_level);
     return STARHALO_OK;
 }
 

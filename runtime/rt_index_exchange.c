@@ -162,13 +162,8 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
     STARHALO_REQUIRE(
         transport == STARHALO_TRANSPORT_STARPU_MPI || transport == STARHALO_TRANSPORT_DIRECT_MPI,
         STARHALO_ERR_INVALID_ARG, "index_exchange_create: unknown transport %d", (int)transport);
-    STARHALO_REQUIRE(transport != STARHALO_TRANSPORT_DIRECT_MPI ||
-                         ctx->thread_level >= MPI_THREAD_MULTIPLE,
-                     STARHALO_ERR_UNSUPPORTED,
-                     "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI was initialised "
-                     "with level %d)",
-                     ctx->thread_level);
-    return STARHALO_OK;
+    return transport == STARHALO_TRANSPORT_DIRECT_MPI ? starhalo__direct_available(ctx)
+                                                      : STARHALO_OK;
 }
 
 /* Every index field has one local part, lowered from the fields' common index plan. */

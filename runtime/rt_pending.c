@@ -22,11 +22,7 @@ void starhalo__pending_init(rt_pending_t *p, long default_spin_us)
     p->count = 0;
     pthread_mutex_init(&p->mutex, NULL);
     pthread_cond_init(&p->cond, NULL);
-    const char *env = getenv("STARHALO_WAIT_SPIN_US");
-    char *end = NULL;
-    long v = env ? strtol(env, &end, 10) : -1;
-    p->spin_us =
-        (env && end != env && *end == '\0' && v >= 0 && v <= 10000000) ? v : default_spin_us;
+    p->spin_us = (long)starhalo__env_int64("STARHALO_WAIT_SPIN_US", default_spin_us, 10000000);
 }
 
 void starhalo__pending_fini(rt_pending_t *p)

@@ -193,10 +193,16 @@ starhalo_status_t starhalo__exchange_new(starhalo_context_t *ctx, starhalo_field
                                          int nfields, starhalo_transport_t transport, int64_t base,
                                          int64_t ntags, starhalo__exchange_lower_fn lower,
                                          starhalo_exchange_t **out);
+/** Submit one task of @p ex at maximum priority, counted in ex->pending (rt_exchange.c). */
+starhalo_status_t starhalo__exchange_insert(starhalo_exchange_t *ex, struct starpu_codelet *cl,
+                                            struct starpu_data_descr *descr, int n, void *args,
+                                            size_t args_size, const char *name);
 /** The transport STARHALO_TRANSPORT_DEFAULT stands for (rt_exchange.c). */
 starhalo_transport_t starhalo__exchange_default_transport(const starhalo_context_t *ctx);
 
 /* Direct transport (rt_exchange_direct.c). */
+/** OK if MPI allows the direct transport (worker threads calling MPI), else UNSUPPORTED. */
+starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx);
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp);
 /** Choose per-rank or per-part tasks for @p ex and set up the rank tasks' arguments. */
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex);
@@ -209,6 +215,10 @@ starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phas
 void starhalo__direct_free(rt_xpart_t *xp);
 extern struct starpu_codelet starhalo__cl_direct_pack, starhalo__cl_direct_unpack,
     starhalo__cl_direct_rank;
+
+/** The integer in environment variable @p name if it is one in [0, @p max], else @p dflt
+ * (rt_context.c). */
+int64_t starhalo__env_int64(const char *name, int64_t dflt, int64_t max);
 
 /** Tag booking (rt_tags.c). Collective by convention: every rank books in the same order. */
 starhalo_status_t starhalo__tags_book(starhalo_context_t *ctx, int64_t n, int64_t *base);
