@@ -26,4 +26,8 @@ int starhalo_app_npy_write(const char *path, starhalo_dtype_t dtype, int ndims,
 int starhalo_app_next_option(int argc, char **argv, int *i, const char **name, const char **value,
                              char *err, size_t errlen);
 
+/** Median of @p n values (the mean of the middle two for even @p n; 0 if n <= 0). Sorts @p v
+ * in place. */
+double starhalo_app_median(double *v, int64_t n);
+
 #endif

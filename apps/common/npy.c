@@ -23,9 +23,13 @@ int starhalo_app_npy_write(const char *path, starhalo_dtype_t dtype, int ndims,
                        "{'descr': '<%s', 'fortran_order': False, 'shape': (",
                        dtype == STARHALO_FLOAT64 ? "f8" : "f4");
     size_t count = 1;
+    /* NumPy's own spelling: "(a, b)", and "(a,)" for one dimension. */
     for (int d = 0; d < ndims; d++) {
-        len += snprintf(header + 10 + len, sizeof header - 10 - (size_t)len, "%lld,%s",
-                        (long long)shape[d], d + 1 < ndims ? " " : "");
+        len += snprintf(header + 10 + len, sizeof header - 10 - (size_t)len, "%lld%s",
+                        (long long)shape[d],
+                        d + 1 < ndims ? ", "
+                        : ndims == 1  ? ","
+                                      : "");
         count *= (size_t)shape[d];
     }
     len += snprintf(header + 10 + len, sizeof header - 10 - (size_t)len, "), }");

@@ -6,17 +6,13 @@
  */
 #include "halo_bench.h"
 
+#include "appkit.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 void hb_stats(const double *samples, int64_t n, double *mean, double *median)
 {
@@ -33,8 +29,7 @@ void hb_stats(const double *samples, int64_t n, double *mean, double *median)
         return;
     }
     memcpy(s, samples, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    *median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    *median = starhalo_app_median(s, n);
     free(s);
 }
 
@@ -125,40 +120,9 @@ int hb_csv_append(const hb_options_t *o, int nranks, int64_t msg_min, int64_t ms
 int hb_npy_write(const char *path, starhalo_dtype_t dtype, int64_t n, int64_t c, int64_t gh,
                  int64_t gw, const void *data, char *err, size_t errlen)
 {
-    /* NPY v1.0: magic, version, little-endian uint16 header length, a Python dict literal
-     * padded with spaces and ended by '\n' so that the data starts 64-byte aligned. */
-    char dict[256];
-    int len = snprintf(dict, sizeof dict,
-                       "{'descr': '<%s', 'fortran_order': False, 'shape': (%lld, %lld, %lld, "
-                       "%lld), }",
-                       dtype == STARHALO_FLOAT64 ? "f8" : "f4", (long long)n, (long long)c,
-                       (long long)gh, (long long)gw);
-    const int prefix = 10;
-    int total = prefix + len + 1;
-    int padded = (total + 63) / 64 * 64;
-    char header[320];
-    memcpy(header, "\x93NUMPY\x01\x00", 8);
-    const int hlen = padded - prefix;
-    header[8] = (char)(hlen & 0xff);
-    header[9] = (char)(hlen >> 8);
-    memcpy(header + prefix, dict, (size_t)len);
-    memset(header + prefix + len, ' ', (size_t)(padded - total));
-    header[padded - 1] = '\n';
-
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    const size_t count = (size_t)(n * c * gh * gw);
-    const size_t esz = starhalo_dtype_size(dtype);
-    int ok = fwrite(header, 1, (size_t)padded, f) == (size_t)padded &&
-             fwrite(data, esz, count, f) == count;
-    if (fclose(f) != 0)
-        ok = 0;
-    if (!ok) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    const int64_t shape[4] = {n, c, gh, gw};
+    if (starhalo_app_npy_write(path, dtype, 4, shape, data) == 0)
+        return 0;
+    snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    return -1;
 }

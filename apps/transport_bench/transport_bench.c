@@ -119,16 +119,9 @@ static int parse(int argc, char **argv, options_t *o, char *err, size_t errlen)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return starhalo_app_median(v, n);
 }
 
 /* The slowest rank's time of one call of f(arg), averaged over iters calls. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "appkit.h"
 #include "starhalo_kernels.h"
 
 static double now(void)
@@ -23,16 +24,9 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return starhalo_app_median(v, n);
 }
 
 static starhalo_box_t box2(int64_t x0, int64_t x1, int64_t y0, int64_t y1)

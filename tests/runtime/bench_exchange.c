@@ -18,6 +18,7 @@
 
 #include <mpi.h>
 
+#include "appkit.h"
 #include "starhalo_kernels.h"
 
 #include <starhalo/starhalo_runtime.h>
@@ -81,16 +82,9 @@ static int parse(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return starhalo_app_median(v, n);
 }
 
 /* One raw exchange: post receives, pack + send, wait, unpack (REPLACE). */
