@@ -165,6 +165,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
         goto fail;
     }
     ctx->ncpus = (int)starpu_cpu_worker_get_count();
+    starhalo__progress_init(&ctx->progress);
     ctx->idle_hook = starpu_idle_hook_register(idle_hook, ctx);
 
     int *mpi_ub = NULL, flag = 0;
@@ -177,6 +178,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
         ctx->tag_ub = *sp_ub;
     ctx->free_tags = malloc(sizeof(*ctx->free_tags));
     if (!ctx->free_tags) {
+        starhalo__progress_fini(&ctx->progress);
         if (ctx->idle_hook >= 0)
             starpu_idle_hook_deregister(ctx->idle_hook);
         starpu_mpi_shutdown();
@@ -204,6 +206,7 @@ void starhalo_context_destroy(starhalo_context_t *ctx)
         starpu_task_wait_for_all(); /* best effort: destroy cannot report */
     if (ctx->token)
         starpu_data_unregister(ctx->token);
+    starhalo__progress_fini(&ctx->progress); /* before MPI goes: it calls MPI_Testsome */
     if (ctx->idle_hook >= 0)
         starpu_idle_hook_deregister(ctx->idle_hook);
     starpu_mpi_shutdown();

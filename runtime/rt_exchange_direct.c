@@ -27,6 +27,7 @@
 #include <stdlib.h>
 
 #include "codelet_xfer.h"
+#include "rt_trace.h"
 #include "runtime_internal.h"
 
 /* Message pointers of one task: remote messages use this part's own buffers, local ones the
@@ -57,12 +58,37 @@ static void **tile_ptrs(const rt_direct_arg_t *a)
     return a->xp->dptrs;
 }
 
+void starhalo__trace_req_post(rt_reqinfo_t *r)
+{
+    r->id = starhalo__trace_next_id();
+    r->done = 0;
+    starhalo__trace_xfer(0, r->is_send, r->peer, r->bytes, r->id);
+}
+
+/* Once per post: the progress thread may have reported the request before the unpack. */
+void starhalo__trace_req_done(rt_reqinfo_t *r)
+{
+    if (!starhalo__trace_enabled() || r->done)
+        return;
+    r->done = 1;
+    starhalo__trace_xfer(1, r->is_send, r->peer, r->bytes, r->id);
+}
+
+static void trace_posts(rt_xpart_t *xp, int d, int first, int n)
+{
+    if (starhalo__trace_enabled())
+        for (int i = first; i < first + n; i++)
+            starhalo__trace_req_post(&xp->dinfo[d][i]);
+}
+
 static void start_recvs(const rt_direct_arg_t *a)
 {
     rt_xpart_t *xp = a->xp;
     const int d = a->reverse;
-    if (xp->ndrecv[d])
+    if (xp->ndrecv[d]) {
         MPI_Startall(xp->ndrecv[d], xp->dreq[d]);
+        trace_posts(xp, d, 0, xp->ndrecv[d]);
+    }
 }
 
 static void pack_and_send(const rt_direct_arg_t *a)
@@ -72,8 +98,18 @@ static void pack_and_send(const rt_direct_arg_t *a)
     int n;
     void **msgs = msg_ptrs(a, 0, &n);
     starhalo__xfer_pack(a->reverse ? &xp->pack_rev : &xp->pack_fwd, tile_ptrs(a), msgs);
-    if (xp->ndsend[d])
+    if (xp->ndsend[d]) {
         MPI_Startall(xp->ndsend[d], xp->dreq[d] + xp->ndrecv[d]);
+        trace_posts(xp, d, xp->ndrecv[d], xp->ndsend[d]);
+    }
+}
+
+/* Between a pack task and its unpack task the workers compute: the progress thread keeps
+ * rendezvous messages moving meanwhile (rt_progress.c). */
+static void hand_to_progress(const rt_direct_arg_t *a)
+{
+    if (a->ex->progress)
+        starhalo__progress_watch(&a->ex->ctx->progress, &a->xp->watch[a->reverse]);
 }
 
 /* On the calling thread of an inline run, poll and yield instead of MPI_Waitall: Open MPI
@@ -101,12 +137,16 @@ static void wait_requests(int n, MPI_Request *req, int yielding, double spin_s)
 
 static void wait_and_unpack(const rt_direct_arg_t *a, int yielding)
 {
-    const starhalo_context_t *ctx = a->ex->ctx;
+    starhalo_context_t *ctx = a->ex->ctx;
     const double spin_s = ctx->nlocal > ctx->ncores ? 0.0 : 20e-6;
     rt_xpart_t *xp = a->xp;
     const int d = a->reverse;
-    if (xp->ndrecv[d] + xp->ndsend[d])
-        wait_requests(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], yielding, spin_s);
+    const int nreq = xp->ndrecv[d] + xp->ndsend[d];
+    starhalo__progress_unwatch(&ctx->progress, &xp->watch[d]);
+    if (nreq)
+        wait_requests(nreq, xp->dreq[d], yielding, spin_s);
+    for (int i = 0; starhalo__trace_enabled() && i < nreq; i++)
+        starhalo__trace_req_done(&xp->dinfo[d][i]);
     int n;
     void **msgs = msg_ptrs(a, 1, &n);
     starhalo__xfer_unpack(a->reverse ? &xp->unpack_rev[a->op] : &xp->unpack_fwd, msgs,
@@ -118,6 +158,7 @@ static void direct_pack_cpu(void *buffers[], void *cl_arg)
     (void)buffers; /* main-RAM handles: the registered pointers are the buffers */
     start_recvs(cl_arg);
     pack_and_send(cl_arg);
+    hand_to_progress(cl_arg);
 }
 
 static void direct_unpack_cpu(void *buffers[], void *cl_arg)
@@ -137,6 +178,9 @@ static void rank_body(const rt_rank_arg_t *r, int yielding)
             start_recvs(&ex->xparts[li].dargs[k]);
         for (int li = 0; li < ex->nxparts; li++)
             pack_and_send(&ex->xparts[li].dargs[k]);
+        if (!(r->phase & RT_PHASE_UNPACK))
+            for (int li = 0; li < ex->nxparts; li++)
+                hand_to_progress(&ex->xparts[li].dargs[k]);
     }
     if (r->phase & RT_PHASE_UNPACK)
         for (int li = 0; li < ex->nxparts; li++)
@@ -179,12 +223,21 @@ struct starpu_codelet starhalo__cl_direct_rank = {
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
 {
     const int64_t esz = (int64_t)starhalo_dtype_size(ex->dtype);
-    int64_t bytes = 0;
+    int64_t bytes = 0, largest_remote = 0;
     for (int li = 0; li < ex->nxparts; li++)
         for (int i = 0; i < ex->xparts[li].npeers; i++) {
-            const starhalo_peer_xfer_t *x = ex->xparts[li].peers[i].x;
-            bytes += (x->send_count + x->recv_count) * ex->msg_planes * esz;
+            const rt_peer_t *pe = &ex->xparts[li].peers[i];
+            const int64_t sb = pe->x->send_count * ex->msg_planes * esz;
+            const int64_t rb = pe->x->recv_count * ex->msg_planes * esz;
+            bytes += sb + rb;
+            if (pe->local < 0 && (sb > largest_remote || rb > largest_remote))
+                largest_remote = sb > rb ? sb : rb;
         }
+    const int64_t progress_bytes =
+        starhalo__env_int64("STARHALO_PROGRESS_BYTES", RT_PROGRESS_BYTES, INT64_MAX);
+    ex->progress = largest_remote > 0 && largest_remote >= progress_bytes;
+    if (ex->progress)
+        STARHALO_CHECK(starhalo__progress_start(&ex->ctx->progress));
     const int64_t limit =
         starhalo__env_int64("STARHALO_RANK_TASK_BYTES", RANK_TASK_BYTES, INT64_MAX);
     ex->rank_tasks = ex->nxparts > 0 && limit > 0 && (ex->nxparts == 1 || bytes < limit);
@@ -201,9 +254,11 @@ void starhalo__direct_complete_started(starhalo_exchange_t *ex)
 {
     for (int li = 0; li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
-        for (int d = 0; d < 2; d++)
+        for (int d = 0; d < 2; d++) {
+            starhalo__progress_unwatch(&ex->ctx->progress, &xp->watch[d]);
             if (xp->dreq[d] && xp->ndrecv[d] + xp->ndsend[d])
                 MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
+        }
     }
 }
 
@@ -251,10 +306,15 @@ starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp
     xp->dptrs = calloc((size_t)ex->nfields, sizeof(void *));
     xp->dmsgs = calloc((size_t)(xp->npeers + 1), sizeof(void *));
     xp->dargs = calloc(1 + NOPS, sizeof(rt_direct_arg_t));
-    for (int d = 0; d < 2; d++)
-        xp->dreq[d] = calloc((size_t)(2 * xp->npeers + 1), sizeof(MPI_Request));
-    STARHALO_REQUIRE(xp->dptrs && xp->dmsgs && xp->dargs && xp->dreq[0] && xp->dreq[1],
-                     STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    int ok = xp->dptrs && xp->dmsgs && xp->dargs;
+    for (int d = 0; d < 2; d++) {
+        const size_t nmax = (size_t)(2 * xp->npeers + 1);
+        xp->dreq[d] = calloc(nmax, sizeof(MPI_Request));
+        xp->dinfo[d] = calloc(nmax, sizeof(rt_reqinfo_t));
+        xp->watch[d].idx = calloc(nmax, sizeof(int));
+        ok = ok && xp->dreq[d] && xp->dinfo[d] && xp->watch[d].idx;
+    }
+    STARHALO_REQUIRE(ok, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int i = 0; i <= NOPS; i++)
         xp->dargs[i] = (rt_direct_arg_t){
             ex, xp, i > 0, i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE};
@@ -271,6 +331,14 @@ starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp
             int rc = MPI_SUCCESS;
             /* Forward: send the send buffer, receive into the recv buffer; reverse swaps. */
             if (pass == 0 && rb)
+                xp->dinfo[0][xp->ndrecv[0]] = (rt_reqinfo_t){pe->rank, 0, rb, 0, 0};
+            if (pass == 0 && sb)
+                xp->dinfo[1][xp->ndrecv[1]] = (rt_reqinfo_t){pe->rank, 0, sb, 0, 0};
+            if (pass == 1 && sb)
+                xp->dinfo[0][xp->ndrecv[0] + xp->ndsend[0]] = (rt_reqinfo_t){pe->rank, 1, sb, 0, 0};
+            if (pass == 1 && rb)
+                xp->dinfo[1][xp->ndrecv[1] + xp->ndsend[1]] = (rt_reqinfo_t){pe->rank, 1, rb, 0, 0};
+            if (pass == 0 && rb)
                 rc = MPI_Recv_init(pe->recvbuf, (int)rb, MPI_BYTE, pe->rank, (int)pe->fwd_recv_tag,
                                    ex->dcomm, &xp->dreq[0][xp->ndrecv[0]++]);
             if (rc == MPI_SUCCESS && pass == 0 && sb)
@@ -285,6 +353,10 @@ starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp
             STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
                              "creating persistent requests with rank %d failed", pe->rank);
         }
+    for (int d = 0; d < 2; d++)
+        xp->watch[d] = (rt_watch_t){
+            xp->dreq[d], xp->ndrecv[d] + xp->ndsend[d], 0, xp->watch[d].idx, xp->dinfo[d], 0, NULL,
+            NULL};
     return STARHALO_OK;
 }
 
@@ -294,7 +366,11 @@ void starhalo__direct_free(rt_xpart_t *xp)
         for (int i = 0; xp->dreq[d] && i < xp->ndrecv[d] + xp->ndsend[d]; i++)
             MPI_Request_free(&xp->dreq[d][i]);
         free(xp->dreq[d]);
+        free(xp->dinfo[d]);
+        free(xp->watch[d].idx);
         xp->dreq[d] = NULL;
+        xp->dinfo[d] = NULL;
+        xp->watch[d].idx = NULL;
     }
     free(xp->dptrs);
     free(xp->dmsgs);

@@ -60,6 +60,54 @@ void starhalo__pending_done(void *arg);
 /** Return once the count is zero. */
 void starhalo__pending_wait(rt_pending_t *p);
 
+/** What the trace records of one direct request: peer, bytes, post id (rt_trace.c). */
+typedef struct rt_reqinfo {
+    int peer, is_send;
+    int64_t bytes;
+    uint64_t id;
+    int done;
+} rt_reqinfo_t;
+
+/** Trace events of one request (no-ops unless StarPU records an FxT trace). */
+void starhalo__trace_req_post(rt_reqinfo_t *r);
+void starhalo__trace_req_done(rt_reqinfo_t *r);
+
+/** One part's started requests of one direction, handed to the progress thread between its
+ * pack and its unpack (rt_progress.c). */
+typedef struct rt_watch {
+    MPI_Request *req;
+    int n, left;
+    int *idx;           /**< MPI_Testsome scratch, n entries */
+    rt_reqinfo_t *info; /**< n entries, parallel to req */
+    int linked;         /**< on the progress thread's list */
+    struct rt_watch *prev, *next;
+} rt_watch_t;
+
+/** Default poll period of the progress thread (STARHALO_PROGRESS_US overrides it). */
+#define RT_PROGRESS_PERIOD_US 100
+/** Messages from this size on use the progress thread (STARHALO_PROGRESS_BYTES). */
+#define RT_PROGRESS_BYTES ((int64_t)16 << 10)
+
+/** The context's MPI progress thread (started by the first exchange that needs it). */
+typedef struct rt_progress {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    pthread_t thread;
+    int running, stop;
+    long period_us;
+    rt_watch_t *head;
+} rt_progress_t;
+
+void starhalo__progress_init(rt_progress_t *p);
+/** Start the thread unless it runs already. */
+starhalo_status_t starhalo__progress_start(rt_progress_t *p);
+/** Stop and join the thread; no watch may be listed. */
+void starhalo__progress_fini(rt_progress_t *p);
+/** List @p w (its requests just started) for testing until its unpack takes it back. */
+void starhalo__progress_watch(rt_progress_t *p, rt_watch_t *w);
+/** Take @p w back; afterwards only the caller uses its requests. */
+void starhalo__progress_unwatch(rt_progress_t *p, rt_watch_t *w);
+
 struct starhalo_context {
     MPI_Comm comm;
     int rank, size;
@@ -77,6 +125,7 @@ struct starhalo_context {
     starpu_data_handle_t token; /**< direct transport: packs RW|COMMUTE, unpacks R, fused RW */
     int idle_hook;              /**< StarPU idle hook id (rt_context.c), -1 if none */
     int inline_runs;            /**< starhalo_exchange_run calls running inline */
+    rt_progress_t progress;     /**< MPI progress between packs and unpacks (rt_progress.c) */
 };
 
 /** One local part of a field. */
@@ -131,6 +180,8 @@ typedef struct rt_xpart {
     /* Direct transport: persistent requests per direction [0 fwd, 1 rev], receives first. */
     MPI_Request *dreq[2];
     int ndrecv[2], ndsend[2];
+    rt_reqinfo_t *dinfo[2];      /**< per request of dreq: peer and bytes, for the trace */
+    rt_watch_t watch[2];         /**< dreq handed to the progress thread (rt_progress.c) */
     void **dptrs;                /**< scratch of the direct tasks: nfields tile pointers */
     void **dmsgs;                /**< scratch of the direct tasks: npeers message pointers */
     struct rt_direct_arg *dargs; /**< [0] forward, [1 + op] reverse */
@@ -176,6 +227,9 @@ struct starhalo_exchange {
     /* Direct transport with rank tasks: one task per rank and phase instead of one per part
      * (few parts or small messages: a task costs ~5-10 us here). */
     int rank_tasks;
+    /* Direct transport: split exchanges (begin ... end) hand their requests to the progress
+     * thread, when the largest message reaches STARHALO_PROGRESS_BYTES. */
+    int progress;
     rt_rank_arg_t rargs[3][1 + NOPS]; /**< [phase - 1][0 forward, 1 + op reverse] */
     struct starpu_data_descr *rdescr; /**< scratch: nxparts * nfields tiles + token */
     struct starhalo_exchange *next;
