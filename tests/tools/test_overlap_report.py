@@ -20,6 +20,23 @@ Those hold with --align starpu (times as given). With --align links, rank 1's cl
   PACK_upper [3.5,6.5]; links 0->1 [4,13.5], [6,6.5]; 1->0 [12.5,25], [37.5,38] (no longer
   skewed). Rank 0: transfers [4,25]+[37.5,38] = 21.5, overlapped 15 -> 15/21.5, window [0,38],
   idle w0 38-22 = 16, w1 38-7 = 31. Rank 1: overlapped 0, window [-0.5,38] = 38.5, idle 31.5.
+
+The direct trace (data/direct: starhalo_xfer events, runtime/rt_trace.h; times in ms):
+  rank 0 worker 0: conv_interior [0,10], starhalo_pack [10,11], conv_boundary [20,24]
+  rank 0 worker 1: starhalo_unpack [15,16];   rank 1 worker 0: conv [1,5], starhalo_pack [5,6]
+  rank 0 events: send peer 1 id 1 [2,8] 1000 B; recv id 2 [3,14] 3000 B; send id 9 twice
+    (the id of a persistent request: FIFO pairing) [17,19] and [21,26] 500 B; a "done" of id
+    99 without its post; also "fxt flush" and a malformed "starhalo_xfer bogus ..." (ignored).
+  rank 1 events (written before rank 0's would be fine too): recv peer 0 id 1 [1.5,9] 1000 B,
+    send id 2 [2,4] 3000 B, a post of id 3 at 30 never done.
+  one StarPU-MPI link 1->0 [22,23] 200 B (one direction only: no clock shift either way).
+Expected, rank 0: direct union [2,14]+[17,19]+[21,26] = 19; compute [0,10]+[20,24] covers
+  8 + 0 + 3 = 11 -> 11/19; the link [22,23] lies inside [21,26]: all transfers 19 and 11, and
+  the link alone 1 of 1. Counts: direct 3 sent 1 received (2000 B / 3000 B), link 1 received
+  (200 B), 1 unpaired event; window [0,26]; w0 busy 15 (compute 14) idle 11, w1 idle 25.
+Expected, rank 1: direct [1.5,9] = 7.5, covered by conv [1.5,5] = 3.5; with the link
+  [22,23] 8.5 and 3.5; direct 1 sent (3000 B) 1 received (1000 B), link 1 sent (200 B), 1
+  unpaired; window [1,23] = 22, w0 busy 5 idle 17.
 """
 import importlib.machinery
 import importlib.util
@@ -33,6 +50,7 @@ import unittest
 ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
 TOOL = os.path.join(ROOT, "tools", "overlap-report")
 DATA = os.path.join(ROOT, "tests", "tools", "data", "synthetic")
+DIRECT = os.path.join(ROOT, "tests", "tools", "data", "direct")
 
 
 def load_tool():
@@ -163,6 +181,123 @@ class SyntheticAlignedByLinks(unittest.TestCase):
                  {"src": 0, "dst": 3, "start": 0.0, "end": 9.0}]
         # 1 vs 0: (5 - 1) / 2 = 2; 2 vs 1: (2 - 4) / 2 = -1 -> 1; 3 has no link back: absent.
         self.assertEqual(m.estimate_offsets(links), {0: 0.0, 1: 2.0, 2: 1.0})
+
+
+class Direct(unittest.TestCase):
+    """starhalo_xfer events (data/direct): pairing, counts, shares, text, alignment."""
+
+    @classmethod
+    def setUpClass(cls):
+        p = run("--json", DIRECT)
+        if p.returncode != 0:
+            raise AssertionError("overlap-report failed: " + p.stderr)
+        cls.out = json.loads(p.stdout)
+        cls.ranks = {r["rank"]: r for r in cls.out["ranks"]}
+
+    def test_rank0_direct(self):
+        d = self.ranks[0]["by_source"]["direct"]
+        self.assertEqual((d["transfers"], d["sent"], d["received"]), (4, 3, 1))
+        self.assertEqual((d["bytes_sent"], d["bytes_received"]), (2000, 3000))
+        self.assertEqual(d["unpaired_events"], 1)
+        self.assertAlmostEqual(d["transfer_ms"], 19.0)
+        self.assertAlmostEqual(d["overlapped_ms"], 11.0)
+        self.assertAlmostEqual(d["overlap_share"], 11.0 / 19.0)
+
+    def test_rank0_starpu_mpi_and_totals(self):
+        r = self.ranks[0]
+        m = r["by_source"]["starpu-mpi"]
+        self.assertEqual((m["transfers"], m["sent"], m["received"]), (1, 0, 1))
+        self.assertEqual((m["bytes_sent"], m["bytes_received"]), (0, 200))
+        self.assertAlmostEqual(m["overlap_share"], 1.0)
+        self.assertEqual((r["transfers"], r["sent"], r["received"]), (5, 3, 2))
+        self.assertEqual((r["bytes_sent"], r["bytes_received"]), (2000, 3200))
+        self.assertAlmostEqual(r["transfer_ms"], 19.0)
+        self.assertAlmostEqual(r["overlapped_ms"], 11.0)
+        self.assertAlmostEqual(r["overlap_share"], 11.0 / 19.0)
+        self.assertEqual(r["compute_tasks"], 2)
+        self.assertAlmostEqual(r["window_ms"], 26.0)
+        self.assertEqual([round(w["idle_ms"], 9) for w in r["workers"]], [11.0, 25.0])
+        self.assertAlmostEqual(r["workers"][0]["compute_ms"], 14.0)
+
+    def test_rank1(self):
+        r = self.ranks[1]
+        d, m = r["by_source"]["direct"], r["by_source"]["starpu-mpi"]
+        self.assertEqual((d["sent"], d["received"], d["bytes_sent"], d["bytes_received"]),
+                         (1, 1, 3000, 1000))
+        self.assertEqual(d["unpaired_events"], 1)
+        self.assertAlmostEqual(d["transfer_ms"], 7.5)
+        self.assertAlmostEqual(d["overlap_share"], 3.5 / 7.5)
+        self.assertEqual((m["sent"], m["bytes_sent"]), (1, 200))
+        self.assertAlmostEqual(m["overlap_share"], 0.0)
+        self.assertEqual((r["transfers"], r["sent"], r["received"]), (3, 2, 1))
+        self.assertEqual(r["bytes_sent"], 3200)
+        self.assertAlmostEqual(r["transfer_ms"], 8.5)
+        self.assertAlmostEqual(r["overlap_share"], 3.5 / 8.5)
+        self.assertAlmostEqual(r["window_ms"], 22.0)
+        self.assertAlmostEqual(r["workers"][0]["idle_ms"], 17.0)
+
+    def test_alignments_agree_without_links_both_ways(self):
+        self.assertEqual(self.out["shift_ms"], {"0": 0.0})
+        p = run("--json", "--align", "starpu", DIRECT)
+        other = {r["rank"]: r for r in json.loads(p.stdout)["ranks"]}
+        self.assertEqual(other, self.ranks)
+
+    def test_text_output(self):
+        p = run(DIRECT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("rank 0: window 26.000, 5 MPI transfers (3 sent, 2 received, 2000 B sent)",
+                      p.stdout)
+        self.assertIn("  direct: 4 transfers (3 sent, 1 received), time 19.000, with compute "
+                      "11.000 = 57.9 % of it", p.stdout)
+        self.assertIn("  starpu-mpi: 1 transfers (0 sent, 1 received), time 1.000, with compute "
+                      "1.000 = 100.0 % of it", p.stdout)
+        self.assertEqual(p.stdout.count("1 starhalo_xfer event(s) without their post or done"), 2)
+
+    def test_parse_xfer(self):
+        m = load_tool()
+        self.assertEqual(m.parse_xfer("starhalo_xfer post send peer=3 bytes=131072 id=17"),
+                         (False, True, 3, 131072, 17))
+        self.assertEqual(m.parse_xfer("starhalo_xfer done recv peer=0 bytes=0 id=0"),
+                         (True, False, 0, 0, 0))
+        for bad in ("fxt flush", "starhalo_xfer bogus send peer=1 bytes=1 id=1",
+                    "starhalo_xfer post send peer=1 bytes=1", "xstarhalo_xfer post send peer=1 "
+                    "bytes=1 id=1"):
+            self.assertIsNone(m.parse_xfer(bad), bad)
+
+    def test_pair_direct_fifo_per_key(self):
+        m = load_tool()
+        # (rank, time, done, is_send, peer, bytes, id), deliberately not in time order
+        ev = [(0, 5.0, True, True, 1, 8, 4), (0, 1.0, False, True, 1, 8, 4),
+              (0, 2.0, False, True, 1, 8, 4), (0, 3.0, False, False, 1, 8, 4),
+              (0, 4.0, True, False, 1, 8, 4), (0, 6.0, True, True, 1, 8, 4),
+              (1, 1.0, True, True, 0, 8, 4), (1, 0.5, False, True, 2, 8, 4)]
+        xs, unpaired = m.pair_direct(ev)
+        got = [(x["rank"], x["send"], x["start"], x["end"]) for x in xs]
+        # sends of id 4: [1,5] then [2,6]; the recv of the same id pairs apart: [3,4];
+        # rank 1: a done before any post of its key, and a post never done (other peer).
+        self.assertEqual(got, [(0, True, 1.0, 5.0), (0, True, 2.0, 6.0), (0, False, 3.0, 4.0)])
+        self.assertEqual(unpaired, {1: 2})
+
+    def test_apply_offsets_shifts_direct_by_its_rank(self):
+        m = load_tool()
+        _, _, d = m.apply_offsets([], [], {1: 2.0}, [
+            {"rank": 1, "start": 5.0, "end": 7.0}, {"rank": 0, "start": 5.0, "end": 7.0}])
+        self.assertEqual([(x["start"], x["end"]) for x in d], [(3.0, 5.0), (5.0, 7.0)])
+
+    def test_single_file_trace_events_are_rank_0(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "tasks.rec"), "w") as f:
+                f.write("Name: a\nWorkerId: 0\nStartTime: 1.0\nEndTime: 3.0\nMPIRank: -1\n")
+            with open(os.path.join(d, "paje.trace"), "w") as f:
+                f.write("%EventDef\tPajeNewEvent\t9\n%\tTime\tdate\n%\tType\tstring\n"
+                        "%\tContainer\tstring\n%\tValue\tstring\n%EndEventDef\n"
+                        '9\t2.0\tprog_event\tp\t"starhalo_xfer post send peer=0 bytes=8 id=1"\n'
+                        '9\t4.0\tprog_event\tp\t"starhalo_xfer done send peer=0 bytes=8 id=1"\n')
+            p = run("--json", d)
+        r = json.loads(p.stdout)["ranks"]
+        self.assertEqual([x["rank"] for x in r], [0])
+        self.assertEqual(r[0]["by_source"]["direct"]["sent"], 1)
+        self.assertAlmostEqual(r[0]["overlap_share"], 0.5)  # [2,4] against a [1,3]
 
 
 class PajeFixup(unittest.TestCase):
