@@ -37,8 +37,9 @@ def run(cmd, env, timeout, log=None):
     """Run one job; return (time_ms, output): the slowest rank's median per-iteration time,
     None when the job failed, timed out or printed no median."""
     try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=timeout)
+        # stdin: mpirun would forward it to rank 0 and eat the caller's input.
+        p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
         out, rc = p.stdout, p.returncode
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
