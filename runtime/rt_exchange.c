@@ -123,7 +123,7 @@ static starhalo_status_t build_xpart(starhalo_exchange_t *ex, int li, rt_xpart_t
     xp->recv_msgs = calloc(np, sizeof(starhalo_cl_msg_t));
     xp->send_idx = calloc(np, sizeof(int));
     xp->recv_idx = calloc(np, sizeof(int));
-    xp->descr = calloc(np + (size_t)ex->nfields + 1, sizeof(struct starpu_data_descr));
+    xp->descr = calloc(np + (size_t)ex->nfields + 2, sizeof(struct starpu_data_descr));
     STARHALO_REQUIRE(xp->peers && xp->send_msgs && xp->recv_msgs && xp->send_idx && xp->recv_idx &&
                          xp->descr,
                      STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
@@ -409,6 +409,8 @@ static starhalo_status_t insert(starhalo_exchange_t *ex, struct starpu_codelet *
          * so no unpack (which blocks in MPI_Waitall) runs before this rank's last pack. */
         const int mode = unpack ? STARPU_R : STARPU_RW | STARPU_COMMUTE;
         xp->descr[n++] = (struct starpu_data_descr){ex->token, (enum starpu_data_access_mode)mode};
+        if (unpack && xp->arrival.handle)
+            xp->descr[n++] = (struct starpu_data_descr){xp->arrival.handle, STARPU_R};
         cl = unpack ? &starhalo__cl_direct_unpack : &starhalo__cl_direct_pack;
         args = &xp->dargs[reverse ? 1 + ex->rev_op : 0];
         args_size = sizeof(rt_direct_arg_t);
@@ -496,6 +498,8 @@ static starhalo_status_t begin(starhalo_exchange_t *ex, int reverse)
         STARHALO_CHECK(starhalo__direct_submit_rank(ex, RT_PHASE_PACK, reverse));
     else
         STARHALO_CHECK(submit_packs(ex, reverse));
+    if (ex->transport == STARHALO_TRANSPORT_DIRECT_MPI)
+        STARHALO_CHECK(starhalo__direct_arm_arrivals(ex, reverse));
     if (via_starpu_mpi)
         STARHALO_CHECK(post_mpi(ex, reverse, 1));
     ex->state = reverse ? REVERSE : FORWARD;

@@ -238,10 +238,17 @@ starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
     ex->progress = largest_remote > 0 && largest_remote >= progress_bytes;
     if (ex->progress)
         STARHALO_CHECK(starhalo__progress_start(&ex->ctx->progress));
+    for (int li = 0; ex->progress && li < ex->nxparts; li++) {
+        rt_xpart_t *xp = &ex->xparts[li];
+        if (xp->watch[0].n + xp->watch[1].n == 0)
+            continue;
+        starpu_void_data_register(&xp->arrival.handle);
+        xp->watch[0].arrival = xp->watch[1].arrival = &xp->arrival;
+    }
     const int64_t limit =
         starhalo__env_int64("STARHALO_RANK_TASK_BYTES", RANK_TASK_BYTES, INT64_MAX);
     ex->rank_tasks = ex->nxparts > 0 && limit > 0 && (ex->nxparts == 1 || bytes < limit);
-    ex->rdescr = calloc((size_t)(ex->nxparts * ex->nfields + 1), sizeof(*ex->rdescr));
+    ex->rdescr = calloc((size_t)(ex->nxparts * (ex->nfields + 1) + 1), sizeof(*ex->rdescr));
     STARHALO_REQUIRE(ex->rdescr, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int ph = 0; ph < 3; ph++)
         for (int i = 0; i <= NOPS; i++)
@@ -255,9 +262,11 @@ void starhalo__direct_complete_started(starhalo_exchange_t *ex)
     for (int li = 0; li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
         for (int d = 0; d < 2; d++) {
-            starhalo__progress_unwatch(&ex->ctx->progress, &xp->watch[d]);
+            const int taken = starhalo__progress_unwatch(&ex->ctx->progress, &xp->watch[d]);
             if (xp->dreq[d] && xp->ndrecv[d] + xp->ndsend[d])
                 MPI_Waitall(xp->ndrecv[d] + xp->ndsend[d], xp->dreq[d], MPI_STATUSES_IGNORE);
+            if (taken && xp->watch[d].arrival)
+                starhalo__arrival_event(xp->watch[d].arrival); /* the thread will not */
         }
     }
 }
@@ -277,6 +286,9 @@ starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phas
         for (int f = 0; f < ex->nfields; f++)
             ex->rdescr[n++] =
                 (struct starpu_data_descr){ex->xparts[li].tiles[f]->handle, tile_mode};
+    for (int li = 0; phase == RT_PHASE_UNPACK && li < ex->nxparts; li++)
+        if (ex->xparts[li].arrival.handle)
+            ex->rdescr[n++] = (struct starpu_data_descr){ex->xparts[li].arrival.handle, STARPU_R};
     const int token_mode = phase == RT_PHASE_PACK     ? STARPU_RW | STARPU_COMMUTE
                            : phase == RT_PHASE_UNPACK ? STARPU_R
                                                       : STARPU_RW;
@@ -354,14 +366,26 @@ starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp
                              "creating persistent requests with rank %d failed", pe->rank);
         }
     for (int d = 0; d < 2; d++)
-        xp->watch[d] = (rt_watch_t){
-            xp->dreq[d], xp->ndrecv[d] + xp->ndsend[d], 0, xp->watch[d].idx, xp->dinfo[d], 0, NULL,
-            NULL};
+        xp->watch[d] = (rt_watch_t){.req = xp->dreq[d],
+                                    .n = xp->ndrecv[d] + xp->ndsend[d],
+                                    .idx = xp->watch[d].idx,
+                                    .info = xp->dinfo[d]};
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo__direct_arm_arrivals(starhalo_exchange_t *ex, int reverse)
+{
+    for (int li = 0; ex->progress && li < ex->nxparts; li++)
+        if (ex->xparts[li].arrival.handle && ex->xparts[li].watch[reverse].n > 0)
+            STARHALO_CHECK(starhalo__arrival_arm(&ex->xparts[li].arrival));
     return STARHALO_OK;
 }
 
 void starhalo__direct_free(rt_xpart_t *xp)
 {
+    if (xp->arrival.handle)
+        starpu_data_unregister(xp->arrival.handle);
+    xp->arrival.handle = NULL;
     for (int d = 0; d < 2; d++) {
         for (int i = 0; xp->dreq[d] && i < xp->ndrecv[d] + xp->ndsend[d]; i++)
             MPI_Request_free(&xp->dreq[d][i]);

@@ -72,19 +72,30 @@ typedef struct rt_reqinfo {
 void starhalo__trace_req_post(rt_reqinfo_t *r);
 void starhalo__trace_req_done(rt_reqinfo_t *r);
 
+/** "This part's messages are in": a void handle that the unpack task reads, held W from
+ * begin until the progress thread saw every request complete, so that the unpack becomes
+ * ready only then instead of blocking a worker in MPI_Waitall (rt_progress.c). */
+typedef struct rt_arrival {
+    starpu_data_handle_t handle; /**< NULL: the part has no remote message */
+    int events;                  /**< acquired + completed: released at every second */
+} rt_arrival_t;
+
 /** One part's started requests of one direction, handed to the progress thread between its
  * pack and its unpack (rt_progress.c). */
 typedef struct rt_watch {
     MPI_Request *req;
     int n, left;
-    int *idx;           /**< MPI_Testsome scratch, n entries */
-    rt_reqinfo_t *info; /**< n entries, parallel to req */
-    int linked;         /**< on the progress thread's list */
+    int *idx;              /**< MPI_Testsome scratch, n entries */
+    rt_reqinfo_t *info;    /**< n entries, parallel to req */
+    rt_arrival_t *arrival; /**< signalled when every request completed */
+    int linked;            /**< on the progress thread's list */
     struct rt_watch *prev, *next;
 } rt_watch_t;
 
-/** Default poll period of the progress thread (STARHALO_PROGRESS_US overrides it). */
-#define RT_PROGRESS_PERIOD_US 100
+/** Longest sleep of the progress thread between polls (STARHALO_PROGRESS_US overrides it)
+ * and its first sleep after a new watch; it doubles in between (rt_progress.c). */
+#define RT_PROGRESS_PERIOD_US 1000
+#define RT_PROGRESS_FIRST_US  50
 /** Messages from this size on use the progress thread (STARHALO_PROGRESS_BYTES). */
 #define RT_PROGRESS_BYTES ((int64_t)16 << 10)
 
@@ -94,6 +105,7 @@ typedef struct rt_progress {
     pthread_cond_t cond;
     pthread_t thread;
     int running, stop;
+    int fresh; /**< a watch was listed since the last poll: sleep short again */
     long period_us;
     rt_watch_t *head;
 } rt_progress_t;
@@ -105,8 +117,13 @@ starhalo_status_t starhalo__progress_start(rt_progress_t *p);
 void starhalo__progress_fini(rt_progress_t *p);
 /** List @p w (its requests just started) for testing until its unpack takes it back. */
 void starhalo__progress_watch(rt_progress_t *p, rt_watch_t *w);
-/** Take @p w back; afterwards only the caller uses its requests. */
-void starhalo__progress_unwatch(rt_progress_t *p, rt_watch_t *w);
+/** Take @p w back; afterwards only the caller uses its requests. Returns 1 if it was still
+ * listed (its requests had not all completed). */
+int starhalo__progress_unwatch(rt_progress_t *p, rt_watch_t *w);
+/** At begin, after the pack is submitted: hold @p a W until its watch completes. */
+starhalo_status_t starhalo__arrival_arm(rt_arrival_t *a);
+/** One of the two events that release an armed arrival (also a StarPU acquire callback). */
+void starhalo__arrival_event(void *arrival);
 
 struct starhalo_context {
     MPI_Comm comm;
@@ -182,6 +199,7 @@ typedef struct rt_xpart {
     int ndrecv[2], ndsend[2];
     rt_reqinfo_t *dinfo[2];      /**< per request of dreq: peer and bytes, for the trace */
     rt_watch_t watch[2];         /**< dreq handed to the progress thread (rt_progress.c) */
+    rt_arrival_t arrival;        /**< gates the unpack when the progress thread is used */
     void **dptrs;                /**< scratch of the direct tasks: nfields tile pointers */
     void **dmsgs;                /**< scratch of the direct tasks: npeers message pointers */
     struct rt_direct_arg *dargs; /**< [0] forward, [1 + op] reverse */
@@ -266,6 +284,8 @@ void starhalo__direct_complete_started(starhalo_exchange_t *ex);
 void starhalo__direct_run_inline(starhalo_exchange_t *ex, int reverse);
 /** Submit the rank task of @p phase (RT_PHASE_*) for direction @p reverse. */
 starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phase, int reverse);
+/** After the packs of a split exchange are submitted: gate its unpacks (rt_progress.c). */
+starhalo_status_t starhalo__direct_arm_arrivals(starhalo_exchange_t *ex, int reverse);
 void starhalo__direct_free(rt_xpart_t *xp);
 extern struct starpu_codelet starhalo__cl_direct_pack, starhalo__cl_direct_unpack,
     starhalo__cl_direct_rank;
