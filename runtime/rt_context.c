@@ -96,6 +96,76 @@ static void fill_starpu_conf(starhalo_context_t *ctx, const starhalo_context_con
     }
 }
 
+/* The TCP BTL's eager limit through the MPI tool interface (0 if this MPI has none): whole
+ * messages up to it go eagerly, larger ones by rendezvous, whose handshake travels in-band. */
+static int64_t tcp_eager_limit(void)
+{
+    int provided, idx, count, nlen = 0, dlen = 0, verb, bind, scope;
+    int64_t limit = 0;
+    int level = MPI_THREAD_SINGLE;
+    /* Ask for the level MPI runs at: Open MPI 4.1 makes MPI_Query_thread report the level
+     * requested here afterwards (seen: MULTIPLE became SINGLE). */
+    MPI_Query_thread(&level);
+    if (MPI_T_init_thread(level, &provided) != MPI_SUCCESS)
+        return 0;
+    MPI_Datatype dt;
+    MPI_T_enum et;
+    MPI_T_cvar_handle h;
+    if (MPI_T_cvar_get_index("btl_tcp_eager_limit", &idx) == MPI_SUCCESS &&
+        MPI_T_cvar_get_info(idx, NULL, &nlen, &verb, &dt, &et, NULL, &dlen, &bind, &scope) ==
+            MPI_SUCCESS &&
+        MPI_T_cvar_handle_alloc(idx, NULL, &h, &count) == MPI_SUCCESS) {
+        unsigned char buf[16] = {0};
+        int size = 0;
+        MPI_Type_size(dt, &size);
+        if (count == 1 && (size == 4 || size == 8) && MPI_T_cvar_read(h, buf) == MPI_SUCCESS) {
+            uint64_t v = 0;
+            if (size == 4) {
+                uint32_t v32;
+                memcpy(&v32, buf, 4);
+                v = v32;
+            } else {
+                memcpy(&v, buf, 8);
+            }
+            limit = v < INT32_MAX ? (int64_t)v : 0;
+        }
+        MPI_T_cvar_handle_free(&h);
+    }
+    MPI_T_finalize();
+    return limit;
+}
+
+/* Which ranks share this node, and the chunk size of messages to the others. */
+static starhalo_status_t setup_chunks(starhalo_context_t *ctx, MPI_Comm node)
+{
+    ctx->on_node = calloc((size_t)ctx->size, 1);
+    int *all = malloc((size_t)ctx->size * sizeof(int)),
+        *mine = malloc((size_t)ctx->size * sizeof(int));
+    if (!ctx->on_node || !all || !mine) {
+        free(all);
+        free(mine);
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
+    }
+    MPI_Group g_all, g_node;
+    MPI_Comm_group(ctx->comm, &g_all);
+    MPI_Comm_group(node, &g_node);
+    for (int r = 0; r < ctx->size; r++)
+        all[r] = r;
+    MPI_Group_translate_ranks(g_all, ctx->size, all, g_node, mine);
+    for (int r = 0; r < ctx->size; r++)
+        ctx->on_node[r] = mine[r] != MPI_UNDEFINED;
+    MPI_Group_free(&g_all);
+    MPI_Group_free(&g_node);
+    free(all);
+    free(mine);
+    /* A chunk leaves room for the PML's match header inside the eager limit. */
+    const int64_t eager = tcp_eager_limit();
+    const int64_t auto_chunk = eager > 1024 ? (eager - 64) & ~(int64_t)63 : 0;
+    ctx->chunk_all = getenv("STARHALO_CHUNK_BYTES") != NULL;
+    ctx->chunk_bytes = starhalo__env_int64("STARHALO_CHUNK_BYTES", auto_chunk, INT32_MAX);
+    return STARHALO_OK;
+}
+
 int64_t starhalo__env_int64(const char *name, int64_t dflt, int64_t max)
 {
     const char *env = getenv(name);
@@ -150,7 +220,16 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &ctx->local_rank);
     MPI_Comm_size(node, &ctx->nlocal);
+    rc = setup_chunks(ctx, node);
     MPI_Comm_free(&node);
+    if (rc != STARHALO_OK) {
+        MPI_Comm_free(&ctx->dcomm);
+        if (ctx->we_init_mpi)
+            MPI_Finalize();
+        free(ctx->on_node);
+        free(ctx);
+        return rc;
+    }
     ctx->ncores = count_cores();
     ctx->placement = starhalo__placement_compute(ctx->ncores, ctx->nlocal, ctx->local_rank,
                                                  ctx->size, cc.ncpus, cc.bind_workers);
@@ -192,6 +271,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     return STARHALO_OK;
 fail:
     MPI_Comm_free(&ctx->dcomm);
+    free(ctx->on_node);
     if (ctx->we_init_mpi)
         MPI_Finalize();
     free(ctx);
@@ -214,6 +294,7 @@ void starhalo_context_destroy(starhalo_context_t *ctx)
     if (ctx->we_init_mpi)
         MPI_Finalize();
     free(ctx->free_tags);
+    free(ctx->on_node);
     free(ctx);
 }
 

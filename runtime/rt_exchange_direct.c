@@ -310,58 +310,90 @@ starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx)
     return STARHALO_OK;
 }
 
-/* One persistent request per remote message and direction; receives first in each array. */
+/* Bytes per chunk for messages with @p rank: 0 (one request per message) unless the context
+ * chunks messages that leave the node (rt_context.c, docs/OVERLAP.md). */
+static int64_t chunk_for(const starhalo_exchange_t *ex, int rank)
+{
+    const starhalo_context_t *ctx = ex->ctx;
+    return ctx->chunk_bytes > 0 && (ctx->chunk_all || !ctx->on_node[rank]) ? ctx->chunk_bytes : 0;
+}
+
+static int nchunks(int64_t bytes, int64_t chunk)
+{
+    return bytes <= 0 ? 0 : chunk <= 0 || bytes <= chunk ? 1 : (int)((bytes + chunk - 1) / chunk);
+}
+
+/* Persistent requests for one message, cut into chunks that match in order (same source,
+ * tag and communicator: MPI does not let them overtake each other). */
+static int init_message(starhalo_exchange_t *ex, rt_xpart_t *xp, int d, int is_send, char *buf,
+                        int64_t bytes, const rt_peer_t *pe, int64_t tag)
+{
+    const int64_t chunk = chunk_for(ex, pe->rank);
+    const int n = nchunks(bytes, chunk);
+    for (int c = 0; c < n; c++) {
+        const int64_t off = chunk > 0 ? c * chunk : 0;
+        const int64_t len = n == 1 ? bytes : (bytes - off < chunk ? bytes - off : chunk);
+        const int i = is_send ? xp->ndrecv[d] + xp->ndsend[d]++ : xp->ndrecv[d]++;
+        xp->dinfo[d][i] = (rt_reqinfo_t){pe->rank, is_send, len, 0, 0};
+        const int rc = is_send ? MPI_Send_init(buf + off, (int)len, MPI_BYTE, pe->rank, (int)tag,
+                                               ex->dcomm, &xp->dreq[d][i])
+                               : MPI_Recv_init(buf + off, (int)len, MPI_BYTE, pe->rank, (int)tag,
+                                               ex->dcomm, &xp->dreq[d][i]);
+        if (rc != MPI_SUCCESS)
+            return rc;
+    }
+    return MPI_SUCCESS;
+}
+
+/* Persistent requests per remote message (or chunk) and direction; receives first in each
+ * array. Forward sends the send buffer and receives into the recv buffer; reverse swaps. */
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp)
 {
     const size_t esz = starhalo_dtype_size(ex->dtype);
+    size_t nreq = 1;
+    for (int i = 0; i < xp->npeers; i++) {
+        const rt_peer_t *pe = &xp->peers[i];
+        const int64_t sb = pe->x->send_count * ex->msg_planes * (int64_t)esz;
+        const int64_t rb = pe->x->recv_count * ex->msg_planes * (int64_t)esz;
+        STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
+                         "a %lld-byte message is too large for the direct transport",
+                         (long long)(sb > rb ? sb : rb));
+        if (pe->local < 0)
+            nreq += (size_t)nchunks(sb, chunk_for(ex, pe->rank)) +
+                    (size_t)nchunks(rb, chunk_for(ex, pe->rank));
+    }
     /* Scratch of the tasks, allocated here so that they never allocate. */
     xp->dptrs = calloc((size_t)ex->nfields, sizeof(void *));
     xp->dmsgs = calloc((size_t)(xp->npeers + 1), sizeof(void *));
     xp->dargs = calloc(1 + NOPS, sizeof(rt_direct_arg_t));
     int ok = xp->dptrs && xp->dmsgs && xp->dargs;
     for (int d = 0; d < 2; d++) {
-        const size_t nmax = (size_t)(2 * xp->npeers + 1);
-        xp->dreq[d] = calloc(nmax, sizeof(MPI_Request));
-        xp->dinfo[d] = calloc(nmax, sizeof(rt_reqinfo_t));
-        xp->watch[d].idx = calloc(nmax, sizeof(int));
+        xp->dreq[d] = calloc(nreq, sizeof(MPI_Request));
+        xp->dinfo[d] = calloc(nreq, sizeof(rt_reqinfo_t));
+        xp->watch[d].idx = calloc(nreq, sizeof(int));
         ok = ok && xp->dreq[d] && xp->dinfo[d] && xp->watch[d].idx;
     }
     STARHALO_REQUIRE(ok, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int i = 0; i <= NOPS; i++)
         xp->dargs[i] = (rt_direct_arg_t){
             ex, xp, i > 0, i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE};
+    int rc = MPI_SUCCESS;
     for (int pass = 0; pass < 2; pass++) /* receives, then sends */
-        for (int i = 0; i < xp->npeers; i++) {
+        for (int i = 0; rc == MPI_SUCCESS && i < xp->npeers; i++) {
             rt_peer_t *pe = &xp->peers[i];
             if (pe->local >= 0)
                 continue;
             const int64_t sb = pe->x->send_count * ex->msg_planes * (int64_t)esz;
             const int64_t rb = pe->x->recv_count * ex->msg_planes * (int64_t)esz;
-            STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
-                             "a %lld-byte message is too large for the direct transport",
-                             (long long)(sb > rb ? sb : rb));
-            int rc = MPI_SUCCESS;
-            /* Forward: send the send buffer, receive into the recv buffer; reverse swaps. */
-            if (pass == 0 && rb)
-                xp->dinfo[0][xp->ndrecv[0]] = (rt_reqinfo_t){pe->rank, 0, rb, 0, 0};
-            if (pass == 0 && sb)
-                xp->dinfo[1][xp->ndrecv[1]] = (rt_reqinfo_t){pe->rank, 0, sb, 0, 0};
-            if (pass == 1 && sb)
-                xp->dinfo[0][xp->ndrecv[0] + xp->ndsend[0]] = (rt_reqinfo_t){pe->rank, 1, sb, 0, 0};
-            if (pass == 1 && rb)
-                xp->dinfo[1][xp->ndrecv[1] + xp->ndsend[1]] = (rt_reqinfo_t){pe->rank, 1, rb, 0, 0};
-            if (pass == 0 && rb)
-                rc = MPI_Recv_init(pe->recvbuf, (int)rb, MPI_BYTE, pe->rank, (int)pe->fwd_recv_tag,
-                                   ex->dcomm, &xp->dreq[0][xp->ndrecv[0]++]);
-            if (rc == MPI_SUCCESS && pass == 0 && sb)
-                rc = MPI_Recv_init(pe->sendbuf, (int)sb, MPI_BYTE, pe->rank, (int)pe->rev_recv_tag,
-                                   ex->dcomm, &xp->dreq[1][xp->ndrecv[1]++]);
-            if (rc == MPI_SUCCESS && pass == 1 && sb)
-                rc = MPI_Send_init(pe->sendbuf, (int)sb, MPI_BYTE, pe->rank, (int)pe->fwd_send_tag,
-                                   ex->dcomm, &xp->dreq[0][xp->ndrecv[0] + xp->ndsend[0]++]);
-            if (rc == MPI_SUCCESS && pass == 1 && rb)
-                rc = MPI_Send_init(pe->recvbuf, (int)rb, MPI_BYTE, pe->rank, (int)pe->rev_send_tag,
-                                   ex->dcomm, &xp->dreq[1][xp->ndrecv[1] + xp->ndsend[1]++]);
+            if (pass == 0) {
+                rc = init_message(ex, xp, 0, 0, (char *)pe->recvbuf, rb, pe, pe->fwd_recv_tag);
+                if (rc == MPI_SUCCESS)
+                    rc = init_message(ex, xp, 1, 0, (char *)pe->sendbuf, sb, pe, pe->rev_recv_tag);
+            } else {
+                rc = init_message(ex, xp, 0, 1, (char *)pe->sendbuf, sb, pe, pe->fwd_send_tag);
+                if (rc == MPI_SUCCESS)
+                    rc = init_message(ex, xp, 1, 1, (char *)pe->recvbuf, rb, pe, pe->rev_send_tag);
+            }
             STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
                              "creating persistent requests with rank %d failed", pe->rank);
         }

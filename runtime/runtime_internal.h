@@ -143,6 +143,12 @@ struct starhalo_context {
     int idle_hook;              /**< StarPU idle hook id (rt_context.c), -1 if none */
     int inline_runs;            /**< starhalo_exchange_run calls running inline */
     rt_progress_t progress;     /**< MPI progress between packs and unpacks (rt_progress.c) */
+    /* Direct transport: messages that leave the node go as chunks of at most chunk_bytes
+     * (0: whole), below Open MPI's TCP eager limit, so that no rendezvous handshake waits
+     * behind bulk data in the same TCP stream (docs/OVERLAP.md). */
+    int64_t chunk_bytes;
+    int chunk_all;          /**< STARHALO_CHUNK_BYTES set: chunk on-node messages too */
+    unsigned char *on_node; /**< per rank of comm: 1 if it shares this node */
 };
 
 /** One local part of a field. */
