@@ -129,7 +129,9 @@ enum {
     /** The kernel may read any cell of the input tile (cells outside the region's window
      * then only feed discarded outputs). Lets an interior region run on the whole dense tile
      * instead of copying its window (oneDNN runs strided views only with its reference
-     * kernel). The StarPU codelet sets it: its task holds read access to the whole tile. */
+     * kernel), and conv / include-padding average take image-border ghosts that hold zeros
+     * (checked at each call) as their padding, so a whole part runs in place. The StarPU
+     * codelet sets it: its task holds read access to the whole tile. */
     STARHALO_KERN_READ_WHOLE_TILE = 1u,
     /** Nothing else reads or writes the output tile during the call. A cropped result (see
      * READ_WHOLE_TILE) whose geometry is the output tile's is then written straight into the

@@ -80,7 +80,10 @@ static void ref_pool(starhalo_pool_kind_t kind, const image_t *im, const starhal
             }
 }
 
-/* Cut the ghosted tile [box] of the image (zero outside the image). */
+/* Value of the image-border ghosts cut_tile writes (a field's are zero unless written). */
+static float border_value;
+
+/* Cut the ghosted tile [box] of the image (border_value outside the image). */
 static float *cut_tile(const image_t *im, const starhalo_box_t *box)
 {
     const int64_t gw = box->hi[0] - box->lo[0], gh = box->hi[1] - box->lo[1];
@@ -88,9 +91,8 @@ static float *cut_tile(const image_t *im, const starhalo_box_t *box)
     for (int64_t p = 0; p < im->n * im->c; p++)
         for (int64_t y = box->lo[1]; y < box->hi[1]; y++)
             for (int64_t x = box->lo[0]; x < box->hi[0]; x++)
-                if (inside(im, y, x))
-                    t[(p * gh + y - box->lo[1]) * gw + x - box->lo[0]] =
-                        im->v[(p * im->h + y) * im->w + x];
+                t[(p * gh + y - box->lo[1]) * gw + x - box->lo[0]] =
+                    inside(im, y, x) ? im->v[(p * im->h + y) * im->w + x] : border_value;
     return t;
 }
 
@@ -219,8 +221,8 @@ static void check_case(const layer_case_t *lc, int px, int py)
             const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&obox, im.n, cout);
             const size_t on = (size_t)starhalo_kern_tile_elems(&ot);
             float *out = calloc(on, sizeof(float));
-            /* Image-border ghosts are zero, so with or without the domain the result holds
-             * for conv and include-padding average; max and exclude-average need it. */
+            /* The domain makes the image-border ghosts padding, whatever they hold; when they
+             * are zero, conv and include-padding average may read them instead. */
             assert_status_ok(run_op(lc, &it, tile, wt, bias, &ot, out, &obox, &image));
             double e = region_err(out, &obox, im.n * cout, &obox, ref, oh, ow, &bitwise);
             assert_true(e <= 1e-5);
@@ -303,6 +305,67 @@ static void cropped_interiors(void **state)
     check_case(&pa, 2, 2);
     printf("direct calls: %d\n", direct_seen);
     assert_true(direct_seen > 0);
+    kern_flags = 0;
+}
+
+/* Image-border ghosts as padding (READ_WHOLE_TILE): zero ones let a part's whole owned box
+ * run in place on the dense ghosted tile; nonzero ones (a stencil's boundary values, a
+ * periodic exchange) are padding again. Every op and both ghost contents against the
+ * references. */
+static void border_ghosts_as_padding(void **state)
+{
+    (void)state;
+    const layer_case_t cases[] = {
+        {-1, 1, 3, 4, 30, 26, {3, 1, 1, 1}},
+        {-1, 2, 2, 3, 27, 25, {3, 2, 1, 1}},
+        {-1, 1, 2, 2, 26, 31, {5, 1, 2, 4}},
+        {STARHALO_POOL_MAX, 1, 2, 0, 22, 26, {3, 1, 1, 1}},
+        {STARHALO_POOL_AVG, 1, 2, 0, 22, 26, {3, 1, 1, 1}},
+        {STARHALO_POOL_AVG_EXCLUDE, 1, 2, 0, 22, 26, {3, 1, 1, 1}},
+    };
+    const float values[] = {0.0f, 7.0f, -0.0f};
+    for (int f = 0; f < 2; f++) {
+        kern_flags = f ? STARHALO_KERN_READ_WHOLE_TILE | STARHALO_KERN_EXCLUSIVE_OUTPUT
+                       : STARHALO_KERN_READ_WHOLE_TILE;
+        for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+            border_value = values[v];
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                check_case(&cases[i], 2, 1);
+                check_case(&cases[i], 2, 2);
+            }
+        }
+    }
+    /* Part 0 of a 1 x 2 split, 3x3 'same': the owned box's window reaches the zero border
+     * ghosts on three sides and the halo on the fourth, i.e. it is the whole tile. */
+    const starhalo_box_t ib = kt_box(-1, 17, -1, 9), ob = kt_box(0, 16, 0, 8);
+    const starhalo_box_t image = kt_box(0, 16, 0, 16);
+    const starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, 1, 2);
+    const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, 1, 3);
+    float *in = calloc((size_t)starhalo_kern_tile_elems(&it), sizeof(float));
+    float *out = calloc((size_t)starhalo_kern_tile_elems(&ot), sizeof(float));
+    float *w = calloc(3 * 2 * 9, sizeof(float));
+    const starhalo_layer_t L = {3, 1, 1, 1};
+    int mode = -1;
+    for (int c = 0; c < 2; c++)
+        for (int64_t y = 1; y < 10; y++)
+            for (int64_t x = 1; x < 17; x++)
+                in[(c * 10 + y) * 18 + x] = (float)(x + y + c);
+    assert_status_ok(starhalo_kern_conv2d_cpu_ex(&it, in, w, NULL, &L, &ot, out, &ob, &image,
+                                                 STARHALO_KERN_READ_WHOLE_TILE));
+    starhalo_kern_dnnl_last_impl(&mode);
+    assert_int_equal(mode, 1); /* in place: no copy */
+    assert_status_ok(starhalo_kern_conv2d_cpu_ex(&it, in, w, NULL, &L, &ot, out, &ob, &image, 0));
+    starhalo_kern_dnnl_last_impl(&mode);
+    assert_int_equal(mode, 0); /* may not read outside the window: padding, copy */
+    in[5] = 1.0f;              /* a nonzero border ghost (row -1) */
+    assert_status_ok(starhalo_kern_conv2d_cpu_ex(&it, in, w, NULL, &L, &ot, out, &ob, &image,
+                                                 STARHALO_KERN_READ_WHOLE_TILE));
+    starhalo_kern_dnnl_last_impl(&mode);
+    assert_int_equal(mode, 0);
+    free(in);
+    free(out);
+    free(w);
+    border_value = 0.0f;
     kern_flags = 0;
 }
 
@@ -407,6 +470,7 @@ int main(void)
         cmocka_unit_test(conv_same_3x3),
         cmocka_unit_test(conv_stride_dilation_padding),
         cmocka_unit_test(cropped_interiors),
+        cmocka_unit_test(border_ghosts_as_padding),
         cmocka_unit_test(pool_max),
         cmocka_unit_test(pool_average),
         cmocka_unit_test(bad_geometry_is_refused),

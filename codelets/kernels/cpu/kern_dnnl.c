@@ -5,7 +5,8 @@
  *
  * A call computes an output REGION. The input window it reads is computed by
  * starhalo_kidx_window (shared with CUDA): the part of it outside the tile or the image
- * becomes oneDNN's explicit padding. The memory descriptors first point straight into the
+ * becomes oneDNN's explicit padding, except padding over image-border ghosts of the tile that
+ * hold zeros (checked; see try_ghost_padding). The memory descriptors first point straight into the
  * tiles (strides of the tile, data handle at the window's first cell: no copy); when oneDNN
  * would only run such a strided shape with a reference implementation, the window is copied
  * into a dense scratch buffer and the result copied back.
@@ -320,14 +321,89 @@ static void try_crop(call_geom_t *c)
     k->out_sp[1] = outs[1];
 }
 
+/* OR of the bits of @p n floats, sign bits dropped (-0 counts as zero, NaN does not). */
+static uint32_t or_bits(const float *v, int64_t n)
+{
+    uint32_t acc = 0, b;
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(&b, v + i, sizeof b);
+        acc |= b;
+    }
+    return acc & 0x7fffffffu;
+}
+
+/* Are the cells of [x0, x1) x [y0, y1) outside the window [wx0, wx1) x [wy0, wy1) zero, in every
+ * plane of the tile? One pass in memory order (the cells right of a row and left of the next
+ * are neighbours), each row checked once. */
+static int ring_zero(const float *in, const starhalo__layer_geom_t *g, int64_t planes, int64_t x0,
+                     int64_t x1, int64_t y0, int64_t y1, int64_t wx0, int64_t wx1, int64_t wy0,
+                     int64_t wy1)
+{
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = y0; y < y1; y++) {
+            const float *row = in + (p * g->igh + y) * g->igw;
+            __builtin_prefetch(row + 16 * g->igw + x0);
+            const uint32_t bits = y < wy0 || y >= wy1
+                                      ? or_bits(row + x0, x1 - x0)
+                                      : or_bits(row + x0, wx0 - x0) | or_bits(row + wx1, x1 - wx1);
+            if (bits)
+                return 0;
+        }
+    return 1;
+}
+
+/*
+ * Explicit padding comes from the image border (the domain): the cells beyond it, when the
+ * tile holds them, are ghosts outside the image. A field's are zero unless someone wrote them
+ * (fields start zeroed and non-periodic exchanges never write them; periodic ones and stencil
+ * boundary conditions do), so check: when every such cell the padding would cover is zero, and
+ * zero cells are the same as zero padding (conv, include-padding average), the window takes
+ * them instead. An interior or whole-part window then stays inside the tile, often is the
+ * whole tile, and runs dense (in place or cropped) instead of through a copy of its input.
+ * Needs READ_WHOLE_TILE: the cells read lie outside the region's window.
+ */
+static void try_ghost_padding(call_geom_t *c, int op, const float *in)
+{
+    starhalo__layer_geom_t *g = &c->g;
+    if (op != OP_CONV && op != OP_POOL_AVG)
+        return;
+    /* [0] = H, [1] = W: cells the tile holds before and after the window. */
+    const int64_t room_l[2] = {g->in_y0, g->in_x0};
+    const int64_t room_r[2] = {g->igh - g->in_y0 - g->ih, g->igw - g->in_x0 - g->iw};
+    int64_t el[2], er[2];
+    for (int d = 0; d < 2; d++) {
+        el[d] = g->pl[d] <= room_l[d] ? g->pl[d] : 0;
+        er[d] = g->pr[d] <= room_r[d] ? g->pr[d] : 0;
+    }
+    if (!el[0] && !er[0] && !el[1] && !er[1])
+        return;
+    const int64_t planes = g->n * g->cin;
+    const int64_t y0 = g->in_y0 - el[0], y1 = g->in_y0 + g->ih + er[0];
+    const int64_t x0 = g->in_x0 - el[1], x1 = g->in_x0 + g->iw + er[1];
+    if (!ring_zero(in, g, planes, x0, x1, y0, y1, g->in_x0, g->in_x0 + g->iw, g->in_y0,
+                   g->in_y0 + g->ih))
+        return;
+    g->in_y0 = y0;
+    g->in_x0 = x0;
+    g->ih = y1 - y0;
+    g->iw = x1 - x0;
+    for (int d = 0; d < 2; d++) {
+        g->pl[d] -= el[d];
+        g->pr[d] -= er[d];
+    }
+}
+
 static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern_tile_t *it,
                                    const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
                                    const starhalo_box_t *region, const starhalo_box_t *domain,
-                                   call_geom_t *c)
+                                   const float *in, unsigned flags, call_geom_t *c)
 {
     memset(c, 0, sizeof *c);
     STARHALO_CHECK(
         starhalo__kern_layer_geom(what, op != OP_CONV, it, layer, ot, region, domain, &c->g));
+    c->flags = flags;
+    if (in && (flags & STARHALO_KERN_READ_WHOLE_TILE))
+        try_ghost_padding(c, op, in);
     const starhalo__layer_geom_t *g = &c->g;
     shape_key_t *k = &c->key;
     k->op = op;
@@ -554,10 +630,10 @@ starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_til
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
     if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
-    STARHALO_CHECK(plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, &g));
+    STARHALO_CHECK(
+        plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, in, flags, &g));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
     g.key.has_bias = bias != NULL;
-    g.flags = flags;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);
     try_transpose(&g);
@@ -591,9 +667,9 @@ starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
     const int op = kind == STARHALO_POOL_MAX   ? OP_POOL_MAX
                    : kind == STARHALO_POOL_AVG ? OP_POOL_AVG
                                                : OP_POOL_AVG_EXCLUDE;
-    STARHALO_CHECK(plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, &g));
+    STARHALO_CHECK(
+        plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, in, flags, &g));
     STARHALO_REQUIRE(in && out, STARHALO_ERR_INVALID_ARG, "pool2d: NULL data pointer");
-    g.flags = flags;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);
     try_transpose(&g);
