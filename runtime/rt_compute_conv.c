@@ -21,7 +21,8 @@
 #include "rt_compute_internal.h"
 
 typedef struct conv_group {
-    starpu_data_handle_t weights; /**< Cg x Cin x k x k weights then Cg bias values */
+    starpu_data_handle_t weights; /**< Cg x Cin x k x k weights then Cg bias values (zero
+                                       without a bias; read only with one) */
     float *wbuf;
     starhalo_kern_tile_t out_tile; /**< the group's planes */
 } conv_group_t;
@@ -41,6 +42,7 @@ struct starhalo_conv2d {
     starhalo_exchange_t *ex;
     starhalo_layer_t layer;
     starhalo_box_t domain;
+    int has_bias; /**< a bias was given: NULL skips oneDNN's bias pass over the output */
     int ngroups;
     conv_group_t *groups;
     int nlocal;
@@ -265,6 +267,7 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
     cv->out = out;
     cv->ex = ex_in;
     cv->layer = *layer;
+    cv->has_bias = bias != NULL;
     starhalo_status_t rc = check_conv(cv, mh, ph);
     const starhalo_decomp_desc_t *a = starhalo_decomp_desc(starhalo_field_decomp(in));
     memset(&cv->domain, 0, sizeof cv->domain);
@@ -311,7 +314,7 @@ static starhalo_status_t submit(starhalo_conv2d_t *cv, conv_part_t *cp, int g,
     const struct starhalo__task_opts o = {.priority = priority, .status = &cv->status};
     return starhalo__insert_conv2d(&o, cp->in_tile, cv->groups[g].weights,
                                    cp->children ? cp->children[g] : cp->out_tile, &cp->in_geom, &ot,
-                                   &cv->layer, 1, region, &cv->domain);
+                                   &cv->layer, cv->has_bias, region, &cv->domain);
 }
 
 starhalo_status_t starhalo_conv2d_forward(starhalo_conv2d_t *cv, starhalo_step_mode_t mode)
