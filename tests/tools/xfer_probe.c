@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe_common.h"
+
 #include "rt_trace.h"
 
 typedef struct probe {
@@ -115,17 +117,6 @@ static void unpack_cpu(void *buffers[], void *cl_arg)
             p->bad++;
 }
 
-static void compute_cpu(void *buffers[], void *cl_arg)
-{
-    float *v = (float *)STARPU_VECTOR_GET_PTR(buffers[0]);
-    size_t n = STARPU_VECTOR_GET_NX(buffers[0]);
-    int work;
-    starpu_codelet_unpack_args(cl_arg, &work);
-    for (int r = 0; r < work; r++)
-        for (size_t i = 0; i < n; i++)
-            v[i] = v[i] * 0.999f + 1.0f;
-}
-
 /* The post and unpack tasks both take the two buffers RW: they run in iteration order. */
 static struct starpu_codelet pack_cl = {
     .cpu_funcs = {post_cpu}, .nbuffers = 2, .modes = {STARPU_RW, STARPU_RW}, .name = "probe_pack"};
@@ -133,36 +124,11 @@ static struct starpu_codelet unpack_cl = {.cpu_funcs = {unpack_cpu},
                                           .nbuffers = 2,
                                           .modes = {STARPU_RW, STARPU_RW},
                                           .name = "probe_unpack"};
-static struct starpu_codelet compute_cl = {
-    .cpu_funcs = {compute_cpu}, .nbuffers = 1, .modes = {STARPU_RW}, .name = "probe_compute"};
-
-static int parse_int(const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0 || v > 100000000)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
     int elems = 1 << 15, iters = 4, ntasks = 4, work = 20;
-    int bad_args = 0;
-    for (int a = 1; a < argc; a++) {
-        int *dst = NULL;
-        if (strcmp(argv[a], "--elems") == 0)
-            dst = &elems;
-        else if (strcmp(argv[a], "--iters") == 0)
-            dst = &iters;
-        else if (strcmp(argv[a], "--tasks") == 0)
-            dst = &ntasks;
-        else if (strcmp(argv[a], "--work") == 0)
-            dst = &work;
-        if (dst == NULL || a + 1 >= argc || parse_int(argv[++a], dst) != 0)
-            bad_args = 1;
-    }
+    const int bad_args = probe_parse_args(argc, argv, &elems, &iters, &ntasks, &work) != 0;
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     int rank, size;
@@ -206,8 +172,8 @@ int main(int argc, char **argv)
         starpu_task_insert(&pack_cl, STARPU_RW, hsend, STARPU_RW, hrecv, STARPU_PRIORITY,
                            STARPU_MAX_PRIO, STARPU_VALUE, &pp, sizeof(pp), 0);
         for (int t = 0; t < ntasks; t++)
-            starpu_task_insert(&compute_cl, STARPU_RW, hwork[t], STARPU_VALUE, &work, sizeof(work),
-                               0);
+            starpu_task_insert(&probe_compute_cl, STARPU_RW, hwork[t], STARPU_VALUE, &work,
+                               sizeof(work), 0);
         starpu_task_insert(&unpack_cl, STARPU_RW, hsend, STARPU_RW, hrecv, STARPU_PRIORITY,
                            STARPU_MIN_PRIO, STARPU_VALUE, &pp, sizeof(pp), 0);
         starpu_task_wait_for_all();
