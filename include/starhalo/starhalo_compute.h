@@ -126,10 +126,10 @@ typedef struct starhalo_conv2d starhalo_conv2d_t;
  * @p in must have halos >= starhalo_layer_halo(layer) per side and @p out the decomposition
  * of starhalo_layer_output_decomp() with the same part mapping. @p weights are
  * Cout x Cin x k x k, @p bias Cout values or NULL; both are copied. conf->bands is the number
- * of output-channel groups computed as separate tasks (0 = number of CPU workers; groups
- * need batch 1). With stride 1 the task mode computes the interior while halos travel; with
- * stride > 1 each group is one task after the exchange. Destroy before the fields.
- * Collective.
+ * of output-channel groups computed as separate tasks (0 = the CPU workers divided by the
+ * rank's parts, rounded up: each group redoes the input's im2col; groups need batch 1).
+ * With stride 1 the task mode computes the interior while halos travel; with stride > 1
+ * each group is one task after the exchange. Destroy before the fields. Collective.
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_conv2d_create(
     starhalo_context_t *ctx, starhalo_field_t *in, starhalo_field_t *out,
