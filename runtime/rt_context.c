@@ -222,14 +222,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     MPI_Comm_size(node, &ctx->nlocal);
     rc = setup_chunks(ctx, node);
     MPI_Comm_free(&node);
-    if (rc != STARHALO_OK) {
-        MPI_Comm_free(&ctx->dcomm);
-        if (ctx->we_init_mpi)
-            MPI_Finalize();
-        free(ctx->on_node);
-        free(ctx);
-        return rc;
-    }
+    if (rc != STARHALO_OK)
+        goto fail;
     ctx->ncores = count_cores();
     ctx->placement = starhalo__placement_compute(ctx->ncores, ctx->nlocal, ctx->local_rank,
                                                  ctx->size, cc.ncpus, cc.bind_workers);
