@@ -22,6 +22,11 @@
  * differently (per part, per rank, fused, inline): each blocking step still waits only for
  * peer sends of the same or earlier phases, which are started before anything of that
  * phase blocks.
+ *
+ * With the progress thread (split exchanges with large messages, rt_progress.c) an unpack
+ * also reads its part's arrival handle, released once the thread saw the requests complete:
+ * it then waits for the same peer sends without holding a worker, so the argument holds.
+ * Messages to other nodes are several persistent requests (chunks) that match in order.
  */
 #include <sched.h>
 #include <stdlib.h>
