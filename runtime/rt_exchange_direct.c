@@ -56,6 +56,14 @@ static void **msg_ptrs(const rt_direct_arg_t *a, int unpack, int *nmsgs)
     return p;
 }
 
+/* Bytes of @p pe's messages: out of its send buffer (@p sb) and into its recv buffer. */
+static void peer_bytes(const starhalo_exchange_t *ex, const rt_peer_t *pe, int64_t *sb, int64_t *rb)
+{
+    const int64_t esz = (int64_t)starhalo_dtype_size(ex->dtype);
+    *sb = pe->x->send_count * ex->msg_planes * esz;
+    *rb = pe->x->recv_count * ex->msg_planes * esz;
+}
+
 static void **tile_ptrs(const rt_direct_arg_t *a)
 {
     for (int f = 0; f < a->ex->nfields; f++)
@@ -227,13 +235,12 @@ struct starpu_codelet starhalo__cl_direct_rank = {
 
 starhalo_status_t starhalo__direct_setup_rank(starhalo_exchange_t *ex)
 {
-    const int64_t esz = (int64_t)starhalo_dtype_size(ex->dtype);
     int64_t bytes = 0, largest_remote = 0;
     for (int li = 0; li < ex->nxparts; li++)
         for (int i = 0; i < ex->xparts[li].npeers; i++) {
             const rt_peer_t *pe = &ex->xparts[li].peers[i];
-            const int64_t sb = pe->x->send_count * ex->msg_planes * esz;
-            const int64_t rb = pe->x->recv_count * ex->msg_planes * esz;
+            int64_t sb, rb;
+            peer_bytes(ex, pe, &sb, &rb);
             bytes += sb + rb;
             if (pe->local < 0 && (sb > largest_remote || rb > largest_remote))
                 largest_remote = sb > rb ? sb : rb;
@@ -355,18 +362,18 @@ static int init_message(starhalo_exchange_t *ex, rt_xpart_t *xp, int d, int is_s
  * array. Forward sends the send buffer and receives into the recv buffer; reverse swaps. */
 starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp)
 {
-    const size_t esz = starhalo_dtype_size(ex->dtype);
     size_t nreq = 1;
     for (int i = 0; i < xp->npeers; i++) {
         const rt_peer_t *pe = &xp->peers[i];
-        const int64_t sb = pe->x->send_count * ex->msg_planes * (int64_t)esz;
-        const int64_t rb = pe->x->recv_count * ex->msg_planes * (int64_t)esz;
+        if (pe->local >= 0)
+            continue;
+        int64_t sb, rb;
+        peer_bytes(ex, pe, &sb, &rb);
         STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
                          "a %lld-byte message is too large for the direct transport",
                          (long long)(sb > rb ? sb : rb));
-        if (pe->local < 0)
-            nreq += (size_t)nchunks(sb, chunk_for(ex, pe->rank)) +
-                    (size_t)nchunks(rb, chunk_for(ex, pe->rank));
+        nreq += (size_t)nchunks(sb, chunk_for(ex, pe->rank)) +
+                (size_t)nchunks(rb, chunk_for(ex, pe->rank));
     }
     /* Scratch of the tasks, allocated here so that they never allocate. */
     xp->dptrs = calloc((size_t)ex->nfields, sizeof(void *));
@@ -389,8 +396,8 @@ starhalo_status_t starhalo__direct_setup(starhalo_exchange_t *ex, rt_xpart_t *xp
             rt_peer_t *pe = &xp->peers[i];
             if (pe->local >= 0)
                 continue;
-            const int64_t sb = pe->x->send_count * ex->msg_planes * (int64_t)esz;
-            const int64_t rb = pe->x->recv_count * ex->msg_planes * (int64_t)esz;
+            int64_t sb, rb;
+            peer_bytes(ex, pe, &sb, &rb);
             if (pass == 0) {
                 rc = init_message(ex, xp, 0, 0, (char *)pe->recvbuf, rb, pe, pe->fwd_recv_tag);
                 if (rc == MPI_SUCCESS)

@@ -255,7 +255,7 @@ struct starhalo_exchange {
      * thread, when the largest message reaches STARHALO_PROGRESS_BYTES. */
     int progress;
     rt_rank_arg_t rargs[3][1 + NOPS]; /**< [phase - 1][0 forward, 1 + op reverse] */
-    struct starpu_data_descr *rdescr; /**< scratch: nxparts * nfields tiles + token */
+    struct starpu_data_descr *rdescr; /**< scratch: tiles, arrival handles, token */
     struct starhalo_exchange *next;
 };
 
