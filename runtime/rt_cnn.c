@@ -32,6 +32,7 @@ struct starhalo_cnn_conv {
     starpu_data_handle_t wh;
     int nlocal;
     cnn_part_t *parts;
+    starhalo_step_mode_t mode;
     int status;
 };
 
@@ -257,10 +258,27 @@ static starhalo_status_t submit_fwd(starhalo_cnn_conv_t *cv, const cnn_part_t *c
                                    NULL);
 }
 
+starhalo_status_t starhalo_cnn_conv_set_mode(starhalo_cnn_conv_t *cv, starhalo_step_mode_t mode)
+{
+    STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_set_mode: NULL layer");
+    STARHALO_REQUIRE(mode == STARHALO_STEP_TASK || mode == STARHALO_STEP_BSP,
+                     STARHALO_ERR_INVALID_ARG, "cnn_conv_set_mode: unknown mode %d", (int)mode);
+    cv->mode = mode;
+    return STARHALO_OK;
+}
+
 starhalo_status_t starhalo_cnn_conv_forward(starhalo_cnn_conv_t *cv)
 {
     STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_forward: NULL layer");
     STARHALO_CHECK(check_failed(cv, "cnn_conv_forward"));
+    if (cv->mode == STARHALO_STEP_BSP) {
+        /* The baseline: the halo arrives before any conv of this layer starts. */
+        STARHALO_CHECK(starhalo_exchange_submit(cv->ex_in));
+        STARHALO_CHECK(starhalo_exchange_wait(cv->ex_in));
+        for (int i = 0; i < cv->nlocal; i++)
+            STARHALO_CHECK(submit_fwd(cv, &cv->parts[i], &cv->parts[i].owned, 0));
+        return STARHALO_OK;
+    }
     STARHALO_CHECK(starhalo_exchange_begin(cv->ex_in));
     for (int i = 0; i < cv->nlocal; i++)
         STARHALO_CHECK(submit_fwd(cv, &cv->parts[i], &cv->parts[i].region.interior, 0));
@@ -298,9 +316,12 @@ starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
                 STARHALO_CHECK(
                     starhalo__insert_conv2d_bwd_weights(&lo, cp->in, cp->gout, cp->gw, &a));
         }
-        /* The ghost cells of grad_in hold gradient of cells other parts own: send it back. */
+        /* The ghost cells of grad_in hold gradient of cells other parts own: send it back.
+         * BSP: nothing else runs until they have arrived. */
         if (pass == 0)
             STARHALO_CHECK(starhalo_exchange_submit_reverse(cv->ex_gin, STARHALO_REDUCE_SUM));
+        if (pass == 0 && cv->mode == STARHALO_STEP_BSP)
+            STARHALO_CHECK(starhalo_exchange_wait(cv->ex_gin));
     }
     return STARHALO_OK;
 }

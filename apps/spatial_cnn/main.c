@@ -23,7 +23,7 @@ static const char usage[] =
     "usage: spatial_cnn [--image-size S] [--channels C0,C1,C2] [--batch-size N]\n"
     "                   [--num-spatial-parts P] [--parts-per-rank Q]\n"
     "                   [--slice-method vertical|horizontal|square] [--steps K] [--lr X]\n"
-    "                   [--validate] [--dump DIR]\n"
+    "                   [--mode task|bsp] [--validate] [--dump DIR]\n"
     "                   (default lr: 0.25 / (batch * S * S), the loss being a sum over cells)\n";
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -50,6 +50,7 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                                        {"lr", required_argument, 0, 'l'},
                                        {"validate", no_argument, 0, 'v'},
                                        {"dump", required_argument, 0, 'd'},
+                                       {"mode", required_argument, 0, 'M'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (cnn_opts_t){.size = 64,
@@ -119,6 +120,11 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
             o->validate = 1;
         } else if (c == 'd') {
             o->dump = optarg;
+        } else if (c == 'M') {
+            if (starhalo_step_mode_parse(optarg, &o->mode) != STARHALO_OK) {
+                snprintf(err, n, "unknown mode '%s' (expected task or bsp)", optarg);
+                return 1;
+            }
         } else if (c == 'h') {
             return 2;
         } else {
@@ -265,11 +271,12 @@ static int train(run_t *t, starhalo_context_t *ctx)
         rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "reference buffers");
     if (rc == STARHALO_OK && t->rank == 0)
         printf("spatial_cnn: image %lldx%lld batch %lld channels %lld,%lld,%lld, %d parts "
-               "(%s, %d per rank), %d ranks x %d CPU workers, lr %g\n",
+               "(%s, %d per rank), %d ranks x %d CPU workers, lr %g, mode %s\n",
                (long long)t->o.size, (long long)t->o.size, (long long)t->o.batch,
                (long long)t->o.ch[0], (long long)t->o.ch[1], (long long)t->o.ch[2], t->o.parts,
                starhalo_split_name(t->o.split), t->o.parts_per_rank, starhalo_context_size(ctx),
-               starhalo_context_ncpus(ctx), t->o.lr);
+               starhalo_context_ncpus(ctx), t->o.lr,
+               t->o.mode == STARHALO_STEP_BSP ? "bsp" : "task");
     double total = 0.0;
     for (int s = 0; s < t->o.steps && rc == STARHALO_OK; s++) {
         const int gather = t->o.validate ? s == 0 : (t->o.dump && s == t->o.steps - 1);

@@ -107,6 +107,8 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
     STARHALO_CHECK(starhalo_cnn_conv_create(ctx, net->f[F_A1], net->ex_a1, net->f[F_Y],
                                             net->f[F_DY], net->f[F_DA1], net->ex_da1, &l3,
                                             net->w[1], &net->conv[1]));
+    for (int l = 0; l < 2; l++)
+        STARHALO_CHECK(starhalo_cnn_conv_set_mode(net->conv[l], o->mode));
     return STARHALO_OK;
 }
 

@@ -21,6 +21,7 @@ typedef struct cnn_opts {
     double lr;
     int validate;
     const char *dump;
+    starhalo_step_mode_t mode; /**< task (overlap) or bsp (the baseline) */
 } cnn_opts_t;
 
 /** Deterministic data, the same on every rank: input and target by global cell, weights from
