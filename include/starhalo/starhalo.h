@@ -19,5 +19,7 @@
 #include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_cnn.h>
 #include <starhalo/starhalo_starpu.h>
+#include <starhalo/starhalo_npy.h>
+#include <starhalo/starhalo_checkpoint.h>
 
 #endif

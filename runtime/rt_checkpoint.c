@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file rt_checkpoint.c
+ * @brief starhalo_field_write / starhalo_field_read: one .npy file holding the global array,
+ * written and read with collective MPI-IO through subarray file views (docs/CHECKPOINT.md).
+ *
+ * Why the steps are ordered as they are:
+ * - Every collective (open, set_view, write_all/read_all, close) is entered by every rank even
+ *   after a local failure, and statuses are agreed only at fixed points: a rank that skipped a
+ *   collective would leave the others hanging in it.
+ * - One file view per local part slot: a combined filetype of several parts would interleave
+ *   their rows, and MPI requires a filetype's displacements to be monotonic. Ranks with fewer
+ *   parts join the remaining rounds with a zero count.
+ * - Crash safety: data goes to `<path>.tmp.<pid of rank 0>`, is synced and closed by everyone,
+ *   and only after the agreement (a barrier) does rank 0 rename it over @p path, so a kill at
+ *   any point leaves either the old or the new file, both complete.
+ * - The checksum is a sum over elements keyed by their global index (starhalo_npy.h), so each
+ *   rank adds its own parts and one MPI_Allreduce finishes it, for any decomposition.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <starhalo/starhalo_checkpoint.h>
+
+#include "runtime_internal.h"
+
+/* The per-rank view of the file: element type and, per local part, the memory and file
+ * subarrays of its owned box. */
+typedef struct io_plan {
+    MPI_Comm comm;
+    int rank, size;
+    starhalo_npy_header_t hdr; /**< dtype and shape of the field */
+    int64_t count;             /**< elements of the global array */
+    MPI_Datatype etype;
+    MPI_Datatype *mem, *file; /**< nlocal each; MPI_DATATYPE_NULL until built */
+    int nlocal, rounds;       /**< rounds: the most local parts of any rank */
+} io_plan_t;
+
+int starhalo_field_file_shape(const starhalo_field_t *f, int64_t shape[STARHALO_NPY_MAX_DIMS])
+{
+    if (!f || !f->decomp || !shape)
+        return 0;
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
+    int n = 0;
+    if (d->batch > 0)
+        shape[n++] = d->batch;
+    if (d->channels > 0)
+        shape[n++] = d->channels;
+    for (int k = d->ndims - 1; k >= 0; k--)
+        shape[n++] = d->extent[k];
+    return n;
+}
+
+/* Every rank returns the status and message of the lowest failing rank ("one clear error on
+ * every rank"); OK when none failed. */
+static starhalo_status_t io_agree(const io_plan_t *p, starhalo_status_t local)
+{
+    int key = local != STARHALO_OK ? p->rank : p->size, first = 0;
+    if (MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, p->comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of a status");
+    if (first == p->size)
+        return STARHALO_OK;
+    struct {
+        int status;
+        char msg[500];
+    } m;
+    memset(&m, 0, sizeof m);
+    if (p->rank == first) {
+        m.status = (int)local;
+        snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
+    }
+    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, p->comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of a status");
+    if (p->rank == first)
+        return local;
+    return starhalo__error_set((starhalo_status_t)m.status, "%s", m.msg);
+}
+
+static starhalo_status_t io_error(int mpi_rc, const char *what, const char *path)
+{
+    char s[MPI_MAX_ERROR_STRING] = "";
+    int n = 0;
+    MPI_Error_string(mpi_rc, s, &n);
+    return starhalo__error_set(STARHALO_ERR_IO, "%s '%s': %s", what, path, s);
+}
+
+static void plan_free(io_plan_t *p)
+{
+    for (int i = 0; i < p->nlocal && p->mem; i++) {
+        if (p->mem[i] != MPI_DATATYPE_NULL)
+            MPI_Type_free(&p->mem[i]);
+        if (p->file[i] != MPI_DATATYPE_NULL)
+            MPI_Type_free(&p->file[i]);
+    }
+    free(p->mem);
+    free(p->file);
+    p->mem = p->file = NULL;
+}
+
+/* Subarrays over C-order dims [planes, (D), H, W] of the ghosted tile (memory) and of the
+ * global array (file), both selecting the owned box. */
+static starhalo_status_t part_types(const starhalo_field_t *f, const rt_part_t *rp,
+                                    MPI_Datatype etype, MPI_Datatype *mem, MPI_Datatype *file)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
+    const starhalo_box_t g = starhalo_part_plan_ghosted(rp->plan);
+    const starhalo_box_t o = starhalo_part_plan_owned(rp->plan);
+    const int nd = 1 + d->ndims;
+    int64_t msz[4], fsz[4], sub[4], mst[4], fst[4];
+    msz[0] = fsz[0] = sub[0] = f->planes;
+    mst[0] = fst[0] = 0;
+    for (int j = 1; j < nd; j++) {
+        const int k = d->ndims - j; /* spatial dim of array dim j */
+        msz[j] = g.hi[k] - g.lo[k];
+        fsz[j] = d->extent[k];
+        sub[j] = o.hi[k] - o.lo[k];
+        mst[j] = o.lo[k] - g.lo[k];
+        fst[j] = o.lo[k];
+    }
+    int64_t bytes = (int64_t)starhalo_dtype_size(f->dtype);
+    int im[4], ifs[4], is[4], ims[4], ifst[4];
+    for (int j = 0; j < nd; j++) {
+        STARHALO_REQUIRE(msz[j] <= INT_MAX && fsz[j] <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
+                         "checkpoint: extent %lld does not fit an MPI int",
+                         (long long)(fsz[j] > msz[j] ? fsz[j] : msz[j]));
+        bytes *= sub[j];
+        im[j] = (int)msz[j], ifs[j] = (int)fsz[j], is[j] = (int)sub[j];
+        ims[j] = (int)mst[j], ifst[j] = (int)fst[j];
+    }
+    STARHALO_REQUIRE(bytes <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
+                     "checkpoint: part %d holds %lld bytes (MPI-IO counts stop at 2 GiB)",
+                     rp->part, (long long)bytes);
+    if (MPI_Type_create_subarray(nd, im, is, ims, MPI_ORDER_C, etype, mem) != MPI_SUCCESS ||
+        MPI_Type_commit(mem) != MPI_SUCCESS ||
+        MPI_Type_create_subarray(nd, ifs, is, ifst, MPI_ORDER_C, etype, file) != MPI_SUCCESS ||
+        MPI_Type_commit(file) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: subarray types of part %d",
+                                   rp->part);
+    return STARHALO_OK;
+}
+
+/* Local checks and datatypes (no communication). */
+static starhalo_status_t plan_local(starhalo_field_t *f, const char *path, io_plan_t *p)
+{
+    STARHALO_REQUIRE(path && *path, STARHALO_ERR_INVALID_ARG, "checkpoint: empty path");
+    STARHALO_REQUIRE(strlen(path) < 3500, STARHALO_ERR_INVALID_ARG, "checkpoint: path too long");
+    STARHALO_REQUIRE(f->decomp, STARHALO_ERR_UNSUPPORTED,
+                     "checkpoint: index fields (no decomposition) are not supported");
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    STARHALO_REQUIRE(level == MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
+                     "checkpoint I/O calls MPI next to StarPU-MPI's thread: initialise MPI with "
+                     "MPI_THREAD_MULTIPLE (got level %d)",
+                     level);
+    p->hdr.dtype = f->dtype;
+    p->hdr.ndims = starhalo_field_file_shape(f, p->hdr.shape);
+    p->count = 1;
+    for (int k = 0; k < p->hdr.ndims; k++)
+        p->count *= p->hdr.shape[k];
+    p->etype = f->dtype == STARHALO_FLOAT64 ? MPI_DOUBLE : MPI_FLOAT;
+    p->mem = malloc(sizeof(MPI_Datatype) * (size_t)(f->nlocal + 1));
+    p->file = malloc(sizeof(MPI_Datatype) * (size_t)(f->nlocal + 1));
+    STARHALO_REQUIRE(p->mem && p->file, STARHALO_ERR_NO_MEMORY, "checkpoint: no memory");
+    p->nlocal = f->nlocal;
+    for (int i = 0; i < f->nlocal; i++)
+        p->mem[i] = p->file[i] = MPI_DATATYPE_NULL;
+    for (int i = 0; i < f->nlocal; i++)
+        STARHALO_CHECK(part_types(f, &f->parts[i], p->etype, &p->mem[i], &p->file[i]));
+    return STARHALO_OK;
+}
+
+/* Plan, agreed. Ranks must also pass the same path and step/generation. */
+static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
+                                     const starhalo_checkpoint_meta_t *meta, io_plan_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->comm = f->ctx->comm;
+    p->rank = f->ctx->rank;
+    p->size = f->ctx->size;
+    STARHALO_CHECK(io_agree(p, plan_local(f, path, p)));
+    uint64_t h = starhalo__hash(0, path, strlen(path));
+    if (meta)
+        h = starhalo__hash(starhalo__hash(h, &meta->step, 8), &meta->generation, 8);
+    STARHALO_CHECK(starhalo__agree(p->comm, h, STARHALO_OK, "checkpoint path or metadata"));
+    if (MPI_Allreduce(&f->nlocal, &p->rounds, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
+    return STARHALO_OK;
+}
+
+/* This rank's share of the checksum: every owned row, keyed by its file index. */
+static uint64_t local_sum(const starhalo_field_t *f)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
+    const size_t es = starhalo_dtype_size(f->dtype);
+    const int64_t W = d->extent[0], H = d->extent[1], D = d->ndims > 2 ? d->extent[2] : 1;
+    uint64_t sum = 0;
+    for (int i = 0; i < f->nlocal; i++) {
+        const rt_part_t *rp = &f->parts[i];
+        const starhalo_box_t g = starhalo_part_plan_ghosted(rp->plan);
+        const starhalo_box_t o = starhalo_part_plan_owned(rp->plan);
+        const int64_t gw = g.hi[0] - g.lo[0], gh = g.hi[1] - g.lo[1], gd = g.hi[2] - g.lo[2];
+        for (int64_t pl = 0; pl < f->planes; pl++)
+            for (int64_t z = o.lo[2]; z < o.hi[2]; z++)
+                for (int64_t y = o.lo[1]; y < o.hi[1]; y++) {
+                    const int64_t t = ((pl * gd + z - g.lo[2]) * gh + y - g.lo[1]) * gw +
+                                      o.lo[0] - g.lo[0];
+                    const int64_t at = ((pl * D + z) * H + y) * W + o.lo[0];
+                    sum = starhalo_npy_checksum_add(sum, f->dtype, (const char *)rp->data + t * es,
+                                                    o.hi[0] - o.lo[0], at);
+                }
+    }
+    return sum;
+}
+
+static starhalo_status_t global_sum(const starhalo_field_t *f, const io_plan_t *p, uint64_t *out)
+{
+    uint64_t mine = local_sum(f);
+    /* Unsigned addition wraps mod 2^64, in any order. */
+    if (MPI_Allreduce(&mine, out, 1, MPI_UINT64_T, MPI_SUM, p->comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of the checksum");
+    return STARHALO_OK;
+}
+
+/* Acquire (or release) every local tile; returns the first failure after trying all. */
+static starhalo_status_t tiles(starhalo_field_t *f, int acquire, int write, int *held)
+{
+    starhalo_status_t rc = STARHALO_OK;
+    for (int i = 0; i < f->nlocal; i++) {
+        if (acquire) {
+            starhalo_status_t r = starhalo_field_acquire(f, f->parts[i].part, write);
+            rc = rc != STARHALO_OK ? rc : r;
+            *held += r == STARHALO_OK;
+        } else if (i < *held) {
+            starhalo_status_t r = starhalo_field_release(f, f->parts[i].part);
+            rc = rc != STARHALO_OK ? rc : r;
+        }
+    }
+    return rc;
+}
+
+/* One collective transfer per part slot, data after the header. Every rank enters every
+ * round; a local failure is remembered and returned. */
+static starhalo_status_t transfer(starhalo_field_t *f, const io_plan_t *p, MPI_File fh,
+                                  int64_t offset, int write, const char *path)
+{
+    starhalo_status_t rc = STARHALO_OK;
+    const int64_t pause_ms = write ? starhalo__env_int64("STARHALO_CHECKPOINT_PAUSE_MS", 0, 600000)
+                                   : 0;
+    for (int r = 0; r < p->rounds; r++) {
+        const int mine = r < f->nlocal;
+        int mrc = MPI_File_set_view(fh, (MPI_Offset)offset, p->etype,
+                                    mine ? p->file[r] : p->etype, "native", MPI_INFO_NULL);
+        if (mrc != MPI_SUCCESS && rc == STARHALO_OK)
+            rc = io_error(mrc, "checkpoint: MPI_File_set_view on", path);
+        MPI_Status st;
+        void *buf = mine ? f->parts[r].data : NULL;
+        const MPI_Datatype mt = mine ? p->mem[r] : p->etype;
+        mrc = write ? MPI_File_write_all(fh, buf, mine, mt, &st)
+                    : MPI_File_read_all(fh, buf, mine, mt, &st);
+        if (mrc != MPI_SUCCESS && rc == STARHALO_OK)
+            rc = io_error(mrc, write ? "checkpoint: writing" : "checkpoint: reading", path);
+        if (mine && mrc == MPI_SUCCESS) {
+            int got = 0;
+            MPI_Get_count(&st, p->mem[r], &got);
+            if (got != 1 && rc == STARHALO_OK)
+                rc = starhalo__error_set(write ? STARHALO_ERR_IO : STARHALO_ERR_CORRUPT,
+                                         "checkpoint: short %s of part %d in '%s'",
+                                         write ? "write" : "read", f->parts[r].part, path);
+        }
+        if (r == 0 && pause_ms > 0) /* test hook: a window for killing a rank mid-write */
+            nanosleep(&(struct timespec){pause_ms / 1000, (pause_ms % 1000) * 1000000}, NULL);
+    }
+    return rc;
+}
+
+/* Rank 0: rename the synced temporary over the target and make the rename durable. */
+static starhalo_status_t publish(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0)
+        return starhalo__error_set(STARHALO_ERR_IO, "checkpoint: renaming '%s' to '%s': %s", tmp,
+                                   path, strerror(errno));
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) { /* best effort: some file systems refuse fsync on a directory */
+        (void)fsync(fd);
+        close(fd);
+    }
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
+                                       starhalo_checkpoint_meta_t *meta)
+{
+    STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_write: field is NULL");
+    io_plan_t p;
+    starhalo_status_t rc = plan_create(f, path, meta, &p);
+    if (rc != STARHALO_OK) {
+        plan_free(&p);
+        return rc;
+    }
+    int held = 0;
+    rc = io_agree(&p, tiles(f, 1, 0, &held));
+    uint64_t sum = 0;
+    if (rc == STARHALO_OK)
+        rc = global_sum(f, &p, &sum);
+    p.hdr.has_meta = 1;
+    p.hdr.step = meta ? meta->step : 0;
+    p.hdr.generation = meta ? meta->generation : 0;
+    p.hdr.checksum = starhalo_npy_checksum_finish(sum, &p.hdr);
+    char header[STARHALO_NPY_MAX_HEADER];
+    size_t hlen = 0;
+    if (rc == STARHALO_OK) /* pure: the same result on every rank */
+        rc = starhalo_npy_header_format(&p.hdr, header, sizeof header, &hlen);
+    /* The temporary's name: rank 0's pid, so that concurrent jobs never share one. */
+    int pid = (int)getpid();
+    char tmp[4096];
+    if (rc == STARHALO_OK && MPI_Bcast(&pid, 1, MPI_INT, 0, p.comm) != MPI_SUCCESS)
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast");
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, pid);
+    MPI_File fh = MPI_FILE_NULL;
+    if (rc == STARHALO_OK) {
+        const int mrc = MPI_File_open(p.comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY,
+                                      MPI_INFO_NULL, &fh);
+        rc = io_agree(&p, mrc == MPI_SUCCESS ? STARHALO_OK
+                                             : io_error(mrc, "checkpoint: cannot create", tmp));
+    }
+    if (rc == STARHALO_OK) {
+        starhalo_status_t w = STARHALO_OK;
+        const MPI_Offset bytes =
+            (MPI_Offset)hlen + (MPI_Offset)p.count * (MPI_Offset)starhalo_dtype_size(f->dtype);
+        int mrc = MPI_File_set_size(fh, bytes); /* drops the tail of a reused temporary */
+        if (mrc != MPI_SUCCESS)
+            w = io_error(mrc, "checkpoint: sizing", tmp);
+        if (p.rank == 0 && w == STARHALO_OK) {
+            MPI_Status st;
+            mrc = MPI_File_write_at(fh, 0, header, (int)hlen, MPI_BYTE, &st);
+            if (mrc != MPI_SUCCESS)
+                w = io_error(mrc, "checkpoint: writing the header of", tmp);
+        }
+        starhalo_status_t t = transfer(f, &p, fh, (int64_t)hlen, 1, tmp);
+        w = w != STARHALO_OK ? w : t;
+        mrc = MPI_File_sync(fh);
+        if (mrc != MPI_SUCCESS && w == STARHALO_OK)
+            w = io_error(mrc, "checkpoint: MPI_File_sync of", tmp);
+        mrc = MPI_File_close(&fh);
+        if (mrc != MPI_SUCCESS && w == STARHALO_OK)
+            w = io_error(mrc, "checkpoint: closing", tmp);
+        rc = io_agree(&p, w); /* also the barrier before the rename */
+        starhalo_status_t pub = STARHALO_OK;
+        if (p.rank == 0) {
+            if (rc == STARHALO_OK)
+                pub = publish(tmp, path);
+            else
+                (void)unlink(tmp);
+        }
+        if (rc == STARHALO_OK)
+            rc = io_agree(&p, pub);
+    }
+    (void)tiles(f, 0, 0, &held); /* release cannot fail for a part we acquired */
+    plan_free(&p);
+    if (rc == STARHALO_OK && meta)
+        meta->checksum = p.hdr.checksum;
+    return rc;
+}
+
+/* Rank 0: read and check the header against the field and the file size. */
+static starhalo_status_t read_header(const io_plan_t *p, MPI_File fh, const char *path,
+                                     starhalo_npy_header_t *h)
+{
+    MPI_Offset size = 0;
+    int mrc = MPI_File_get_size(fh, &size);
+    if (mrc != MPI_SUCCESS)
+        return io_error(mrc, "checkpoint: size of", path);
+    char buf[STARHALO_NPY_MAX_HEADER + 16];
+    const int n = size < (MPI_Offset)sizeof buf ? (int)size : (int)sizeof buf;
+    MPI_Status st;
+    mrc = MPI_File_read_at(fh, 0, buf, n, MPI_BYTE, &st);
+    if (mrc != MPI_SUCCESS)
+        return io_error(mrc, "checkpoint: reading the header of", path);
+    starhalo_status_t rc = starhalo_npy_header_parse(buf, (size_t)n, h);
+    if (rc != STARHALO_OK)
+        return starhalo__error_set(rc, "'%s': %s", path, starhalo_last_error_message());
+    STARHALO_REQUIRE(h->has_meta, STARHALO_ERR_CORRUPT,
+                     "'%s': no starhalo metadata (step, checksum) in the .npy header", path);
+    STARHALO_REQUIRE(h->dtype == p->hdr.dtype, STARHALO_ERR_FILE_MISMATCH,
+                     "'%s' holds %s, the field is %s", path,
+                     h->dtype == STARHALO_FLOAT64 ? "float64" : "float32",
+                     p->hdr.dtype == STARHALO_FLOAT64 ? "float64" : "float32");
+    int same = h->ndims == p->hdr.ndims;
+    for (int k = 0; same && k < h->ndims; k++)
+        same = h->shape[k] == p->hdr.shape[k];
+    if (!same) {
+        char a[160] = "", b[160] = "";
+        for (int k = 0; k < h->ndims; k++)
+            snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", k ? ", " : "",
+                     (long long)h->shape[k]);
+        for (int k = 0; k < p->hdr.ndims; k++)
+            snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", k ? ", " : "",
+                     (long long)p->hdr.shape[k]);
+        return starhalo__error_set(STARHALO_ERR_FILE_MISMATCH,
+                                   "'%s' has shape (%s), the field (%s)", path, a, b);
+    }
+    const MPI_Offset want =
+        (MPI_Offset)h->data_offset + (MPI_Offset)p->count * (MPI_Offset)starhalo_dtype_size(h->dtype);
+    STARHALO_REQUIRE(size == want, STARHALO_ERR_CORRUPT,
+                     "'%s' is %s: %lld bytes, the header promises %lld", path,
+                     size < want ? "truncated" : "longer than its header says", (long long)size,
+                     (long long)want);
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
+                                      starhalo_checkpoint_meta_t *meta)
+{
+    STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_read: field is NULL");
+    io_plan_t p;
+    starhalo_status_t rc = plan_create(f, path, NULL, &p);
+    if (rc != STARHALO_OK) {
+        plan_free(&p);
+        return rc;
+    }
+    MPI_File fh = MPI_FILE_NULL;
+    int mrc = MPI_File_open(p.comm, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
+    rc = io_agree(&p, mrc == MPI_SUCCESS ? STARHALO_OK
+                                         : io_error(mrc, "checkpoint: cannot open", path));
+    if (rc != STARHALO_OK) {
+        plan_free(&p);
+        return rc;
+    }
+    starhalo_npy_header_t h;
+    memset(&h, 0, sizeof h);
+    rc = io_agree(&p, p.rank == 0 ? read_header(&p, fh, path, &h) : STARHALO_OK);
+    if (rc == STARHALO_OK && MPI_Bcast(&h, (int)sizeof h, MPI_BYTE, 0, p.comm) != MPI_SUCCESS)
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of the header");
+    int held = 0;
+    if (rc == STARHALO_OK)
+        rc = io_agree(&p, tiles(f, 1, 1, &held));
+    if (rc == STARHALO_OK)
+        rc = io_agree(&p, transfer(f, &p, fh, h.data_offset, 0, path));
+    uint64_t sum = 0;
+    if (rc == STARHALO_OK)
+        rc = global_sum(f, &p, &sum);
+    if (rc == STARHALO_OK) {
+        const uint64_t got = starhalo_npy_checksum_finish(sum, &h);
+        if (got != h.checksum) /* the same values on every rank: no agreement needed */
+            rc = starhalo__error_set(STARHALO_ERR_CORRUPT,
+                                     "'%s': checksum mismatch (header 0x%016llx, data 0x%016llx)",
+                                     path, (unsigned long long)h.checksum,
+                                     (unsigned long long)got);
+    }
+    (void)tiles(f, 0, 1, &held);
+    MPI_File_close(&fh);
+    plan_free(&p);
+    if (rc == STARHALO_OK && meta) {
+        meta->step = h.step;
+        meta->generation = h.generation;
+        meta->checksum = h.checksum;
+    }
+    return rc;
+}
