@@ -106,6 +106,9 @@ static starhalo_status_t parse_int(cur_t *c, int allow_neg, int64_t *out)
         neg = 1, c->p++;
     if (c->p >= c->end || *c->p < '0' || *c->p > '9')
         return BAD("expected an integer");
+    /* Python (and so NumPy) rejects leading zeros: "03" is not 3 here either. */
+    if (*c->p == '0' && c->end - c->p > 1 && c->p[1] >= '0' && c->p[1] <= '9')
+        return BAD("integer with a leading zero");
     uint64_t v = 0;
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
         const unsigned digit = (unsigned)(*c->p++ - '0');

@@ -48,10 +48,8 @@ int starhalo_field_file_shape(const starhalo_field_t *f, int64_t shape[STARHALO_
         return 0;
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
     int n = 0;
-    if (d->batch > 0)
-        shape[n++] = d->batch;
-    if (d->channels > 0)
-        shape[n++] = d->channels;
+    shape[n++] = d->batch > 0 ? d->batch : 1;
+    shape[n++] = d->channels > 0 ? d->channels : 1;
     for (int k = d->ndims - 1; k >= 0; k--)
         shape[n++] = d->extent[k];
     return n;
@@ -390,8 +388,11 @@ static starhalo_status_t read_header(const io_plan_t *p, MPI_File fh, const char
     if (mrc != MPI_SUCCESS)
         return io_error(mrc, "checkpoint: reading the header of", path);
     starhalo_status_t rc = starhalo_npy_header_parse(buf, (size_t)n, h);
-    if (rc != STARHALO_OK)
-        return starhalo__error_set(rc, "'%s': %s", path, starhalo_last_error_message());
+    if (rc != STARHALO_OK) {
+        char why[400]; /* a copy: the message buffer is also the output */
+        snprintf(why, sizeof why, "%s", starhalo_last_error_message());
+        return starhalo__error_set(rc, "'%s': %s", path, why);
+    }
     STARHALO_REQUIRE(h->has_meta, STARHALO_ERR_CORRUPT,
                      "'%s': no starhalo metadata (step, checksum) in the .npy header", path);
     STARHALO_REQUIRE(h->dtype == p->hdr.dtype, STARHALO_ERR_FILE_MISMATCH,

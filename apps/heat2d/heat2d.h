@@ -30,6 +30,9 @@ typedef struct heat2d_opts {
     int bands;
     int split_strips;
     int window;
+    const char *checkpoint; /**< write the field here every checkpoint_every steps and at the end */
+    int checkpoint_every;   /**< 0: only at the end */
+    const char *restart;    /**< start from this checkpoint (its step counts towards the total) */
 } heat2d_opts_t;
 
 enum { HEAT2D_MODE_TASK = 0, HEAT2D_MODE_BSP, HEAT2D_MODE_RAW };
@@ -37,6 +40,7 @@ enum { HEAT2D_MODE_TASK = 0, HEAT2D_MODE_BSP, HEAT2D_MODE_RAW };
 /** Result of a run, valid on rank 0. */
 typedef struct heat2d_result {
     double seconds;  /**< timed iterations only */
+    int timed;       /**< how many (fewer than --iterations after a --restart) */
     double residual; /**< sqrt(sum (u_k - u_{k-1})^2) of the last iteration */
     double checksum; /**< sum of the final field in global row-major order */
 } heat2d_result_t;

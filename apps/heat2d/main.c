@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <starhalo/starhalo_checkpoint.h>
 #include <starhalo/starhalo_starpu.h>
 
 #include "heat2d.h"
@@ -20,7 +21,10 @@ static const char usage[] =
     "usage: heat2d [--size N] [--iterations K] [--warmup W] [--parts P] [--parts-per-rank Q]\n"
     "              [--slice-method vertical|horizontal|square] [--mode task|bsp|raw]\n"
     "              [--stencil 5|9] [--dtype float32|float64] [--residual-every k]\n"
-    "              [--bands B] [--split-strips] [--window W] [--pgm FILE] [--dump DIR]\n";
+    "              [--bands B] [--split-strips] [--window W] [--pgm FILE] [--dump DIR]\n"
+    "              [--checkpoint FILE [--checkpoint-every K]] [--restart FILE]\n"
+    "  (the run makes warmup + iterations steps in all; --restart continues from the file's\n"
+    "   step, so the same options with and without a restart end on the same step)\n";
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -51,6 +55,9 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
                                              {"bands", required_argument, 0, 'b'},
                                              {"split-strips", no_argument, 0, 'S'},
                                              {"window", required_argument, 0, 'W'},
+                                             {"checkpoint", required_argument, 0, 'C'},
+                                             {"checkpoint-every", required_argument, 0, 'E'},
+                                             {"restart", required_argument, 0, 'R'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -80,6 +87,7 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
         case 'p':
         case 'q':
         case 'r':
+        case 'E':
         case 'b': {
             const long lo = (c == 'w' || c == 'r' || c == 'b') ? 0 : 1;
             if (parse_long(optarg, lo, c == 's' ? 1L << 20 : 1L << 30, &v)) {
@@ -99,6 +107,8 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
                 o->parts_per_rank = (int)v;
             else if (c == 'r')
                 o->residual_every = (int)v;
+            else if (c == 'E')
+                o->checkpoint_every = (int)v;
             else
                 o->bands = (int)v;
             break;
@@ -126,6 +136,14 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
         }
         case 'g':
             o->pgm = optarg;
+            break;
+        case 'C':
+        case 'R':
+            if (!*optarg) {
+                snprintf(err, errlen, "empty file name for %s", name);
+                return 1;
+            }
+            *(c == 'C' ? &o->checkpoint : &o->restart) = optarg;
             break;
         case 'd':
             o->dump = optarg;
@@ -163,6 +181,14 @@ static int parse(int argc, char **argv, int nranks, heat2d_opts_t *o, char *err,
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return 1;
+    }
+    if (o->checkpoint_every && !o->checkpoint) {
+        snprintf(err, errlen, "--checkpoint-every needs --checkpoint FILE");
+        return 1;
+    }
+    if ((o->checkpoint || o->restart) && o->mode == HEAT2D_MODE_RAW) {
+        snprintf(err, errlen, "--checkpoint and --restart need --mode task or bsp");
         return 1;
     }
     if (o->parts == 0)
@@ -268,8 +294,26 @@ static int run_task(const heat2d_opts_t *o, int rank, heat2d_result_t *res)
     int cur = 0;
     double t0 = 0.0;
     res->residual = 0.0;
-    for (int it = 0; it < o->warmup + o->iterations && rc == STARHALO_OK; it++) {
-        if (it == o->warmup) {
+    /* Steps are counted from the initial field: a restart resumes at the file's step. */
+    const int total = o->warmup + o->iterations;
+    int start = 0;
+    if (o->restart) {
+        starhalo_checkpoint_meta_t meta;
+        rc = starhalo_field_read(t.f[0], o->restart, &meta);
+        if (rc == STARHALO_OK && (meta.step < 0 || meta.step > total))
+            rc = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
+                                     "'%s' holds step %lld, outside [0, warmup + iterations = %d]",
+                                     o->restart, (long long)meta.step, total);
+        if (rc == STARHALO_OK) {
+            start = (int)meta.step;
+            if (rank == 0)
+                printf("heat2d: restarting from '%s' at step %d\n", o->restart, start);
+        }
+    }
+    const int first_timed = start > o->warmup ? start : o->warmup;
+    t0 = MPI_Wtime();
+    for (int it = start; it < total && rc == STARHALO_OK; it++) {
+        if (it == first_timed) {
             rc = starhalo_context_wait_all(t.ctx);
             MPI_Barrier(comm);
             t0 = MPI_Wtime();
@@ -286,11 +330,23 @@ static int run_task(const heat2d_opts_t *o, int rank, heat2d_result_t *res)
             if (rank == 0 && o->residual_every > 0)
                 printf("heat2d: iteration %d residual %.9e\n", k, res->residual);
         }
+        if (rc == STARHALO_OK && o->checkpoint &&
+            ((o->checkpoint_every && (it + 1) % o->checkpoint_every == 0) || it + 1 == total)) {
+            starhalo_checkpoint_meta_t meta = {.step = it + 1};
+            rc = starhalo_field_write(t.f[cur], o->checkpoint, &meta);
+            if (rc == STARHALO_OK && rank == 0)
+                printf("heat2d: checkpoint step %d -> %s\n", it + 1, o->checkpoint);
+        }
+    }
+    if (rc == STARHALO_OK && o->checkpoint && start == total) { /* nothing left to run */
+        starhalo_checkpoint_meta_t meta = {.step = total};
+        rc = starhalo_field_write(t.f[cur], o->checkpoint, &meta);
     }
     if (rc == STARHALO_OK)
         rc = starhalo_context_wait_all(t.ctx);
     MPI_Barrier(comm);
     res->seconds = MPI_Wtime() - t0;
+    res->timed = total - first_timed;
     void *global = NULL;
     if (rc == STARHALO_OK && rank == 0) {
         global = malloc((size_t)(o->size * o->size) * starhalo_dtype_size(o->dtype));
@@ -350,10 +406,11 @@ int main(int argc, char **argv)
                o.dtype == STARHALO_FLOAT32 ? "float32" : "float64");
     heat2d_result_t res;
     memset(&res, 0, sizeof res);
+    res.timed = o.iterations;
     int status = o.mode == HEAT2D_MODE_RAW ? heat2d_run_raw(&o, &res) : run_task(&o, rank, &res);
     if (status == 0 && rank == 0) {
         printf("heat2d: time per iteration %.3f ms (%d iterations, %.3f s)\n",
-               o.iterations ? 1e3 * res.seconds / o.iterations : 0.0, o.iterations, res.seconds);
+               res.timed > 0 ? 1e3 * res.seconds / res.timed : 0.0, res.timed, res.seconds);
         printf("heat2d: residual %.9e checksum %.17g\n", res.residual, res.checksum);
     }
     int all = 0;

@@ -5,8 +5,8 @@
  * owned cells into ONE NumPy .npy file holding the global array, independent of the
  * decomposition (docs/CHECKPOINT.md).
  *
- * File: shape (N, C, [D,] H, W) with N present when the decomposition has batch > 0 and C
- * when channels > 0, the field's dtype, C order; `numpy.load(path)` opens it. The header
+ * File: shape (N, C, [D,] H, W) (batch and channels always, 1 when the decomposition has
+ * none), the field's dtype, C order; `numpy.load(path)` opens it. The header
  * carries step, generation and a checksum of the data (starhalo_npy.h).
  */
 #ifndef STARHALO_CHECKPOINT_H
