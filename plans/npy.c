@@ -25,8 +25,9 @@ starhalo_status_t starhalo_npy_header_format(starhalo_npy_header_t *h, char *buf
     STARHALO_REQUIRE(h->ndims >= 0 && h->ndims <= STARHALO_NPY_MAX_DIMS, STARHALO_ERR_INVALID_ARG,
                      "npy header: %d dims (expected 0..%d)", h->ndims, STARHALO_NPY_MAX_DIMS);
     char text[STARHALO_NPY_MAX_HEADER];
-    size_t n = (size_t)snprintf(text, sizeof text, "{'descr': '<%s', 'fortran_order': False, "
-                                                   "'shape': (",
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "{'descr': '<%s', 'fortran_order': False, "
+                                "'shape': (",
                                 h->dtype == STARHALO_FLOAT64 ? "f8" : "f4");
     /* NumPy's own spelling: "(a, b)", "(a,)" for one dimension, "()" for none. */
     for (int d = 0; d < h->ndims; d++) {
@@ -177,8 +178,7 @@ static starhalo_status_t parse_meta(cur_t *c, starhalo_npy_header_t *h)
     return STARHALO_OK;
 }
 
-starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len,
-                                            starhalo_npy_header_t *out)
+starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len, starhalo_npy_header_t *out)
 {
     STARHALO_REQUIRE(buf && out, STARHALO_ERR_INVALID_ARG, "npy header: NULL argument");
     memset(out, 0, sizeof *out);
@@ -189,8 +189,8 @@ starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len,
     if (u[6] == 1 && u[7] == 0)
         hlen = (size_t)u[8] | (size_t)u[9] << 8;
     else if ((u[6] == 2 || u[6] == 3) && u[7] == 0 && len >= 12)
-        pre = 12, hlen = (size_t)u[8] | (size_t)u[9] << 8 | (size_t)u[10] << 16 |
-                         (size_t)u[11] << 24;
+        pre = 12,
+        hlen = (size_t)u[8] | (size_t)u[9] << 8 | (size_t)u[10] << 16 | (size_t)u[11] << 24;
     else
         return BAD("unsupported .npy version %u.%u", u[6], u[7]);
     if (hlen > STARHALO_NPY_MAX_HEADER)
@@ -214,9 +214,10 @@ starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len,
         if (!accept(&c, ":"))
             return BAD("expected ':' after '%s'", key);
         skip_spaces(&c);
-        int k = !strcmp(key, "descr") ? 0 : !strcmp(key, "fortran_order") ? 1
-                                        : !strcmp(key, "shape")           ? 2
-                                                                          : -1;
+        int k = !strcmp(key, "descr")           ? 0
+                : !strcmp(key, "fortran_order") ? 1
+                : !strcmp(key, "shape")         ? 2
+                                                : -1;
         if (k < 0 || seen[k]++)
             return BAD("unexpected or repeated key '%s'", key);
         if (k == 0) {
@@ -227,8 +228,7 @@ starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len,
                 out->dtype = STARHALO_FLOAT64;
             else
                 return starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                           "npy header: dtype '%s' (expected '<f4' or '<f8')",
-                                           val);
+                                           "npy header: dtype '%s' (expected '<f4' or '<f8')", val);
         } else if (k == 1) {
             if (accept(&c, "True"))
                 return starhalo__error_set(STARHALO_ERR_UNSUPPORTED,

@@ -132,8 +132,8 @@ static starhalo_status_t part_types(const starhalo_field_t *f, const rt_part_t *
         ims[j] = (int)mst[j], ifst[j] = (int)fst[j];
     }
     STARHALO_REQUIRE(bytes <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
-                     "checkpoint: part %d holds %lld bytes (MPI-IO counts stop at 2 GiB)",
-                     rp->part, (long long)bytes);
+                     "checkpoint: part %d holds %lld bytes (MPI-IO counts stop at 2 GiB)", rp->part,
+                     (long long)bytes);
     if (MPI_Type_create_subarray(nd, im, is, ims, MPI_ORDER_C, etype, mem) != MPI_SUCCESS ||
         MPI_Type_commit(mem) != MPI_SUCCESS ||
         MPI_Type_create_subarray(nd, ifs, is, ifst, MPI_ORDER_C, etype, file) != MPI_SUCCESS ||
@@ -206,8 +206,8 @@ static uint64_t local_sum(const starhalo_field_t *f)
         for (int64_t pl = 0; pl < f->planes; pl++)
             for (int64_t z = o.lo[2]; z < o.hi[2]; z++)
                 for (int64_t y = o.lo[1]; y < o.hi[1]; y++) {
-                    const int64_t t = ((pl * gd + z - g.lo[2]) * gh + y - g.lo[1]) * gw +
-                                      o.lo[0] - g.lo[0];
+                    const int64_t t =
+                        ((pl * gd + z - g.lo[2]) * gh + y - g.lo[1]) * gw + o.lo[0] - g.lo[0];
                     const int64_t at = ((pl * D + z) * H + y) * W + o.lo[0];
                     sum = starhalo_npy_checksum_add(sum, f->dtype, (const char *)rp->data + t * es,
                                                     o.hi[0] - o.lo[0], at);
@@ -248,12 +248,12 @@ static starhalo_status_t transfer(starhalo_field_t *f, const io_plan_t *p, MPI_F
                                   int64_t offset, int write, const char *path)
 {
     starhalo_status_t rc = STARHALO_OK;
-    const int64_t pause_ms = write ? starhalo__env_int64("STARHALO_CHECKPOINT_PAUSE_MS", 0, 600000)
-                                   : 0;
+    const int64_t pause_ms =
+        write ? starhalo__env_int64("STARHALO_CHECKPOINT_PAUSE_MS", 0, 600000) : 0;
     for (int r = 0; r < p->rounds; r++) {
         const int mine = r < f->nlocal;
-        int mrc = MPI_File_set_view(fh, (MPI_Offset)offset, p->etype,
-                                    mine ? p->file[r] : p->etype, "native", MPI_INFO_NULL);
+        int mrc = MPI_File_set_view(fh, (MPI_Offset)offset, p->etype, mine ? p->file[r] : p->etype,
+                                    "native", MPI_INFO_NULL);
         if (mrc != MPI_SUCCESS && rc == STARHALO_OK)
             rc = io_error(mrc, "checkpoint: MPI_File_set_view on", path);
         MPI_Status st;
@@ -329,8 +329,8 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, pid);
     MPI_File fh = MPI_FILE_NULL;
     if (rc == STARHALO_OK) {
-        const int mrc = MPI_File_open(p.comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY,
-                                      MPI_INFO_NULL, &fh);
+        const int mrc =
+            MPI_File_open(p.comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
         rc = io_agree(&p, mrc == MPI_SUCCESS ? STARHALO_OK
                                              : io_error(mrc, "checkpoint: cannot create", tmp));
     }
@@ -413,8 +413,8 @@ static starhalo_status_t read_header(const io_plan_t *p, MPI_File fh, const char
         return starhalo__error_set(STARHALO_ERR_FILE_MISMATCH,
                                    "'%s' has shape (%s), the field (%s)", path, a, b);
     }
-    const MPI_Offset want =
-        (MPI_Offset)h->data_offset + (MPI_Offset)p->count * (MPI_Offset)starhalo_dtype_size(h->dtype);
+    const MPI_Offset want = (MPI_Offset)h->data_offset +
+                            (MPI_Offset)p->count * (MPI_Offset)starhalo_dtype_size(h->dtype);
     STARHALO_REQUIRE(size == want, STARHALO_ERR_CORRUPT,
                      "'%s' is %s: %lld bytes, the header promises %lld", path,
                      size < want ? "truncated" : "longer than its header says", (long long)size,
@@ -458,8 +458,7 @@ starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
         if (got != h.checksum) /* the same values on every rank: no agreement needed */
             rc = starhalo__error_set(STARHALO_ERR_CORRUPT,
                                      "'%s': checksum mismatch (header 0x%016llx, data 0x%016llx)",
-                                     path, (unsigned long long)h.checksum,
-                                     (unsigned long long)got);
+                                     path, (unsigned long long)h.checksum, (unsigned long long)got);
     }
     (void)tiles(f, 0, 1, &held);
     MPI_File_close(&fh);

@@ -36,8 +36,8 @@ typedef struct starhalo_checkpoint_meta {
  *         STARHALO_ERR_UNSUPPORTED an index field, a part over 2 GiB, MPI below
  *         MPI_THREAD_MULTIPLE. Every rank returns the same status and message.
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_write(
-    starhalo_field_t *field, const char *path, starhalo_checkpoint_meta_t *meta);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_field_write(starhalo_field_t *field, const char *path, starhalo_checkpoint_meta_t *meta);
 
 /**
  * Read @p path (written by starhalo_field_write from any decomposition, rank count and part
@@ -51,8 +51,8 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_write(
  *         header says, checksum mismatch
  * @retval STARHALO_ERR_FILE_MISMATCH dtype or shape differ from the field's
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_read(
-    starhalo_field_t *field, const char *path, starhalo_checkpoint_meta_t *meta);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_field_read(starhalo_field_t *field, const char *path, starhalo_checkpoint_meta_t *meta);
 
 /**
  * The .npy shape of @p field's global array (see the file comment); returns ndims.

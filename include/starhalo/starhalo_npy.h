@@ -30,14 +30,14 @@ STARHALO_BEGIN_DECLS
 
 /** A parsed or to-be-written .npy header. */
 typedef struct starhalo_npy_header {
-    starhalo_dtype_t dtype;                 /**< '<f4' or '<f8' */
-    int ndims;                              /**< 0 (a scalar) .. STARHALO_NPY_MAX_DIMS */
-    int64_t shape[STARHALO_NPY_MAX_DIMS];   /**< C order, slowest first */
-    int64_t data_offset;                    /**< bytes before the data (set by both calls) */
-    int has_meta;                           /**< the starhalo comment is (to be) present */
-    int64_t step;                           /**< metadata: application step */
-    int64_t generation;                     /**< metadata: free for the application */
-    uint64_t checksum;                      /**< metadata: starhalo_npy_checksum_finish() */
+    starhalo_dtype_t dtype;               /**< '<f4' or '<f8' */
+    int ndims;                            /**< 0 (a scalar) .. STARHALO_NPY_MAX_DIMS */
+    int64_t shape[STARHALO_NPY_MAX_DIMS]; /**< C order, slowest first */
+    int64_t data_offset;                  /**< bytes before the data (set by both calls) */
+    int has_meta;                         /**< the starhalo comment is (to be) present */
+    int64_t step;                         /**< metadata: application step */
+    int64_t generation;                   /**< metadata: free for the application */
+    uint64_t checksum;                    /**< metadata: starhalo_npy_checksum_finish() */
 } starhalo_npy_header_t;
 
 /**
@@ -46,8 +46,8 @@ typedef struct starhalo_npy_header {
  * @retval STARHALO_ERR_INVALID_ARG NULL, bad dtype or ndims, a negative extent
  * @retval STARHALO_ERR_OUT_OF_RANGE @p cap is too small
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_header_format(
-    starhalo_npy_header_t *h, char *buf, size_t cap, size_t *len);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_npy_header_format(starhalo_npy_header_t *h, char *buf, size_t cap, size_t *len);
 
 /**
  * Parse the start of a .npy file. @p buf holds the first @p len bytes of the file (the whole
@@ -59,8 +59,8 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_header_format(
  * @retval STARHALO_ERR_UNSUPPORTED a dtype other than <f4/<f8, Fortran order, too many dims
  * @retval STARHALO_ERR_INVALID_ARG @p buf or @p out is NULL
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_header_parse(
-    const char *buf, size_t len, starhalo_npy_header_t *out);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_npy_header_parse(const char *buf, size_t len, starhalo_npy_header_t *out);
 
 /**
  * Add @p count elements of @p dtype, the first at linear (C-order, file-order) index

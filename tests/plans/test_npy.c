@@ -225,10 +225,8 @@ static void checksum_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),
-        cmocka_unit_test(numpy_spellings),
-        cmocka_unit_test(rejects),
-        cmocka_unit_test(every_prefix_and_every_flip),
+        cmocka_unit_test(round_trip),      cmocka_unit_test(numpy_spellings),
+        cmocka_unit_test(rejects),         cmocka_unit_test(every_prefix_and_every_flip),
         cmocka_unit_test(checksum_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
