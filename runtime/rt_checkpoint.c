@@ -173,8 +173,8 @@ static starhalo_status_t plan_local(starhalo_field_t *f, const char *path, io_pl
     return STARHALO_OK;
 }
 
-/* Plan, agreed. Ranks must also pass the same path and step/generation. */
-static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
+/* Plan, agreed; freed again on failure. Ranks must pass the same path and step/generation. */
+static starhalo_status_t plan_agreed(starhalo_field_t *f, const char *path,
                                      const starhalo_checkpoint_meta_t *meta, io_plan_t *p)
 {
     memset(p, 0, sizeof *p);
@@ -189,6 +189,15 @@ static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
     if (MPI_Allreduce(&f->nlocal, &p->rounds, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     return STARHALO_OK;
+}
+
+static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
+                                     const starhalo_checkpoint_meta_t *meta, io_plan_t *p)
+{
+    const starhalo_status_t rc = plan_agreed(f, path, meta, p);
+    if (rc != STARHALO_OK)
+        plan_free(p);
+    return rc;
 }
 
 /* This rank's share of the checksum: every owned row, keyed by its file index. */
@@ -303,13 +312,9 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
 {
     STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_write: field is NULL");
     io_plan_t p;
-    starhalo_status_t rc = plan_create(f, path, meta, &p);
-    if (rc != STARHALO_OK) {
-        plan_free(&p);
-        return rc;
-    }
+    STARHALO_CHECK(plan_create(f, path, meta, &p));
     int held = 0;
-    rc = io_agree(&p, tiles(f, 1, 0, &held));
+    starhalo_status_t rc = io_agree(&p, tiles(f, 1, 0, &held));
     uint64_t sum = 0;
     if (rc == STARHALO_OK)
         rc = global_sum(f, &p, &sum);
@@ -427,15 +432,11 @@ starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
 {
     STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_read: field is NULL");
     io_plan_t p;
-    starhalo_status_t rc = plan_create(f, path, NULL, &p);
-    if (rc != STARHALO_OK) {
-        plan_free(&p);
-        return rc;
-    }
+    STARHALO_CHECK(plan_create(f, path, NULL, &p));
     MPI_File fh = MPI_FILE_NULL;
     int mrc = MPI_File_open(p.comm, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
-    rc = io_agree(&p, mrc == MPI_SUCCESS ? STARHALO_OK
-                                         : io_error(mrc, "checkpoint: cannot open", path));
+    starhalo_status_t rc = io_agree(
+        &p, mrc == MPI_SUCCESS ? STARHALO_OK : io_error(mrc, "checkpoint: cannot open", path));
     if (rc != STARHALO_OK) {
         plan_free(&p);
         return rc;
