@@ -182,7 +182,7 @@ int64_t starhalo__env_int64(const char *name, int64_t dflt, int64_t max)
 static unsigned idle_hook(void *arg)
 {
     const starhalo_context_t *ctx = arg;
-    if (__atomic_load_n(&ctx->inline_runs, __ATOMIC_RELAXED) > 0)
+    if (ctx->idle_yield || __atomic_load_n(&ctx->inline_runs, __ATOMIC_RELAXED) > 0)
         sched_yield();
     return 1;
 }
@@ -239,6 +239,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     }
     ctx->ncpus = (int)starpu_cpu_worker_get_count();
     starhalo__progress_init(&ctx->progress);
+    ctx->idle_yield = starhalo__env_int64("STARHALO_IDLE_YIELD", 0, 1) == 1;
     ctx->idle_hook = starpu_idle_hook_register(idle_hook, ctx);
 
     int *mpi_ub = NULL, flag = 0;

@@ -142,6 +142,7 @@ struct starhalo_context {
     starpu_data_handle_t token; /**< direct transport: packs RW|COMMUTE, unpacks R, fused RW */
     int idle_hook;              /**< StarPU idle hook id (rt_context.c), -1 if none */
     int inline_runs;            /**< starhalo_exchange_run calls running inline */
+    int idle_yield;             /**< idle workers always yield (STARHALO_IDLE_YIELD=1) */
     rt_progress_t progress;     /**< MPI progress between packs and unpacks (rt_progress.c) */
     /* Direct transport: messages that leave the node go as chunks of at most chunk_bytes
      * (0: whole), below Open MPI's TCP eager limit, so that no rendezvous handshake waits
