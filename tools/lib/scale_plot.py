@@ -26,13 +26,17 @@ def num(x):
 
 
 def grid(plt, rows, apps, scalings, title):
-    fig, axes = plt.subplots(len(scalings), len(apps), figsize=(4.6 * len(apps),
-                                                                  3.6 * len(scalings)),
+    fig, axes = plt.subplots(len(scalings), len(apps), figsize=(max(4.6 * len(apps), 10),
+                                                                  3.6 * len(scalings) + 0.8),
                              squeeze=False)
     r0 = rows[0]
-    fig.suptitle(f"{title}\nnetwork emulated: netns hosts, tbf {r0['rate']} per link direction; "
-                 f"cores NOT emulated: all hosts share {r0['ncores']} cores "
-                 f"(host i on core i mod {r0['ncores']})", fontsize="medium")
+    c = r0["ncores"]
+    dil = (f"time dilation: with H > {c} hosts, links at {r0['rate']} x {c}/H and times / (H/{c})"
+           if r0.get("dilated") == "1" else f"no time dilation: above {c} hosts the cores are "
+           "time-shared in these times")
+    fig.suptitle(f"{title}\nnetwork emulated (netns hosts, tbf {r0['rate']} per link direction); "
+                 f"cores NOT: all hosts share {c} cores (host i on core i mod {c})\n{dil}",
+                 fontsize="small")
     return fig, axes
 
 
@@ -52,9 +56,12 @@ def lines(sub, variants):
                 yield v, ppr, STYLES[k % len(STYLES)], [h for h, _ in pts], [r for _, r in pts]
 
 
-def finish(fig, axes, ylabel, path):
+def finish(fig, axes, ylabel, path, hosts):
     for ax in axes.flat:
         ax.set_xscale("log", base=2)
+        ax.set_xticks(hosts)
+        ax.set_xticklabels([str(h) for h in hosts])
+        ax.minorticks_off()
         ax.set_xlabel("emulated hosts (1 rank each)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", linewidth=0.3)
@@ -93,28 +100,23 @@ def plot(csv_path, out):
                         color=COLORS[v], linestyle=ls, marker="o", capsize=2,
                         label=f"{LABELS[v]}, {ppr} part/rank")
         ax.set_title(f"{s} scaling: {APP_NAMES[a]}", fontsize="small")
-    finish(fig, axes, "ms per iteration", os.path.join(out, "scale-time.png"))
+    finish(fig, axes, "ms per iteration", os.path.join(out, "scale-time.png"), hosts)
 
-    fig, axes = grid(plt, rows, apps, scalings,
-                     "Parallel efficiency (solid: against the ideal of the shared cores; "
-                     "dotted: against ideal hosts)")
+    fig, axes = grid(plt, rows, apps, scalings, "Parallel efficiency: T(1) / T(H) weak, "
+                     "T(1) / (H T(H)) strong, each variant against its own 1-host time")
     for i, j, s, a, sub in panels(rows, apps, scalings):
         ax = axes[i][j]
         for v, ppr, ls, hs, rs in lines(sub, LABELS):
-            ax.plot(hs, [num(r["efficiency_emulated"]) for r in rs], color=COLORS[v],
-                    linestyle=ls, marker="o", label=f"{LABELS[v]}, {ppr} part/rank")
-            if v == "task":
-                ax.plot(hs, [num(r["efficiency"]) for r in rs], color="grey", linestyle=":",
-                        marker=".", label=f"task vs ideal hosts, {ppr} part/rank")
+            ax.plot(hs, [num(r["efficiency"]) for r in rs], color=COLORS[v], linestyle=ls,
+                    marker="o", label=f"{LABELS[v]}, {ppr} part/rank")
         ax.axhline(1.0, color="black", linewidth=0.6)
-        ax.set_ylim(0, 1.3)
+        ax.set_ylim(0, 1.5)
         ax.set_title(f"{s} scaling: {APP_NAMES[a]}", fontsize="small")
-    finish(fig, axes, "efficiency", os.path.join(out, "scale-efficiency.png"))
+    finish(fig, axes, "efficiency", os.path.join(out, "scale-efficiency.png"), hosts)
 
     ex_apps = [a for a in apps if a != "cnn"] or apps
-    fig, axes = grid(plt, rows, ex_apps, scalings,
-                     "Exchange share (exchange alone / task-mode iteration) and the part of the "
-                     "exchange the task graph hides ((T_bsp - T_task) / T_exchange)")
+    fig, axes = grid(plt, rows, ex_apps, scalings, "Exchange share (exchange alone / task "
+                     "iteration)\nand hidden part of it ((T_bsp - T_task) / T_exchange)")
     for i, j, s, a, sub in panels(rows, ex_apps, scalings):
         ax = axes[i][j]
         for v, ppr, ls, hs, rs in lines(sub, ("task",)):
@@ -128,7 +130,7 @@ def plot(csv_path, out):
         ax.set_ylim(0, 1.1)
         ax.set_xlim(min(hosts) * 0.9, max(hosts) * 1.1)
         ax.set_title(f"{s} scaling: {APP_NAMES[a]}", fontsize="small")
-    finish(fig, axes, "fraction", os.path.join(out, "scale-exchange.png"))
+    finish(fig, axes, "fraction", os.path.join(out, "scale-exchange.png"), hosts)
     return 0
 
 
