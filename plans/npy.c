@@ -6,13 +6,17 @@
  * The parser reads untrusted files (a checkpoint given to --restart), so it is a strict
  * recursive-descent reader of exactly what NumPy writes, bounded by the buffer length at every
  * step, with overflow checks on every integer and on the element count. It lives in plans/
- * because it is pure (the fuzz harness links starhalo_plans alone).
+ * because it needs neither MPI nor StarPU (the fuzz harness links starhalo_plans alone); the
+ * single-process save/load of replicated arrays and the crash-safe rename are here too.
  */
 #include <starhalo/starhalo_npy.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAGIC "\x93NUMPY"
 
@@ -305,4 +309,135 @@ uint64_t starhalo_npy_checksum_finish(uint64_t sum, const starhalo_npy_header_t 
         f = fnv_word(f, (uint64_t)h->shape[d]);
     f = fnv_word(f, (uint64_t)h->step);
     return fnv_word(f, (uint64_t)h->generation);
+}
+
+static void shape_text(const starhalo_npy_header_t *h, char *s, size_t n)
+{
+    s[0] = '\0';
+    for (int k = 0; k < h->ndims; k++)
+        snprintf(s + strlen(s), n - strlen(s), "%s%" PRId64, k ? ", " : "", h->shape[k]);
+}
+
+static const char *dtype_name(starhalo_dtype_t t)
+{
+    return t == STARHALO_FLOAT64 ? "float64" : "float32";
+}
+
+static int64_t element_count(const starhalo_npy_header_t *h)
+{
+    int64_t n = 1;
+    for (int k = 0; k < h->ndims; k++)
+        n *= h->shape[k];
+    return n;
+}
+
+starhalo_status_t starhalo_npy_header_check(const char *buf, size_t len, int64_t file_size,
+                                            const starhalo_npy_header_t *want, const char *path,
+                                            starhalo_npy_header_t *h)
+{
+    STARHALO_REQUIRE(want && path && h, STARHALO_ERR_INVALID_ARG, "npy check: NULL argument");
+    starhalo_status_t rc = starhalo_npy_header_parse(buf, len, h);
+    if (rc != STARHALO_OK) {
+        char why[400]; /* a copy: the message buffer is also the output */
+        snprintf(why, sizeof why, "%s", starhalo_last_error_message());
+        return starhalo__error_set(rc, "'%s': %s", path, why);
+    }
+    STARHALO_REQUIRE(h->has_meta, STARHALO_ERR_CORRUPT,
+                     "'%s': no starhalo metadata (step, checksum) in the .npy header", path);
+    STARHALO_REQUIRE(h->dtype == want->dtype, STARHALO_ERR_FILE_MISMATCH,
+                     "'%s' holds %s, expected %s", path, dtype_name(h->dtype),
+                     dtype_name(want->dtype));
+    int same = h->ndims == want->ndims;
+    for (int k = 0; same && k < h->ndims; k++)
+        same = h->shape[k] == want->shape[k];
+    if (!same) {
+        char a[200], b[200];
+        shape_text(h, a, sizeof a);
+        shape_text(want, b, sizeof b);
+        return starhalo__error_set(STARHALO_ERR_FILE_MISMATCH, "'%s' has shape (%s), expected (%s)",
+                                   path, a, b);
+    }
+    /* The parser bounded the element count, so this cannot overflow. */
+    const int64_t size = h->data_offset + element_count(h) * (int64_t)starhalo_dtype_size(h->dtype);
+    STARHALO_REQUIRE(file_size == size, STARHALO_ERR_CORRUPT,
+                     "'%s' is %s: %" PRId64 " bytes, the header promises %" PRId64, path,
+                     file_size < size ? "truncated" : "longer than its header says", file_size,
+                     size);
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo__npy_publish(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0)
+        return starhalo__error_set(STARHALO_ERR_IO, "renaming '%s' to '%s': %s", tmp, path,
+                                   strerror(errno));
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) { /* best effort: some file systems refuse fsync on a directory */
+        (void)fsync(fd);
+        close(fd);
+    }
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_npy_save(const char *path, starhalo_npy_header_t *h, const void *data)
+{
+    STARHALO_REQUIRE(path && h && data, STARHALO_ERR_INVALID_ARG, "npy save: NULL argument");
+    const int64_t count = element_count(h);
+    h->has_meta = 1;
+    h->checksum =
+        starhalo_npy_checksum_finish(starhalo_npy_checksum_add(0, h->dtype, data, count, 0), h);
+    char header[STARHALO_NPY_MAX_HEADER], tmp[4200];
+    size_t len = 0;
+    STARHALO_CHECK(starhalo_npy_header_format(h, header, sizeof header, &len));
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    STARHALO_REQUIRE(f, STARHALO_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    const size_t bytes = (size_t)count * starhalo_dtype_size(h->dtype);
+    int ok = fwrite(header, 1, len, f) == len && fwrite(data, 1, bytes, f) == bytes &&
+             fflush(f) == 0 && fsync(fileno(f)) == 0;
+    const int err = errno;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) {
+        unlink(tmp);
+        return starhalo__error_set(STARHALO_ERR_IO, "writing '%s': %s", tmp, strerror(err));
+    }
+    return starhalo__npy_publish(tmp, path);
+}
+
+starhalo_status_t starhalo_npy_load(const char *path, const starhalo_npy_header_t *want,
+                                    starhalo_npy_header_t *out, void *data)
+{
+    STARHALO_REQUIRE(path && want && out && data, STARHALO_ERR_INVALID_ARG,
+                     "npy load: NULL argument");
+    FILE *f = fopen(path, "rb");
+    STARHALO_REQUIRE(f, STARHALO_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    char buf[STARHALO_NPY_MAX_HEADER + 16];
+    starhalo_status_t rc = STARHALO_OK;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        rc = starhalo__error_set(STARHALO_ERR_IO, "cannot size '%s': %s", path, strerror(errno));
+    const size_t n = rc == STARHALO_OK ? fread(buf, 1, sizeof buf, f) : 0;
+    if (rc == STARHALO_OK)
+        rc = starhalo_npy_header_check(buf, n, (int64_t)size, want, path, out);
+    const int64_t count = element_count(want);
+    const size_t bytes = (size_t)count * starhalo_dtype_size(want->dtype);
+    if (rc == STARHALO_OK &&
+        (fseek(f, (long)out->data_offset, SEEK_SET) != 0 || fread(data, 1, bytes, f) != bytes))
+        rc = starhalo__error_set(STARHALO_ERR_IO, "reading '%s' failed", path);
+    fclose(f);
+    if (rc != STARHALO_OK)
+        return rc;
+    const uint64_t got = starhalo_npy_checksum_finish(
+        starhalo_npy_checksum_add(0, want->dtype, data, count, 0), out);
+    STARHALO_REQUIRE(got == out->checksum, STARHALO_ERR_CORRUPT,
+                     "'%s': checksum mismatch (header 0x%016" PRIx64 ", data 0x%016" PRIx64 ")",
+                     path, out->checksum, got);
+    return STARHALO_OK;
 }

@@ -17,8 +17,6 @@
  * - The checksum is a sum over elements keyed by their global index (starhalo_npy.h), so each
  *   rank adds its own parts and one MPI_Allreduce finishes it, for any decomposition.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,27 +284,6 @@ static starhalo_status_t transfer(starhalo_field_t *f, const io_plan_t *p, MPI_F
     return rc;
 }
 
-/* Rank 0: rename the synced temporary over the target and make the rename durable. */
-static starhalo_status_t publish(const char *tmp, const char *path)
-{
-    if (rename(tmp, path) != 0)
-        return starhalo__error_set(STARHALO_ERR_IO, "checkpoint: renaming '%s' to '%s': %s", tmp,
-                                   path, strerror(errno));
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) { /* best effort: some file systems refuse fsync on a directory */
-        (void)fsync(fd);
-        close(fd);
-    }
-    return STARHALO_OK;
-}
-
 starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
                                        starhalo_checkpoint_meta_t *meta)
 {
@@ -364,7 +341,7 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
         starhalo_status_t pub = STARHALO_OK;
         if (p.rank == 0) {
             if (rc == STARHALO_OK)
-                pub = publish(tmp, path);
+                pub = starhalo__npy_publish(tmp, path);
             else
                 (void)unlink(tmp);
         }
@@ -392,39 +369,7 @@ static starhalo_status_t read_header(const io_plan_t *p, MPI_File fh, const char
     mrc = MPI_File_read_at(fh, 0, buf, n, MPI_BYTE, &st);
     if (mrc != MPI_SUCCESS)
         return io_error(mrc, "checkpoint: reading the header of", path);
-    starhalo_status_t rc = starhalo_npy_header_parse(buf, (size_t)n, h);
-    if (rc != STARHALO_OK) {
-        char why[400]; /* a copy: the message buffer is also the output */
-        snprintf(why, sizeof why, "%s", starhalo_last_error_message());
-        return starhalo__error_set(rc, "'%s': %s", path, why);
-    }
-    STARHALO_REQUIRE(h->has_meta, STARHALO_ERR_CORRUPT,
-                     "'%s': no starhalo metadata (step, checksum) in the .npy header", path);
-    STARHALO_REQUIRE(h->dtype == p->hdr.dtype, STARHALO_ERR_FILE_MISMATCH,
-                     "'%s' holds %s, the field is %s", path,
-                     h->dtype == STARHALO_FLOAT64 ? "float64" : "float32",
-                     p->hdr.dtype == STARHALO_FLOAT64 ? "float64" : "float32");
-    int same = h->ndims == p->hdr.ndims;
-    for (int k = 0; same && k < h->ndims; k++)
-        same = h->shape[k] == p->hdr.shape[k];
-    if (!same) {
-        char a[160] = "", b[160] = "";
-        for (int k = 0; k < h->ndims; k++)
-            snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", k ? ", " : "",
-                     (long long)h->shape[k]);
-        for (int k = 0; k < p->hdr.ndims; k++)
-            snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", k ? ", " : "",
-                     (long long)p->hdr.shape[k]);
-        return starhalo__error_set(STARHALO_ERR_FILE_MISMATCH,
-                                   "'%s' has shape (%s), the field (%s)", path, a, b);
-    }
-    const MPI_Offset want = (MPI_Offset)h->data_offset +
-                            (MPI_Offset)p->count * (MPI_Offset)starhalo_dtype_size(h->dtype);
-    STARHALO_REQUIRE(size == want, STARHALO_ERR_CORRUPT,
-                     "'%s' is %s: %lld bytes, the header promises %lld", path,
-                     size < want ? "truncated" : "longer than its header says", (long long)size,
-                     (long long)want);
-    return STARHALO_OK;
+    return starhalo_npy_header_check(buf, (size_t)n, (int64_t)size, &p->hdr, path, h);
 }
 
 starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,

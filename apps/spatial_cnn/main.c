@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <starhalo/starhalo_npy.h>
+
 #include "appkit.h"
 #include "spatial_cnn.h"
 
@@ -24,6 +26,9 @@ static const char usage[] =
     "                   [--num-spatial-parts P] [--parts-per-rank Q]\n"
     "                   [--slice-method vertical|horizontal|square] [--steps K] [--lr X]\n"
     "                   [--mode task|bsp] [--validate] [--dump DIR]\n"
+    "                   [--checkpoint FILE [--checkpoint-every K]] [--restart FILE]\n"
+    "                   (--steps counts from the initial weights: a restart resumes at the\n"
+    "                   file's step)\n"
     "                   (default lr: 0.25 / (batch * S * S), the loss being a sum over cells)\n";
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -51,6 +56,9 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                                        {"validate", no_argument, 0, 'v'},
                                        {"dump", required_argument, 0, 'd'},
                                        {"mode", required_argument, 0, 'M'},
+                                       {"checkpoint", required_argument, 0, 'C'},
+                                       {"checkpoint-every", required_argument, 0, 'E'},
+                                       {"restart", required_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (cnn_opts_t){.size = 64,
@@ -125,6 +133,19 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                 snprintf(err, n, "unknown mode '%s' (expected task or bsp)", optarg);
                 return 1;
             }
+        } else if (c == 'C' || c == 'R') {
+            if (!*optarg) {
+                snprintf(err, n, "empty file name for --%s", name);
+                return 1;
+            }
+            *(c == 'C' ? &o->checkpoint : &o->restart) = optarg;
+        } else if (c == 'E') {
+            if (parse_int(optarg, 0, 1L << 20, &v)) {
+                snprintf(err, n, "invalid value '%s' for --checkpoint-every (expected >= 0)",
+                         optarg);
+                return 1;
+            }
+            o->checkpoint_every = (int)v;
         } else if (c == 'h') {
             return 2;
         } else {
@@ -135,6 +156,14 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
     }
     if (optind < argc) {
         snprintf(err, n, "unexpected argument '%s'", argv[optind]);
+        return 1;
+    }
+    if (o->checkpoint_every && !o->checkpoint) {
+        snprintf(err, n, "--checkpoint-every needs --checkpoint FILE");
+        return 1;
+    }
+    if (o->restart && o->validate) {
+        snprintf(err, n, "--validate compares from the initial weights: not with --restart");
         return 1;
     }
     if (o->lr < 0.0) /* the loss is a sum over cells: scale the step with their number */
@@ -258,6 +287,85 @@ static int dump(const run_t *t, cnn_net_t *net, const float *y)
     return rc ? 1 : 0;
 }
 
+/* The weights checkpoint: one float32 vector, w1 (C1 x C0 x 3 x 3) then w2, C order. */
+static starhalo_npy_header_t weights_header(const cnn_opts_t *o)
+{
+    starhalo_npy_header_t h;
+    memset(&h, 0, sizeof h);
+    h.dtype = STARHALO_FLOAT32;
+    h.ndims = 1;
+    h.shape[0] = o->ch[1] * o->ch[0] * 9 + o->ch[2] * o->ch[1] * 9;
+    return h;
+}
+
+/* Rank 0 did the file work; every rank returns its status and message. */
+static starhalo_status_t from_rank0(MPI_Comm comm, int rank, starhalo_status_t rc)
+{
+    struct {
+        int rc;
+        char msg[480];
+    } m = {(int)rc, ""};
+    if (rank == 0)
+        snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
+    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, 0, comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Bcast of a status");
+    return rank == 0 ? rc : starhalo__error_set((starhalo_status_t)m.rc, "%s", m.msg);
+}
+
+/* The weights are replicated: rank 0 saves them (crash-safe, starhalo_npy_save). */
+static starhalo_status_t checkpoint(run_t *t, cnn_net_t *net, MPI_Comm comm, int step)
+{
+    starhalo_npy_header_t h = weights_header(&t->o);
+    const size_t n1 = (size_t)(t->o.ch[1] * t->o.ch[0] * 9);
+    float *w = malloc(sizeof(float) * (size_t)h.shape[0]);
+    starhalo_status_t rc = w ? cnn_net_weights(net, w, w + n1)
+                             : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint buffer");
+    if (rc == STARHALO_OK && t->rank == 0) {
+        h.step = step;
+        rc = starhalo_npy_save(t->o.checkpoint, &h, w);
+        if (rc == STARHALO_OK)
+            printf("spatial_cnn: checkpoint step %d -> %s\n", step, t->o.checkpoint);
+    }
+    free(w);
+    return from_rank0(comm, t->rank, rc);
+}
+
+/* Rank 0 loads and verifies the file, every rank gets the weights and the step: any rank
+ * count restarts from any other's checkpoint. */
+static starhalo_status_t restart(run_t *t, cnn_net_t *net, MPI_Comm comm, int *start)
+{
+    const starhalo_npy_header_t want = weights_header(&t->o);
+    const size_t n1 = (size_t)(t->o.ch[1] * t->o.ch[0] * 9);
+    float *w = malloc(sizeof(float) * (size_t)want.shape[0]);
+    starhalo_npy_header_t got;
+    memset(&got, 0, sizeof got);
+    starhalo_status_t rc =
+        w ? STARHALO_OK : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "restart buffer");
+    if (rc == STARHALO_OK && t->rank == 0) {
+        rc = starhalo_npy_load(t->o.restart, &want, &got, w);
+        /* --dump writes the last step's output: at least one step must run. */
+        const int last = t->o.dump ? t->o.steps - 1 : t->o.steps;
+        if (rc == STARHALO_OK && (got.step < 0 || got.step > last))
+            rc = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
+                                     "'%s' holds step %lld, outside [0, %d] (--steps %d%s)",
+                                     t->o.restart, (long long)got.step, last, t->o.steps,
+                                     t->o.dump ? ", --dump needs a step to run" : "");
+    }
+    rc = from_rank0(comm, t->rank, rc);
+    if (rc == STARHALO_OK && (MPI_Bcast(w, (int)want.shape[0], MPI_FLOAT, 0, comm) != MPI_SUCCESS ||
+                              MPI_Bcast(&got.step, 1, MPI_INT64_T, 0, comm) != MPI_SUCCESS))
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "restart: MPI_Bcast");
+    if (rc == STARHALO_OK)
+        rc = cnn_net_set_weights(net, w, w + n1);
+    if (rc == STARHALO_OK) {
+        *start = (int)got.step;
+        if (t->rank == 0)
+            printf("spatial_cnn: restarting from '%s' at step %d\n", t->o.restart, *start);
+    }
+    free(w);
+    return rc;
+}
+
 static int train(run_t *t, starhalo_context_t *ctx)
 {
     cnn_net_t *net = NULL;
@@ -277,8 +385,11 @@ static int train(run_t *t, starhalo_context_t *ctx)
                starhalo_split_name(t->o.split), t->o.parts_per_rank, starhalo_context_size(ctx),
                starhalo_context_ncpus(ctx), t->o.lr,
                t->o.mode == STARHALO_STEP_BSP ? "bsp" : "task");
+    int start = 0;
+    if (rc == STARHALO_OK && t->o.restart)
+        rc = restart(t, net, starhalo_context_comm(ctx), &start);
     double total = 0.0;
-    for (int s = 0; s < t->o.steps && rc == STARHALO_OK; s++) {
+    for (int s = start; s < t->o.steps && rc == STARHALO_OK; s++) {
         const int gather = t->o.validate ? s == 0 : (t->o.dump && s == t->o.steps - 1);
         MPI_Barrier(starhalo_context_comm(ctx));
         const double t0 = MPI_Wtime();
@@ -286,16 +397,23 @@ static int train(run_t *t, starhalo_context_t *ctx)
         if (rc == STARHALO_OK) /* the last reverse exchange may still be in flight */
             rc = starhalo_context_wait_all(ctx);
         const double dt = MPI_Wtime() - t0;
-        total += s > 0 ? dt : 0.0;
+        total += s > start || start > 0 ? dt : 0.0; /* the first step of a run warms up */
         if (rc == STARHALO_OK && t->rank == 0) {
             printf("step %d: loss %.9g time %.4f s\n", s, t->dist.loss, dt);
             if (t->o.validate)
                 bad |= compare_step(t, s);
         }
+        const int done = s + 1;
+        if (rc == STARHALO_OK && t->o.checkpoint &&
+            ((t->o.checkpoint_every && done % t->o.checkpoint_every == 0) || done == t->o.steps))
+            rc = checkpoint(t, net, starhalo_context_comm(ctx), done);
     }
-    if (rc == STARHALO_OK && t->rank == 0 && t->o.steps > 1)
-        printf("mean time per step (steps 1..%d): %.4f s\n", t->o.steps - 1,
-               total / (t->o.steps - 1));
+    if (rc == STARHALO_OK && t->o.checkpoint && start == t->o.steps)
+        rc = checkpoint(t, net, starhalo_context_comm(ctx), start); /* nothing left to run */
+    const int first_timed = start > 0 ? start : 1;
+    if (rc == STARHALO_OK && t->rank == 0 && t->o.steps > first_timed)
+        printf("mean time per step (steps %d..%d): %.4f s\n", first_timed, t->o.steps - 1,
+               total / (t->o.steps - first_timed));
     if (rc == STARHALO_OK && t->rank == 0 && t->o.validate) {
         const size_t n1 = (size_t)(t->o.ch[1] * t->o.ch[0] * 9);
         const size_t n2 = (size_t)(t->o.ch[2] * t->o.ch[1] * 9);

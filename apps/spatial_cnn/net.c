@@ -205,3 +205,13 @@ starhalo_status_t cnn_net_weights(cnn_net_t *net, float *w1, float *w2)
     STARHALO_CHECK(starhalo_cnn_conv_get_weights(net->conv[0], w1));
     return starhalo_cnn_conv_get_weights(net->conv[1], w2);
 }
+
+starhalo_status_t cnn_net_set_weights(cnn_net_t *net, const float *w1, const float *w2)
+{
+    const float *w[2] = {w1, w2};
+    for (int l = 0; l < 2; l++) {
+        memcpy(net->w[l], w[l], sizeof(float) * (size_t)net->nw[l]);
+        STARHALO_CHECK(starhalo_cnn_conv_set_weights(net->conv[l], net->w[l]));
+    }
+    return STARHALO_OK;
+}

@@ -21,6 +21,9 @@ typedef struct cnn_opts {
     double lr;
     int validate;
     const char *dump;
+    const char *checkpoint;    /**< weights + step, every checkpoint_every steps and at the end */
+    int checkpoint_every;      /**< 0: only at the end */
+    const char *restart;       /**< resume from these weights at their step */
     starhalo_step_mode_t mode; /**< task (overlap) or bsp (the baseline) */
 } cnn_opts_t;
 
@@ -48,6 +51,8 @@ void cnn_net_destroy(cnn_net_t *net);
  * dx are gathered to rank 0 into @p out (allocated there by the caller, global layout). */
 starhalo_status_t cnn_net_step(cnn_net_t *net, int gather, cnn_step_out_t *out);
 starhalo_status_t cnn_net_weights(cnn_net_t *net, float *w1, float *w2);
+/** Replace the weights (a restart); the same on every rank. */
+starhalo_status_t cnn_net_set_weights(cnn_net_t *net, const float *w1, const float *w2);
 
 /** The single-rank, undistributed reference on the whole zero-padded image (naive loops,
  * double accumulation), same step semantics as cnn_net_step. */

@@ -36,7 +36,7 @@ STARHALO_BEGIN_DECLS
     XX(TASK_FAILED, -19, "a task reported a failure")                                              \
     XX(INTERNAL, -20, "internal error (bug)")                                                      \
     XX(CORRUPT, -21, "file is truncated, corrupted or not a starhalo .npy checkpoint")             \
-    XX(FILE_MISMATCH, -22, "file does not match the field (dtype or shape)")
+    XX(FILE_MISMATCH, -22, "file does not match the expected dtype or shape")
 
 /** Status returned by every fallible starhalo function. */
 typedef enum starhalo_status {

@@ -63,6 +63,44 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_npy_header_parse(const char *buf, size_t len, starhalo_npy_header_t *out);
 
 /**
+ * Parse the first @p len bytes of a file of @p file_size bytes (named @p path in messages) as
+ * a starhalo checkpoint and check it against @p want (dtype, ndims, shape): it must carry the
+ * metadata comment, and its size must be the header plus exactly the array.
+ * @retval STARHALO_ERR_CORRUPT as starhalo_npy_header_parse(), no metadata, truncated or too long
+ * @retval STARHALO_ERR_FILE_MISMATCH dtype or shape differ from @p want
+ * @retval STARHALO_ERR_UNSUPPORTED as starhalo_npy_header_parse()
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_header_check(
+    const char *buf, size_t len, int64_t file_size, const starhalo_npy_header_t *want,
+    const char *path, starhalo_npy_header_t *out);
+
+/**
+ * Save a whole array held by one process (e.g. replicated weights) as a checkpoint .npy: the
+ * checksum is computed into h->checksum (h->has_meta is set), the file is written as
+ * `<path>.tmp.<pid>`, fsync'ed and renamed over @p path, so a crash leaves the old file.
+ * Not collective: call it on one rank.
+ * @retval STARHALO_ERR_IO (the message names the file and the errno text)
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_save(const char *path,
+                                                                    starhalo_npy_header_t *h,
+                                                                    const void *data);
+
+/**
+ * Load a checkpoint .npy written by starhalo_npy_save() (or starhalo_field_write()) whose
+ * dtype and shape must be those of @p want, into @p data (room for the whole array), verifying
+ * its size and checksum; @p out receives the header (step, generation). Not collective.
+ * @retval STARHALO_ERR_IO, STARHALO_ERR_CORRUPT, STARHALO_ERR_FILE_MISMATCH as
+ *         starhalo_npy_header_check(), and CORRUPT for a checksum mismatch
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_npy_load(
+    const char *path, const starhalo_npy_header_t *want, starhalo_npy_header_t *out, void *data);
+
+/** Rename the synced temporary @p tmp over @p path and sync the directory (internal, shared
+ * by starhalo_npy_save and starhalo_field_write). */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo__npy_publish(const char *tmp,
+                                                                        const char *path);
+
+/**
  * Add @p count elements of @p dtype, the first at linear (C-order, file-order) index
  * @p first_index of the array, to a running checksum. The sum over all elements (in any order,
  * split any way: addition mod 2^64) is independent of the decomposition that holds them:
