@@ -23,6 +23,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "CHECK FAILED: $*"; exit 1; }
 run() { local np=$1; shift; timeout -k 5 ${T:-120} mpirun -np "$np" --oversubscribe --bind-to none "$exe" "$@" 2>&1; }
 base=(--size 67 --warmup 1)
+# Child pids of $1 (named $2 if given), from /proc: no procps needed.
+children() {
+  local st
+  for st in /proc/[0-9]*/stat; do
+    read -r pid comm _ ppid _ < "$st" 2> /dev/null || continue
+    [ "$ppid" = "$1" ] && { [ -z "${2:-}" ] || [ "$comm" = "($2)" ]; } && echo "$pid"
+  done | sort -n
+}
 rm -rf "$dir"; mkdir -p "$dir"
 case $what in
 restart)
@@ -60,8 +68,8 @@ kill)
   for _ in $(seq 600); do compgen -G "$dir/ck.npy.tmp.*" > /dev/null && break; sleep 0.1; done
   compgen -G "$dir/ck.npy.tmp.*" > /dev/null || { kill -9 $tpid; cat "$dir/killed.log"; fail "no temporary file appeared"; }
   sleep 0.5
-  mpid=$(pgrep -P $tpid | head -1)
-  victim=$(pgrep -P "$mpid" -x heat2d | tail -1)
+  mpid=$(children $tpid | head -1)
+  victim=$(children "$mpid" heat2d | tail -1)
   [ -n "$victim" ] || fail "no heat2d rank found under mpirun $mpid"
   kill -9 "$victim"
   wait $tpid; rc=$?
