@@ -232,21 +232,21 @@ static starhalo_status_t global_sum(const starhalo_field_t *f, const io_plan_t *
     return STARHALO_OK;
 }
 
-/* Acquire (or release) every local tile; returns the first failure after trying all. */
+/* Acquire every local tile (stopping at a failure: *held counts the acquired prefix), or
+ * release the first *held. */
 static starhalo_status_t tiles(starhalo_field_t *f, int acquire, int write, int *held)
 {
-    starhalo_status_t rc = STARHALO_OK;
-    for (int i = 0; i < f->nlocal; i++) {
-        if (acquire) {
-            starhalo_status_t r = starhalo_field_acquire(f, f->parts[i].part, write);
-            rc = rc != STARHALO_OK ? rc : r;
-            *held += r == STARHALO_OK;
-        } else if (i < *held) {
-            starhalo_status_t r = starhalo_field_release(f, f->parts[i].part);
+    if (!acquire) {
+        starhalo_status_t rc = STARHALO_OK;
+        for (int i = 0; i < *held; i++) {
+            const starhalo_status_t r = starhalo_field_release(f, f->parts[i].part);
             rc = rc != STARHALO_OK ? rc : r;
         }
+        return rc;
     }
-    return rc;
+    for (*held = 0; *held < f->nlocal; ++*held)
+        STARHALO_CHECK(starhalo_field_acquire(f, f->parts[*held].part, write));
+    return STARHALO_OK;
 }
 
 /* One collective transfer per part slot, data after the header. Every rank enters every
@@ -348,7 +348,7 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
         if (rc == STARHALO_OK)
             rc = io_agree(&p, pub);
     }
-    (void)tiles(f, 0, 0, &held); /* release cannot fail for a part we acquired */
+    (void)tiles(f, 0, 0, &held);
     plan_free(&p);
     if (rc == STARHALO_OK && meta)
         meta->checksum = p.hdr.checksum;
