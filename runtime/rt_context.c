@@ -100,6 +100,9 @@ static void fill_starpu_conf(starhalo_context_t *ctx, const starhalo_context_con
  * messages up to it go eagerly, larger ones by rendezvous, whose handshake travels in-band. */
 static int64_t tcp_eager_limit(void)
 {
+#ifdef STARHALO_SIMGRID
+    return 0; /* SMPI has no tool interface; the direct transport's chunks are not simulated */
+#else
     int provided, idx, count, nlen = 0, dlen = 0, verb, bind, scope;
     int64_t limit = 0;
     int level = MPI_THREAD_SINGLE;
@@ -133,6 +136,7 @@ static int64_t tcp_eager_limit(void)
     }
     MPI_T_finalize();
     return limit;
+#endif
 }
 
 /* Which ranks share this node, and the chunk size of messages to the others. */
@@ -146,6 +150,11 @@ static starhalo_status_t setup_chunks(starhalo_context_t *ctx, MPI_Comm node)
         free(mine);
         return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
     }
+#ifdef STARHALO_SIMGRID
+    (void)node;
+    for (int r = 0; r < ctx->size; r++)
+        ctx->on_node[r] = r == ctx->rank;
+#else
     MPI_Group g_all, g_node;
     MPI_Comm_group(ctx->comm, &g_all);
     MPI_Comm_group(node, &g_node);
@@ -156,6 +165,7 @@ static starhalo_status_t setup_chunks(starhalo_context_t *ctx, MPI_Comm node)
         ctx->on_node[r] = mine[r] != MPI_UNDEFINED;
     MPI_Group_free(&g_all);
     MPI_Group_free(&g_node);
+#endif
     free(all);
     free(mine);
     /* A chunk leaves room for the PML's match header inside the eager limit. */
@@ -216,12 +226,20 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     }
     MPI_Comm_rank(ctx->comm, &ctx->rank);
     MPI_Comm_size(ctx->comm, &ctx->size);
+#ifdef STARHALO_SIMGRID
+    /* Simulated: one rank per simulated host (docs/SIMULATION.md); SMPI gives the main()
+     * actor no shared-memory communicator. */
+    ctx->local_rank = 0;
+    ctx->nlocal = 1;
+    rc = setup_chunks(ctx, MPI_COMM_NULL);
+#else
     MPI_Comm node;
     MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &ctx->local_rank);
     MPI_Comm_size(node, &ctx->nlocal);
     rc = setup_chunks(ctx, node);
     MPI_Comm_free(&node);
+#endif
     if (rc != STARHALO_OK)
         goto fail;
     ctx->ncores = count_cores();

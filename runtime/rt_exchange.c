@@ -249,6 +249,12 @@ static void free_xparts(starhalo_exchange_t *ex)
  * machine class, so it is the default whenever MPI allows calls from worker threads. */
 static starhalo_transport_t default_transport(const starhalo_context_t *ctx)
 {
+#ifdef STARHALO_SIMGRID
+    /* SimGrid simulates StarPU-MPI's requests; the direct transport's MPI calls inside tasks
+     * and its progress thread are not simulated (docs/SIMULATION.md). */
+    (void)ctx;
+    return STARHALO_TRANSPORT_STARPU_MPI;
+#endif
     const char *env = getenv("STARHALO_TRANSPORT");
     if (env && !strcmp(env, "starpu"))
         return STARHALO_TRANSPORT_STARPU_MPI;

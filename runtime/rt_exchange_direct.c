@@ -315,6 +315,11 @@ starhalo_status_t starhalo__direct_submit_rank(starhalo_exchange_t *ex, int phas
 
 starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx)
 {
+#ifdef STARHALO_SIMGRID
+    (void)ctx;
+    return starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "the direct MPI transport is not "
+                                                         "simulated (docs/SIMULATION.md)");
+#endif
     STARHALO_REQUIRE(ctx->thread_level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
                      "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI was initialised "
                      "with level %d)",

@@ -23,6 +23,9 @@ void starhalo__pending_init(rt_pending_t *p, long default_spin_us)
     pthread_mutex_init(&p->mutex, NULL);
     pthread_cond_init(&p->cond, NULL);
     p->spin_us = (long)starhalo__env_int64("STARHALO_WAIT_SPIN_US", default_spin_us, 10000000);
+#ifdef STARHALO_SIMGRID
+    p->spin_us = 0; /* a spinning actor never lets simulated time advance: always sleep */
+#endif
 }
 
 void starhalo__pending_fini(rt_pending_t *p)

@@ -119,6 +119,11 @@ static starhalo_status_t iteration(const hb_transport_ops_t *ops, hb_transport_t
 static int exchange_check(const hb_options_t *o, const hb_transport_ops_t *ops, hb_transport_t *t,
                           const starhalo_decomp_t *decomp, int rank)
 {
+#ifdef STARHALO_SIMGRID
+    /* Simulated: the codelets did not run, the tiles hold no values to check. */
+    printf("Validation skipped Rank:%d (simulated)\n", rank);
+    return 0;
+#endif
     check_arg_t check = {.gen = 0, .full = 0};
     for_each_tile(o, ops, t, decomp, rank, 0, check_tile, &check);
     if (check.bad == 0 && o->validate) {
@@ -173,6 +178,10 @@ out:
  * on failure. */
 static int compute_check(const hb_options_t *o, hb_compute_t *comp, int rank)
 {
+#ifdef STARHALO_SIMGRID
+    printf("Validation skipped Rank:%d (simulated)\n", rank);
+    return 0;
+#endif
     if (!o->validate && !o->dump) {
         printf("Validation skipped Rank:%d (--with-compute checks the output with --validate)\n",
                rank);

@@ -38,9 +38,21 @@ static void pack_cpu(void *buffers[], void *cl_arg)
         free(p);
 }
 
+#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+/* A simulation needs a time for every codelet: tools/simulate calibrates this model with a
+ * STARHALO_EXCHANGE_MODELS build. Other builds leave it out (no model files to maintain). */
+static struct starpu_perfmodel pack_model = {
+    .type = STARPU_HISTORY_BASED,
+    .symbol = "starhalo_pack",
+};
+#endif
+
 struct starpu_codelet starhalo_cl_pack = {
     .cpu_funcs = {pack_cpu},
     .cpu_funcs_name = {"pack_cpu"},
     .nbuffers = STARPU_VARIABLE_NBUFFERS,
+#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+    .model = &pack_model,
+#endif
     .name = "starhalo_pack",
 };

@@ -41,9 +41,21 @@ static void unpack_cpu(void *buffers[], void *cl_arg)
         free(p);
 }
 
+#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+/* A simulation needs a time for every codelet: tools/simulate calibrates this model with a
+ * STARHALO_EXCHANGE_MODELS build. Other builds leave it out (no model files to maintain). */
+static struct starpu_perfmodel unpack_model = {
+    .type = STARPU_HISTORY_BASED,
+    .symbol = "starhalo_unpack",
+};
+#endif
+
 struct starpu_codelet starhalo_cl_unpack = {
     .cpu_funcs = {unpack_cpu},
     .cpu_funcs_name = {"unpack_cpu"},
     .nbuffers = STARPU_VARIABLE_NBUFFERS,
+#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+    .model = &unpack_model,
+#endif
     .name = "starhalo_unpack",
 };
