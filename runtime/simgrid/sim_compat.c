@@ -178,8 +178,8 @@ int starhalo__sim_bcast(void *buf, int count, MPI_Datatype dt, int root, MPI_Com
 {
     if (!in_progress_thread_possible())
         return MPI_SUCCESS;
-    sim_call_t c = {.kind = C_BCAST, .recv = buf, .count = count, .dt = dt, .root = root,
-                    .comm = comm};
+    sim_call_t c = {
+        .kind = C_BCAST, .recv = buf, .count = count, .dt = dt, .root = root, .comm = comm};
     return call(&c);
 }
 
@@ -188,8 +188,13 @@ int starhalo__sim_allreduce(const void *send, void *recv, int count, MPI_Datatyp
 {
     if (!in_progress_thread_possible())
         return local_copy(send, recv, count, dt);
-    sim_call_t c = {.kind = C_ALLREDUCE, .send = send, .recv = recv, .count = count, .dt = dt,
-                    .op = op, .comm = comm};
+    sim_call_t c = {.kind = C_ALLREDUCE,
+                    .send = send,
+                    .recv = recv,
+                    .count = count,
+                    .dt = dt,
+                    .op = op,
+                    .comm = comm};
     return call(&c);
 }
 
@@ -198,33 +203,57 @@ int starhalo__sim_gather(const void *send, int scount, MPI_Datatype sdt, void *r
 {
     if (!in_progress_thread_possible())
         return recv ? local_copy(send, recv, scount, sdt) : MPI_SUCCESS;
-    sim_call_t c = {.kind = C_GATHER, .send = send, .count = scount, .dt = sdt, .recv = recv,
-                    .rcount = rcount, .rdt = rdt, .root = root, .comm = comm};
+    sim_call_t c = {.kind = C_GATHER,
+                    .send = send,
+                    .count = scount,
+                    .dt = sdt,
+                    .recv = recv,
+                    .rcount = rcount,
+                    .rdt = rdt,
+                    .root = root,
+                    .comm = comm};
     return call(&c);
 }
 
-int starhalo__sim_allgather(const void *send, int scount, MPI_Datatype sdt, void *recv,
-                            int rcount, MPI_Datatype rdt, MPI_Comm comm)
+int starhalo__sim_allgather(const void *send, int scount, MPI_Datatype sdt, void *recv, int rcount,
+                            MPI_Datatype rdt, MPI_Comm comm)
 {
     if (!in_progress_thread_possible())
         return local_copy(send, recv, scount, sdt);
-    sim_call_t c = {.kind = C_ALLGATHER, .send = send, .count = scount, .dt = sdt, .recv = recv,
-                    .rcount = rcount, .rdt = rdt, .comm = comm};
+    sim_call_t c = {.kind = C_ALLGATHER,
+                    .send = send,
+                    .count = scount,
+                    .dt = sdt,
+                    .recv = recv,
+                    .rcount = rcount,
+                    .rdt = rdt,
+                    .comm = comm};
     return call(&c);
 }
 
 int starhalo__sim_send(const void *buf, int count, MPI_Datatype dt, int dest, int tag,
                        MPI_Comm comm)
 {
-    sim_call_t c = {.kind = C_SEND, .send = buf, .count = count, .dt = dt, .root = dest,
-                    .tag = tag, .comm = comm};
+    sim_call_t c = {.kind = C_SEND,
+                    .send = buf,
+                    .count = count,
+                    .dt = dt,
+                    .root = dest,
+                    .tag = tag,
+                    .comm = comm};
     return in_progress_thread_possible() ? call(&c) : MPI_ERR_OTHER;
 }
 
 int starhalo__sim_recv(void *buf, int count, MPI_Datatype dt, int src, int tag, MPI_Comm comm,
                        MPI_Status *status)
 {
-    sim_call_t c = {.kind = C_RECV, .recv = buf, .count = count, .dt = dt, .root = src, .tag = tag,
-                    .comm = comm, .status = status};
+    sim_call_t c = {.kind = C_RECV,
+                    .recv = buf,
+                    .count = count,
+                    .dt = dt,
+                    .root = src,
+                    .tag = tag,
+                    .comm = comm,
+                    .status = status};
     return in_progress_thread_possible() ? call(&c) : MPI_ERR_OTHER;
 }

@@ -38,8 +38,8 @@ int starhalo__sim_allreduce(const void *send, void *recv, int count, MPI_Datatyp
                             MPI_Comm comm);
 int starhalo__sim_gather(const void *send, int scount, MPI_Datatype sdt, void *recv, int rcount,
                          MPI_Datatype rdt, int root, MPI_Comm comm);
-int starhalo__sim_allgather(const void *send, int scount, MPI_Datatype sdt, void *recv,
-                            int rcount, MPI_Datatype rdt, MPI_Comm comm);
+int starhalo__sim_allgather(const void *send, int scount, MPI_Datatype sdt, void *recv, int rcount,
+                            MPI_Datatype rdt, MPI_Comm comm);
 int starhalo__sim_send(const void *buf, int count, MPI_Datatype dt, int dest, int tag,
                        MPI_Comm comm);
 double starhalo__sim_wtime(void);
@@ -75,20 +75,20 @@ int starhalo__sim_recv(void *buf, int count, MPI_Datatype dt, int src, int tag, 
 
 /* Every simulated thread is a SimGrid actor on one OS thread: a real pthread_cond_wait would
  * stop the whole simulation. StarPU's wrappers are SimGrid's mutexes and conditions here. */
-#define pthread_mutex_t         starpu_pthread_mutex_t
-#define pthread_cond_t          starpu_pthread_cond_t
-#define pthread_t               starpu_pthread_t
-#define pthread_mutex_init      starpu_pthread_mutex_init
-#define pthread_mutex_destroy   starpu_pthread_mutex_destroy
-#define pthread_mutex_lock      starpu_pthread_mutex_lock
-#define pthread_mutex_unlock    starpu_pthread_mutex_unlock
-#define pthread_cond_init       starpu_pthread_cond_init
-#define pthread_cond_destroy    starpu_pthread_cond_destroy
-#define pthread_cond_wait       starpu_pthread_cond_wait
-#define pthread_cond_timedwait  starpu_pthread_cond_timedwait
-#define pthread_cond_signal     starpu_pthread_cond_signal
-#define pthread_cond_broadcast  starpu_pthread_cond_broadcast
-#define pthread_create          starpu_pthread_create
-#define pthread_join            starpu_pthread_join
+#define pthread_mutex_t        starpu_pthread_mutex_t
+#define pthread_cond_t         starpu_pthread_cond_t
+#define pthread_t              starpu_pthread_t
+#define pthread_mutex_init     starpu_pthread_mutex_init
+#define pthread_mutex_destroy  starpu_pthread_mutex_destroy
+#define pthread_mutex_lock     starpu_pthread_mutex_lock
+#define pthread_mutex_unlock   starpu_pthread_mutex_unlock
+#define pthread_cond_init      starpu_pthread_cond_init
+#define pthread_cond_destroy   starpu_pthread_cond_destroy
+#define pthread_cond_wait      starpu_pthread_cond_wait
+#define pthread_cond_timedwait starpu_pthread_cond_timedwait
+#define pthread_cond_signal    starpu_pthread_cond_signal
+#define pthread_cond_broadcast starpu_pthread_cond_broadcast
+#define pthread_create         starpu_pthread_create
+#define pthread_join           starpu_pthread_join
 
 #endif
