@@ -71,6 +71,9 @@ int starhalo__sim_recv(void *buf, int count, MPI_Datatype dt, int src, int tag, 
  * clock in an actor that is no SMPI process, such as main(): timings would measure how long
  * the simulation itself took. StarPU's clock is the simulated one. */
 #undef clock_gettime
+/* smpi_helpers.h's two-argument nanosleep macro breaks on a compound-literal argument
+ * (rt_checkpoint.c's test hook); that hook is not simulated. */
+#undef nanosleep
 #define clock_gettime starhalo__sim_clock_gettime
 
 /* Every simulated thread is a SimGrid actor on one OS thread: a real pthread_cond_wait would
