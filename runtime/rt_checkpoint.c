@@ -11,6 +11,11 @@
  * - One file view per local part slot: a combined filetype of several parts would interleave
  *   their rows, and MPI requires a filetype's displacements to be monotonic. Ranks with fewer
  *   parts join the remaining rounds with a zero count.
+ * - The owned rows go through a bounded contiguous buffer (STARHALO_CHECKPOINT_CHUNK_BYTES,
+ *   16 MiB) in successive collective calls on the same view, and are checksummed while being
+ *   copied: Open MPI 4.1's OMPIO wrote a strided memory type 4-8x slower than the same bytes
+ *   from a contiguous buffer here (docs/PERFORMANCE.md), and the copy makes the checksum pass
+ *   free. The file pointer of a view advances, so chunk k lands after chunk k-1.
  * - Crash safety: data goes to `<path>.tmp.<pid of rank 0>`, is synced and closed by everyone,
  *   and only after the agreement (a barrier) does rank 0 rename it over @p path, so a kill at
  *   any point leaves either the old or the new file, both complete.
@@ -28,16 +33,20 @@
 
 #include "runtime_internal.h"
 
-/* The per-rank view of the file: element type and, per local part, the memory and file
- * subarrays of its owned box. */
+/* The per-rank view of the file: element type, per local part the file subarray of its owned
+ * box, and the chunking of its rows. */
 typedef struct io_plan {
     MPI_Comm comm;
     int rank, size;
     starhalo_npy_header_t hdr; /**< dtype and shape of the field */
     int64_t count;             /**< elements of the global array */
     MPI_Datatype etype;
-    MPI_Datatype *mem, *file; /**< nlocal each; MPI_DATATYPE_NULL until built */
-    int nlocal, rounds;       /**< rounds: the most local parts of any rank */
+    size_t esz;
+    MPI_Datatype *file; /**< nlocal; MPI_DATATYPE_NULL until built */
+    int nlocal, rounds; /**< rounds: the most local parts of any rank */
+    int64_t row_cap;    /**< rows of the widest local part that fit in a chunk */
+    int64_t *calls;     /**< per round: the most chunks any rank needs (agreed) */
+    char *buf;          /**< one chunk */
 } io_plan_t;
 
 int starhalo_field_file_shape(const starhalo_field_t *f, int64_t shape[STARHALO_NPY_MAX_DIMS])
@@ -88,57 +97,66 @@ static starhalo_status_t io_error(int mpi_rc, const char *what, const char *path
 
 static void plan_free(io_plan_t *p)
 {
-    for (int i = 0; i < p->nlocal && p->mem; i++) {
-        if (p->mem[i] != MPI_DATATYPE_NULL)
-            MPI_Type_free(&p->mem[i]);
+    for (int i = 0; i < p->nlocal && p->file; i++)
         if (p->file[i] != MPI_DATATYPE_NULL)
             MPI_Type_free(&p->file[i]);
-    }
-    free(p->mem);
     free(p->file);
-    p->mem = p->file = NULL;
+    free(p->calls);
+    free(p->buf);
+    p->file = NULL;
+    p->calls = NULL;
+    p->buf = NULL;
 }
 
-/* Subarrays over C-order dims [planes, (D), H, W] of the ghosted tile (memory) and of the
- * global array (file), both selecting the owned box. */
-static starhalo_status_t part_types(const starhalo_field_t *f, const rt_part_t *rp,
-                                    MPI_Datatype etype, MPI_Datatype *mem, MPI_Datatype *file)
+/* The subarray over C-order dims [planes, (D), H, W] of the global array selecting a part's
+ * owned box. */
+static starhalo_status_t part_type(const starhalo_field_t *f, const rt_part_t *rp,
+                                   MPI_Datatype etype, MPI_Datatype *file)
 {
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
-    const starhalo_box_t g = starhalo_part_plan_ghosted(rp->plan);
     const starhalo_box_t o = starhalo_part_plan_owned(rp->plan);
     const int nd = 1 + d->ndims;
-    int64_t msz[4], fsz[4], sub[4], mst[4], fst[4];
-    msz[0] = fsz[0] = sub[0] = f->planes;
-    mst[0] = fst[0] = 0;
+    int64_t fsz[4] = {f->planes}, sub[4] = {f->planes}, fst[4] = {0};
     for (int j = 1; j < nd; j++) {
         const int k = d->ndims - j; /* spatial dim of array dim j */
-        msz[j] = g.hi[k] - g.lo[k];
         fsz[j] = d->extent[k];
         sub[j] = o.hi[k] - o.lo[k];
-        mst[j] = o.lo[k] - g.lo[k];
         fst[j] = o.lo[k];
     }
-    int64_t bytes = (int64_t)starhalo_dtype_size(f->dtype);
-    int im[4], ifs[4], is[4], ims[4], ifst[4];
+    int ifs[4], is[4], ifst[4];
     for (int j = 0; j < nd; j++) {
-        STARHALO_REQUIRE(msz[j] <= INT_MAX && fsz[j] <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
-                         "checkpoint: extent %lld does not fit an MPI int",
-                         (long long)(fsz[j] > msz[j] ? fsz[j] : msz[j]));
-        bytes *= sub[j];
-        im[j] = (int)msz[j], ifs[j] = (int)fsz[j], is[j] = (int)sub[j];
-        ims[j] = (int)mst[j], ifst[j] = (int)fst[j];
+        STARHALO_REQUIRE(fsz[j] <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
+                         "checkpoint: extent %lld does not fit an MPI int", (long long)fsz[j]);
+        ifs[j] = (int)fsz[j], is[j] = (int)sub[j], ifst[j] = (int)fst[j];
     }
-    STARHALO_REQUIRE(bytes <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
-                     "checkpoint: part %d holds %lld bytes (MPI-IO counts stop at 2 GiB)", rp->part,
-                     (long long)bytes);
-    if (MPI_Type_create_subarray(nd, im, is, ims, MPI_ORDER_C, etype, mem) != MPI_SUCCESS ||
-        MPI_Type_commit(mem) != MPI_SUCCESS ||
-        MPI_Type_create_subarray(nd, ifs, is, ifst, MPI_ORDER_C, etype, file) != MPI_SUCCESS ||
+    if (MPI_Type_create_subarray(nd, ifs, is, ifst, MPI_ORDER_C, etype, file) != MPI_SUCCESS ||
         MPI_Type_commit(file) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: subarray types of part %d",
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: subarray type of part %d",
                                    rp->part);
     return STARHALO_OK;
+}
+
+/* A part's owned box as rows (planes x D x H of them, W elements each). */
+typedef struct rows {
+    starhalo_box_t g, o;
+    int64_t n, len, per_plane;
+} rows_t;
+
+static rows_t part_rows(const starhalo_field_t *f, const rt_part_t *rp)
+{
+    rows_t r;
+    r.g = starhalo_part_plan_ghosted(rp->plan);
+    r.o = starhalo_part_plan_owned(rp->plan);
+    r.len = r.o.hi[0] - r.o.lo[0];
+    r.per_plane = (r.o.hi[1] - r.o.lo[1]) * (r.o.hi[2] - r.o.lo[2]);
+    r.n = f->planes * r.per_plane;
+    return r;
+}
+
+static int64_t chunk_bytes(void)
+{
+    return starhalo__env_int64("STARHALO_CHECKPOINT_CHUNK_BYTES", (int64_t)16 << 20,
+                               (int64_t)1 << 30);
 }
 
 /* Local checks and datatypes (no communication). */
@@ -160,14 +178,26 @@ static starhalo_status_t plan_local(starhalo_field_t *f, const char *path, io_pl
     for (int k = 0; k < p->hdr.ndims; k++)
         p->count *= p->hdr.shape[k];
     p->etype = f->dtype == STARHALO_FLOAT64 ? MPI_DOUBLE : MPI_FLOAT;
-    p->mem = malloc(sizeof(MPI_Datatype) * (size_t)(f->nlocal + 1));
+    p->esz = starhalo_dtype_size(f->dtype);
     p->file = malloc(sizeof(MPI_Datatype) * (size_t)(f->nlocal + 1));
-    STARHALO_REQUIRE(p->mem && p->file, STARHALO_ERR_NO_MEMORY, "checkpoint: no memory");
+    STARHALO_REQUIRE(p->file, STARHALO_ERR_NO_MEMORY, "checkpoint: no memory");
     p->nlocal = f->nlocal;
     for (int i = 0; i < f->nlocal; i++)
-        p->mem[i] = p->file[i] = MPI_DATATYPE_NULL;
-    for (int i = 0; i < f->nlocal; i++)
-        STARHALO_CHECK(part_types(f, &f->parts[i], p->etype, &p->mem[i], &p->file[i]));
+        p->file[i] = MPI_DATATYPE_NULL;
+    int64_t widest = 1;
+    for (int i = 0; i < f->nlocal; i++) {
+        STARHALO_CHECK(part_type(f, &f->parts[i], p->etype, &p->file[i]));
+        const rows_t r = part_rows(f, &f->parts[i]);
+        widest = r.len > widest ? r.len : widest;
+    }
+    /* Whole rows per chunk, at least one (a row is at most 2^31 elements). */
+    p->row_cap = chunk_bytes() / (widest * (int64_t)p->esz);
+    p->row_cap = p->row_cap > 0 ? p->row_cap : 1;
+    STARHALO_REQUIRE(p->row_cap * widest <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
+                     "checkpoint: a row of %lld elements is too long for MPI-IO counts",
+                     (long long)widest);
+    p->buf = malloc((size_t)(p->row_cap * widest) * p->esz);
+    STARHALO_REQUIRE(p->buf, STARHALO_ERR_NO_MEMORY, "checkpoint: no memory for the buffer");
     return STARHALO_OK;
 }
 
@@ -186,6 +216,19 @@ static starhalo_status_t plan_agreed(starhalo_field_t *f, const char *path,
     STARHALO_CHECK(starhalo__agree(p->comm, h, STARHALO_OK, "checkpoint path or metadata"));
     if (MPI_Allreduce(&f->nlocal, &p->rounds, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
+    int64_t *mine = calloc((size_t)p->rounds + 1, sizeof *mine);
+    p->calls = calloc((size_t)p->rounds + 1, sizeof *p->calls);
+    const int ok = mine && p->calls;
+    for (int i = 0; ok && i < f->nlocal; i++)
+        mine[i] = (part_rows(f, &f->parts[i]).n + p->row_cap - 1) / p->row_cap;
+    /* Every rank enters the reduction even without memory, then all fail together. */
+    const int mrc = MPI_Allreduce(ok ? mine : (int64_t[1]){0}, ok ? p->calls : (int64_t[1]){0},
+                                  ok ? p->rounds : 0, MPI_INT64_T, MPI_MAX, p->comm);
+    free(mine);
+    STARHALO_CHECK(io_agree(
+        p, !ok                  ? starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint")
+           : mrc != MPI_SUCCESS ? starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce")
+                                : STARHALO_OK));
     return STARHALO_OK;
 }
 
@@ -198,38 +241,30 @@ static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
     return rc;
 }
 
-/* This rank's share of the checksum: every owned row, keyed by its file index. */
-static uint64_t local_sum(const starhalo_field_t *f)
+/* Copy rows [first, first + n) of a part between its tile and p->buf (to_buf: write) and add
+ * them to the checksum, each keyed by its file index. */
+static uint64_t copy_rows(const starhalo_field_t *f, const io_plan_t *p, const rt_part_t *rp,
+                          const rows_t *r, int64_t first, int64_t n, int to_buf, uint64_t sum)
 {
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
-    const size_t es = starhalo_dtype_size(f->dtype);
     const int64_t W = d->extent[0], H = d->extent[1], D = d->ndims > 2 ? d->extent[2] : 1;
-    uint64_t sum = 0;
-    for (int i = 0; i < f->nlocal; i++) {
-        const rt_part_t *rp = &f->parts[i];
-        const starhalo_box_t g = starhalo_part_plan_ghosted(rp->plan);
-        const starhalo_box_t o = starhalo_part_plan_owned(rp->plan);
-        const int64_t gw = g.hi[0] - g.lo[0], gh = g.hi[1] - g.lo[1], gd = g.hi[2] - g.lo[2];
-        for (int64_t pl = 0; pl < f->planes; pl++)
-            for (int64_t z = o.lo[2]; z < o.hi[2]; z++)
-                for (int64_t y = o.lo[1]; y < o.hi[1]; y++) {
-                    const int64_t t =
-                        ((pl * gd + z - g.lo[2]) * gh + y - g.lo[1]) * gw + o.lo[0] - g.lo[0];
-                    const int64_t at = ((pl * D + z) * H + y) * W + o.lo[0];
-                    sum = starhalo_npy_checksum_add(sum, f->dtype, (const char *)rp->data + t * es,
-                                                    o.hi[0] - o.lo[0], at);
-                }
+    const int64_t gw = r->g.hi[0] - r->g.lo[0], gh = r->g.hi[1] - r->g.lo[1];
+    const int64_t gd = r->g.hi[2] - r->g.lo[2], oh = r->o.hi[1] - r->o.lo[1];
+    for (int64_t q = first; q < first + n; q++) {
+        const int64_t pl = q / r->per_plane, rem = q % r->per_plane;
+        const int64_t z = r->o.lo[2] + rem / oh, y = r->o.lo[1] + rem % oh;
+        const int64_t t =
+            ((pl * gd + z - r->g.lo[2]) * gh + y - r->g.lo[1]) * gw + r->o.lo[0] - r->g.lo[0];
+        char *tile = (char *)rp->data + (size_t)t * p->esz;
+        char *b = p->buf + (size_t)((q - first) * r->len) * p->esz;
+        if (to_buf)
+            memcpy(b, tile, (size_t)r->len * p->esz);
+        else
+            memcpy(tile, b, (size_t)r->len * p->esz);
+        sum = starhalo_npy_checksum_add(sum, f->dtype, b, r->len,
+                                        ((pl * D + z) * H + y) * W + r->o.lo[0]);
     }
     return sum;
-}
-
-static starhalo_status_t global_sum(const starhalo_field_t *f, const io_plan_t *p, uint64_t *out)
-{
-    uint64_t mine = local_sum(f);
-    /* Unsigned addition wraps mod 2^64, in any order. */
-    if (MPI_Allreduce(&mine, out, 1, MPI_UINT64_T, MPI_SUM, p->comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of the checksum");
-    return STARHALO_OK;
 }
 
 /* Acquire every local tile (stopping at a failure: *held counts the acquired prefix), or
@@ -249,39 +284,58 @@ static starhalo_status_t tiles(starhalo_field_t *f, int acquire, int write, int 
     return STARHALO_OK;
 }
 
-/* One collective transfer per part slot, data after the header. Every rank enters every
- * round; a local failure is remembered and returned. */
+/* Every part slot, chunk by chunk, collectively, data after the header; *sum gets this rank's
+ * share of the checksum. Every rank enters every call; a local failure is remembered. */
 static starhalo_status_t transfer(starhalo_field_t *f, const io_plan_t *p, MPI_File fh,
-                                  int64_t offset, int write, const char *path)
+                                  int64_t offset, int write, const char *path, uint64_t *sum)
 {
     starhalo_status_t rc = STARHALO_OK;
     const int64_t pause_ms =
         write ? starhalo__env_int64("STARHALO_CHECKPOINT_PAUSE_MS", 0, 600000) : 0;
+    *sum = 0;
     for (int r = 0; r < p->rounds; r++) {
         const int mine = r < f->nlocal;
         int mrc = MPI_File_set_view(fh, (MPI_Offset)offset, p->etype, mine ? p->file[r] : p->etype,
                                     "native", MPI_INFO_NULL);
         if (mrc != MPI_SUCCESS && rc == STARHALO_OK)
             rc = io_error(mrc, "checkpoint: MPI_File_set_view on", path);
-        MPI_Status st;
-        void *buf = mine ? f->parts[r].data : NULL;
-        const MPI_Datatype mt = mine ? p->mem[r] : p->etype;
-        mrc = write ? MPI_File_write_all(fh, buf, mine, mt, &st)
-                    : MPI_File_read_all(fh, buf, mine, mt, &st);
-        if (mrc != MPI_SUCCESS && rc == STARHALO_OK)
-            rc = io_error(mrc, write ? "checkpoint: writing" : "checkpoint: reading", path);
-        if (mine && mrc == MPI_SUCCESS) {
+        const rows_t rw = mine ? part_rows(f, &f->parts[r]) : (rows_t){0};
+        for (int64_t c = 0; c < p->calls[r]; c++) {
+            const int64_t first = c * p->row_cap;
+            int64_t n = rw.n - first < p->row_cap ? rw.n - first : p->row_cap;
+            n = n > 0 ? n : 0;
+            const int count = (int)(n * rw.len);
+            if (write && n)
+                *sum = copy_rows(f, p, &f->parts[r], &rw, first, n, 1, *sum);
+            MPI_Status st;
+            mrc = write ? MPI_File_write_all(fh, p->buf, count, p->etype, &st)
+                        : MPI_File_read_all(fh, p->buf, count, p->etype, &st);
             int got = 0;
-            MPI_Get_count(&st, p->mem[r], &got);
-            if (got != 1 && rc == STARHALO_OK)
-                rc = starhalo__error_set(write ? STARHALO_ERR_IO : STARHALO_ERR_CORRUPT,
-                                         "checkpoint: short %s of part %d in '%s'",
-                                         write ? "write" : "read", f->parts[r].part, path);
+            if (mrc == MPI_SUCCESS)
+                MPI_Get_count(&st, p->etype, &got);
+            if ((mrc != MPI_SUCCESS || got != count) && rc == STARHALO_OK)
+                rc =
+                    mrc != MPI_SUCCESS
+                        ? io_error(mrc, write ? "checkpoint: writing" : "checkpoint: reading", path)
+                        : starhalo__error_set(write ? STARHALO_ERR_IO : STARHALO_ERR_CORRUPT,
+                                              "checkpoint: short %s of part %d in '%s'",
+                                              write ? "write" : "read", f->parts[r].part, path);
+            if (!write && n)
+                *sum = copy_rows(f, p, &f->parts[r], &rw, first, n, 0, *sum);
         }
         if (r == 0 && pause_ms > 0) /* test hook: a window for killing a rank mid-write */
             nanosleep(&(struct timespec){pause_ms / 1000, (pause_ms % 1000) * 1000000}, NULL);
     }
     return rc;
+}
+
+/* Unsigned addition wraps mod 2^64, in any order. */
+static starhalo_status_t sum_ranks(const io_plan_t *p, uint64_t *sum)
+{
+    uint64_t mine = *sum;
+    if (MPI_Allreduce(&mine, sum, 1, MPI_UINT64_T, MPI_SUM, p->comm) != MPI_SUCCESS)
+        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of the checksum");
+    return STARHALO_OK;
 }
 
 starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
@@ -292,16 +346,14 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
     STARHALO_CHECK(plan_create(f, path, meta, &p));
     int held = 0;
     starhalo_status_t rc = io_agree(&p, tiles(f, 1, 0, &held));
-    uint64_t sum = 0;
-    if (rc == STARHALO_OK)
-        rc = global_sum(f, &p, &sum);
     p.hdr.has_meta = 1;
     p.hdr.step = meta ? meta->step : 0;
     p.hdr.generation = meta ? meta->generation : 0;
-    p.hdr.checksum = starhalo_npy_checksum_finish(sum, &p.hdr);
     char header[STARHALO_NPY_MAX_HEADER];
     size_t hlen = 0;
-    if (rc == STARHALO_OK) /* pure: the same result on every rank */
+    /* The checksum is known after the data; its 16 digits keep the header length. Pure: the
+     * same result on every rank. */
+    if (rc == STARHALO_OK)
         rc = starhalo_npy_header_format(&p.hdr, header, sizeof header, &hlen);
     /* The temporary's name: rank 0's pid, so that concurrent jobs never share one. */
     int pid = (int)getpid();
@@ -323,14 +375,26 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
         int mrc = MPI_File_set_size(fh, bytes); /* drops the tail of a reused temporary */
         if (mrc != MPI_SUCCESS)
             w = io_error(mrc, "checkpoint: sizing", tmp);
+        uint64_t sum = 0;
+        starhalo_status_t t = transfer(f, &p, fh, (int64_t)hlen, 1, tmp, &sum);
+        w = w != STARHALO_OK ? w : t;
+        t = sum_ranks(&p, &sum);
+        w = w != STARHALO_OK ? w : t;
+        p.hdr.checksum = starhalo_npy_checksum_finish(sum, &p.hdr);
+        size_t again = 0;
+        t = starhalo_npy_header_format(&p.hdr, header, sizeof header, &again);
+        if (t == STARHALO_OK && again != hlen)
+            t = starhalo__error_set(STARHALO_ERR_INTERNAL, "checkpoint: header length changed");
+        w = w != STARHALO_OK ? w : t;
+        mrc = MPI_File_set_view(fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
+        if (mrc != MPI_SUCCESS && w == STARHALO_OK)
+            w = io_error(mrc, "checkpoint: MPI_File_set_view on", tmp);
         if (p.rank == 0 && w == STARHALO_OK) {
             MPI_Status st;
             mrc = MPI_File_write_at(fh, 0, header, (int)hlen, MPI_BYTE, &st);
             if (mrc != MPI_SUCCESS)
                 w = io_error(mrc, "checkpoint: writing the header of", tmp);
         }
-        starhalo_status_t t = transfer(f, &p, fh, (int64_t)hlen, 1, tmp);
-        w = w != STARHALO_OK ? w : t;
         mrc = MPI_File_sync(fh);
         if (mrc != MPI_SUCCESS && w == STARHALO_OK)
             w = io_error(mrc, "checkpoint: MPI_File_sync of", tmp);
@@ -394,11 +458,11 @@ starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
     int held = 0;
     if (rc == STARHALO_OK)
         rc = io_agree(&p, tiles(f, 1, 1, &held));
-    if (rc == STARHALO_OK)
-        rc = io_agree(&p, transfer(f, &p, fh, h.data_offset, 0, path));
     uint64_t sum = 0;
     if (rc == STARHALO_OK)
-        rc = global_sum(f, &p, &sum);
+        rc = io_agree(&p, transfer(f, &p, fh, h.data_offset, 0, path, &sum));
+    if (rc == STARHALO_OK)
+        rc = sum_ranks(&p, &sum);
     if (rc == STARHALO_OK) {
         const uint64_t got = starhalo_npy_checksum_finish(sum, &h);
         if (got != h.checksum) /* the same values on every rank: no agreement needed */
