@@ -13,9 +13,10 @@
  *   parts join the remaining rounds with a zero count.
  * - The owned rows go through a bounded contiguous buffer (STARHALO_CHECKPOINT_CHUNK_BYTES,
  *   16 MiB) in successive collective calls on the same view, and are checksummed while being
- *   copied: Open MPI 4.1's OMPIO wrote a strided memory type 4-8x slower than the same bytes
- *   from a contiguous buffer here (docs/PERFORMANCE.md), and the copy makes the checksum pass
- *   free. The file pointer of a view advances, so chunk k lands after chunk k-1.
+ *   copied: with the strided memory type of the ghosted tile, Open MPI 4.1's OMPIO took 4-8x
+ *   longer than ROMIO to write the same bytes, from the buffer both are alike
+ *   (docs/PERFORMANCE.md), and the copy replaces the separate checksum pass. The file pointer
+ *   of a view advances, so chunk k lands after chunk k-1.
  * - Crash safety: data goes to `<path>.tmp.<pid of rank 0>`, is synced and closed by everyone,
  *   and only after the agreement (a barrier) does rank 0 rename it over @p path, so a kill at
  *   any point leaves either the old or the new file, both complete.
