@@ -25,15 +25,16 @@ typedef struct starhalo_checkpoint_meta {
 } starhalo_checkpoint_meta_t;
 
 /**
- * Write the owned cells of every part of @p field to @p path: the header by rank 0, each
- * part's box through a subarray file view (one collective MPI_File_write_all per local part
- * slot), into `<path>.tmp.<pid of rank 0>`, then MPI_File_sync, close, a barrier, and rank 0
- * renames it onto @p path (and syncs the directory): a crash at any point leaves the previous
- * file intact. Waits for the tasks writing the tiles. Collective: same path and meta on every
- * rank. @p meta may be NULL (step 0, generation 0); its checksum is set on return.
+ * Write the owned cells of every part of @p field to @p path: each part's box through a
+ * subarray file view (collective MPI_File_write_all calls of a bounded staging buffer,
+ * STARHALO_CHECKPOINT_CHUNK_BYTES), the header by rank 0, into `<path>.tmp.<pid of rank 0>`,
+ * then MPI_File_sync, close, a barrier, and rank 0 renames it onto @p path (and syncs the
+ * directory): a crash at any point leaves the previous file intact. Waits for the tasks
+ * writing the tiles. Collective: same path and meta on every rank. @p meta may be NULL (step
+ * 0, generation 0); its checksum is set on return.
  * @retval STARHALO_ERR_IO open/write/sync/rename failed (the message names the file and the
  *         MPI or errno text); STARHALO_ERR_MISMATCH ranks passed different paths or metadata;
- *         STARHALO_ERR_UNSUPPORTED an index field, a part over 2 GiB, MPI below
+ *         STARHALO_ERR_UNSUPPORTED an index field, an extent over INT_MAX, MPI below
  *         MPI_THREAD_MULTIPLE. Every rank returns the same status and message.
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
