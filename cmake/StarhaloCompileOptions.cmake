@@ -1,4 +1,15 @@
 # starhalo_target_compile_options(<target>): the flags every starhalo target gets.
+# STARHALO_SANITIZE (e.g. "address;undefined", tools/check --sanitize) instruments every target;
+# undefined behaviour then stops the program (no recovery), as ASan does with halt_on_error.
+set(STARHALO_SANITIZE_FLAGS "")
+if(STARHALO_SANITIZE)
+  string(REPLACE ";" "," _san "${STARHALO_SANITIZE}")
+  set(STARHALO_SANITIZE_FLAGS -fsanitize=${_san} -fno-omit-frame-pointer)
+  if(_san MATCHES "undefined")
+    list(APPEND STARHALO_SANITIZE_FLAGS -fno-sanitize-recover=undefined)
+  endif()
+endif()
+
 function(starhalo_target_compile_options tgt)
   target_compile_options(${tgt} PRIVATE
     $<$<COMPILE_LANGUAGE:C>:-Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter>
@@ -7,10 +18,9 @@ function(starhalo_target_compile_options tgt)
   if(STARHALO_WERROR)
     target_compile_options(${tgt} PRIVATE $<$<COMPILE_LANGUAGE:C>:-Werror>)
   endif()
-  if(STARHALO_SANITIZE)
-    string(REPLACE ";" "," _san "${STARHALO_SANITIZE}")
-    target_compile_options(${tgt} PRIVATE -fsanitize=${_san} -fno-omit-frame-pointer)
-    target_link_options(${tgt} PRIVATE -fsanitize=${_san})
+  if(STARHALO_SANITIZE_FLAGS)
+    target_compile_options(${tgt} PRIVATE $<$<COMPILE_LANGUAGE:C>:${STARHALO_SANITIZE_FLAGS}>)
+    target_link_options(${tgt} PRIVATE ${STARHALO_SANITIZE_FLAGS})
   endif()
   target_include_directories(${tgt} PRIVATE ${PROJECT_BINARY_DIR}/include)
 endfunction()

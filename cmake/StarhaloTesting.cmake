@@ -9,6 +9,19 @@ set(STARHALO_TEST_ENV
   "OMPI_MCA_rmaps_base_oversubscribe=1"
   "STARPU_SILENT=1" "STARPU_HOME=${CMAKE_BINARY_DIR}/starpu-home"
   "STARHALO_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data")
+# A sanitized build (STARHALO_SANITIZE, tools/check --sanitize) stops at the first error;
+# leaks are reported except the MPI / StarPU / hwloc ones listed in tests/support/lsan.supp
+# (no_dlclose keeps Open MPI's components mapped so that their leaks can be named).
+if(STARHALO_SANITIZE)
+  set(STARHALO_NO_DLCLOSE ${PROJECT_BINARY_DIR}/tests/libstarhalo_no_dlclose.so)
+  list(APPEND STARHALO_TEST_ENV
+    # allocator_may_return_null: a huge malloc returns NULL as in a normal build, so that the
+    # out-of-memory paths are tested rather than ASan's own abort.
+    "ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1:detect_stack_use_after_return=0"
+    "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/support/lsan.supp:print_suppressions=0"
+    "LD_PRELOAD=${STARHALO_NO_DLCLOSE}")
+endif()
 
 function(starhalo_add_unit_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})

@@ -22,7 +22,9 @@ int64_t starhalo_box_volume(const starhalo_box_t *box)
 
 starhalo_box_t starhalo_box_intersect(const starhalo_box_t *a, const starhalo_box_t *b)
 {
-    starhalo_box_t r;
+    starhalo_box_t r = starhalo__box_empty();
+    if (!a || !b)
+        return r;
     for (int d = 0; d < STARHALO_MAX_DIMS; d++) {
         r.lo[d] = a->lo[d] > b->lo[d] ? a->lo[d] : b->lo[d];
         r.hi[d] = a->hi[d] < b->hi[d] ? a->hi[d] : b->hi[d];

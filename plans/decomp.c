@@ -58,6 +58,11 @@ static starhalo_status_t resolve_grid(const starhalo_decomp_desc_t *in, int grid
             STARHALO_REQUIRE(total <= INT_MAX, STARHALO_ERR_INVALID_ARG,
                              "grid split has more than %d parts", INT_MAX);
         }
+        for (int d = in->ndims; d < STARHALO_MAX_DIMS; d++)
+            STARHALO_REQUIRE(in->parts_per_dim[d] == 0 || in->parts_per_dim[d] == 1,
+                             STARHALO_ERR_INVALID_ARG,
+                             "parts_per_dim[%d] = %d but the domain has %d dims", d,
+                             in->parts_per_dim[d], in->ndims);
     }
     return STARHALO_OK;
 }
@@ -146,6 +151,23 @@ static starhalo_status_t validate_scalars(const starhalo_decomp_desc_t *in)
             STARHALO_REQUIRE(in->halo[2 * d + side] >= 0, STARHALO_ERR_INVALID_ARG,
                              "halo on the %s side of dim %d is negative (%d)", side_name[side], d,
                              in->halo[2 * d + side]);
+    /* Every size a plan or an executor computes (ghosted boxes, element and byte counts of
+     * the whole domain) must fit an int64_t: products of huge extents overflowed (tests/fuzz). */
+    const int64_t limit = INT64_MAX / 8; /* bytes of float64 elements */
+    int64_t total = (in->batch ? in->batch : 1);
+    STARHALO_REQUIRE(in->channels == 0 || total <= limit / in->channels, STARHALO_ERR_INVALID_ARG,
+                     "batch x channels = %lld x %lld is too large", (long long)in->batch,
+                     (long long)in->channels);
+    total *= in->channels ? in->channels : 1;
+    for (int d = 0; d < in->ndims; d++) {
+        const int64_t halos = (int64_t)in->halo[2 * d] + in->halo[2 * d + 1];
+        STARHALO_REQUIRE(in->extent[d] <= limit - halos && total <= limit / (in->extent[d] + halos),
+                         STARHALO_ERR_INVALID_ARG,
+                         "the domain is too large: more than 2^60 elements with halos (extent[%d] "
+                         "= %lld)",
+                         d, (long long)in->extent[d]);
+        total *= in->extent[d] + halos;
+    }
     STARHALO_REQUIRE(in->shape == STARHALO_STENCIL_STAR || in->shape == STARHALO_STENCIL_BOX,
                      STARHALO_ERR_INVALID_ARG, "unknown stencil shape %d (expected STAR or BOX)",
                      (int)in->shape);
@@ -233,6 +255,8 @@ int starhalo_decomp_num_parts(const starhalo_decomp_t *decomp)
 void starhalo_decomp_part_grid(const starhalo_decomp_t *decomp,
                                int parts_per_dim[STARHALO_MAX_DIMS])
 {
+    if (!parts_per_dim)
+        return;
     for (int d = 0; d < STARHALO_MAX_DIMS; d++)
         parts_per_dim[d] = decomp ? decomp->grid[d] : 0;
 }
@@ -254,6 +278,8 @@ void starhalo_decomp_part_coord(const starhalo_decomp_t *decomp, int part,
                                 int coord[STARHALO_MAX_DIMS])
 {
     const int valid = decomp && part >= 0 && part < decomp->desc.nparts;
+    if (!coord)
+        return;
     for (int d = 0; d < STARHALO_MAX_DIMS; d++) {
         coord[d] = valid ? part % decomp->grid[d] : -1;
         if (valid)

@@ -81,6 +81,8 @@ starhalo_status_t starhalo_distribution_create_general(int64_t n, int nranks, co
 {
     STARHALO_REQUIRE(owners || n == 0, STARHALO_ERR_INVALID_ARG,
                      "distribution: NULL owner array for %lld indexes", (long long)n);
+    STARHALO_REQUIRE(nranks >= 1, STARHALO_ERR_INVALID_ARG,
+                     "distribution: %d ranks (need at least 1)", nranks);
     for (int64_t g = 0; g < n; g++)
         if (owners[g] < 0 || owners[g] >= nranks) {
             if (out)
@@ -140,7 +142,7 @@ void starhalo_distribution_destroy(starhalo_distribution_t *dist)
 
 starhalo_dist_kind_t starhalo_distribution_kind(const starhalo_distribution_t *dist)
 {
-    return dist->kind;
+    return dist ? dist->kind : (starhalo_dist_kind_t)-1;
 }
 
 const char *starhalo_dist_kind_name(starhalo_dist_kind_t kind)
@@ -160,17 +162,17 @@ const char *starhalo_dist_kind_name(starhalo_dist_kind_t kind)
 
 int64_t starhalo_distribution_global_size(const starhalo_distribution_t *dist)
 {
-    return dist->n;
+    return dist ? dist->n : 0;
 }
 
 int starhalo_distribution_num_ranks(const starhalo_distribution_t *dist)
 {
-    return dist->nranks;
+    return dist ? dist->nranks : 0;
 }
 
 uint64_t starhalo_distribution_hash(const starhalo_distribution_t *dist)
 {
-    return dist->hash;
+    return dist ? dist->hash : 0;
 }
 
 /* Block: q = n / P, the first rem = n % P ranks own q + 1 indexes. */
@@ -182,7 +184,7 @@ static int64_t block_start(const starhalo_distribution_t *d, int r)
 
 int starhalo_distribution_owner(const starhalo_distribution_t *dist, int64_t g)
 {
-    if (g < 0 || g >= dist->n)
+    if (!dist || g < 0 || g >= dist->n)
         return -1;
     switch (dist->kind) {
     case STARHALO_DIST_BLOCK: {
@@ -201,19 +203,22 @@ int starhalo_distribution_owner(const starhalo_distribution_t *dist, int64_t g)
 
 int64_t starhalo_distribution_local_size(const starhalo_distribution_t *dist, int rank)
 {
-    if (rank < 0 || rank >= dist->nranks)
+    if (!dist || rank < 0 || rank >= dist->nranks)
         return 0;
     switch (dist->kind) {
     case STARHALO_DIST_BLOCK:
         return block_start(dist, rank + 1) - block_start(dist, rank);
     case STARHALO_DIST_CYCLIC:
     case STARHALO_DIST_BLOCK_CYCLIC: {
-        /* Full rounds of P blocks, then the partial round. */
-        const int64_t b = dist->block, round = b * dist->nranks;
-        const int64_t full = dist->n / round, rest = dist->n % round;
-        int64_t in_rest = rest - (int64_t)rank * b;
-        in_rest = in_rest < 0 ? 0 : (in_rest > b ? b : in_rest);
-        return full * b + in_rest;
+        /* Blocks rank, rank + P, ...; only the last block of all may be short. No product
+         * b * P: it overflows for large blocks (found by tests/fuzz). */
+        const int64_t b = dist->block, n = dist->n;
+        const int64_t nblocks = n / b + (n % b != 0);
+        if (nblocks <= rank)
+            return 0;
+        const int64_t count = (nblocks - 1 - rank) / dist->nranks + 1;
+        const int64_t last = n - (nblocks - 1) * b; /* length of the last block, 1..b */
+        return (nblocks - 1) % dist->nranks == rank ? (count - 1) * b + last : count * b;
     }
     case STARHALO_DIST_GENERAL:
         return dist->rank_start[rank + 1] - dist->rank_start[rank];
@@ -223,7 +228,7 @@ int64_t starhalo_distribution_local_size(const starhalo_distribution_t *dist, in
 
 int64_t starhalo_distribution_global_to_local(const starhalo_distribution_t *dist, int64_t g)
 {
-    if (g < 0 || g >= dist->n)
+    if (!dist || g < 0 || g >= dist->n)
         return -1;
     switch (dist->kind) {
     case STARHALO_DIST_BLOCK:
@@ -231,7 +236,7 @@ int64_t starhalo_distribution_global_to_local(const starhalo_distribution_t *dis
     case STARHALO_DIST_CYCLIC:
     case STARHALO_DIST_BLOCK_CYCLIC: {
         const int64_t b = dist->block;
-        return (g / (b * dist->nranks)) * b + g % b;
+        return (g / b / dist->nranks) * b + g % b; /* g / (b * P) without the product */
     }
     case STARHALO_DIST_GENERAL:
         return dist->local_of[g];

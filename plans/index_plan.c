@@ -9,6 +9,7 @@
  */
 #include <starhalo/starhalo_index.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,14 +130,17 @@ starhalo_status_t starhalo_index_plan_finish(starhalo_index_plan_t *plan,
     const int P = plan->nranks;
     int64_t total = 0;
     for (int r = 0; r < P; r++) {
-        STARHALO_REQUIRE(requested_counts[r] >= 0, STARHALO_ERR_PLAN_INVALID,
+        STARHALO_REQUIRE(requested_counts[r] >= 0 && requested_counts[r] <= INT64_MAX - total,
+                         STARHALO_ERR_PLAN_INVALID,
                          "index plan finish: rank %d requests %lld indexes from rank %d", r,
                          (long long)requested_counts[r], plan->rank);
         total += requested_counts[r];
     }
     STARHALO_REQUIRE(requested || total == 0, STARHALO_ERR_INVALID_ARG,
                      "index plan finish: NULL requested array");
-    int64_t *prov = malloc((size_t)(total > 0 ? total : 1) * sizeof *prov);
+    int64_t *prov = (uint64_t)total <= SIZE_MAX / sizeof *prov
+                        ? malloc((size_t)(total > 0 ? total : 1) * sizeof *prov)
+                        : NULL;
     STARHALO_REQUIRE(prov, STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
     for (int r = 0; r < P; r++) {
         plan->prov_counts[r] = requested_counts[r];
@@ -175,61 +179,63 @@ void starhalo_index_plan_destroy(starhalo_index_plan_t *plan)
 
 int starhalo_index_plan_rank(const starhalo_index_plan_t *plan)
 {
-    return plan->rank;
+    return plan ? plan->rank : -1;
 }
 
 int starhalo_index_plan_num_ranks(const starhalo_index_plan_t *plan)
 {
-    return plan->nranks;
+    return plan ? plan->nranks : 0;
 }
 
 const starhalo_distribution_t *starhalo_index_plan_distribution(const starhalo_index_plan_t *plan)
 {
-    return plan->dist;
+    return plan ? plan->dist : NULL;
 }
 
 int64_t starhalo_index_plan_local_size(const starhalo_index_plan_t *plan)
 {
-    return plan->local_size;
+    return plan ? plan->local_size : 0;
 }
 
 int64_t starhalo_index_plan_halo_size(const starhalo_index_plan_t *plan)
 {
-    return plan->halo_size;
+    return plan ? plan->halo_size : 0;
 }
 
 const int64_t *starhalo_index_plan_halo_globals(const starhalo_index_plan_t *plan)
 {
-    return plan->halo_globals;
+    return plan ? plan->halo_globals : NULL;
 }
 
 const int64_t *starhalo_index_plan_halo_counts(const starhalo_index_plan_t *plan)
 {
-    return plan->halo_counts;
+    return plan ? plan->halo_counts : NULL;
 }
 
 const int64_t *starhalo_index_plan_halo_offsets(const starhalo_index_plan_t *plan)
 {
-    return plan->halo_offsets;
+    return plan ? plan->halo_offsets : NULL;
 }
 
 const int64_t *starhalo_index_plan_provides_counts(const starhalo_index_plan_t *plan)
 {
-    return plan->prov_counts;
+    return plan ? plan->prov_counts : NULL;
 }
 
 const int64_t *starhalo_index_plan_provides_offsets(const starhalo_index_plan_t *plan)
 {
-    return plan->prov_offsets;
+    return plan ? plan->prov_offsets : NULL;
 }
 
 const int64_t *starhalo_index_plan_provides(const starhalo_index_plan_t *plan)
 {
-    return plan->provides;
+    return plan ? plan->provides : NULL;
 }
 
 int64_t starhalo_index_plan_global_to_halo(const starhalo_index_plan_t *plan, int64_t g)
 {
+    if (!plan)
+        return -1;
     const int owner = starhalo_distribution_owner(plan->dist, g);
     if (owner < 0 || owner == plan->rank)
         return -1;
@@ -246,7 +252,7 @@ int64_t starhalo_index_plan_global_to_halo(const starhalo_index_plan_t *plan, in
 
 int64_t starhalo_index_plan_halo_to_global(const starhalo_index_plan_t *plan, int64_t h)
 {
-    return h >= 0 && h < plan->halo_size ? plan->halo_globals[h] : -1;
+    return plan && h >= 0 && h < plan->halo_size ? plan->halo_globals[h] : -1;
 }
 
 /* Merge consecutive local indexes into runs; returns the number of runs written to @p runs. */

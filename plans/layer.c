@@ -6,6 +6,8 @@
  */
 #include "plans_internal.h"
 
+#include <limits.h>
+
 starhalo_status_t starhalo_layer_halo(const starhalo_layer_t *layer, int *minus, int *plus)
 {
     STARHALO_REQUIRE(layer && minus && plus, STARHALO_ERR_INVALID_ARG, "layer_halo: NULL argument");
@@ -17,14 +19,27 @@ starhalo_status_t starhalo_layer_halo(const starhalo_layer_t *layer, int *minus,
                      "layer dilation must be >= 1 (got %d)", layer->dilation);
     STARHALO_REQUIRE(layer->padding >= 0, STARHALO_ERR_INVALID_ARG,
                      "layer padding must be >= 0 (got %d)", layer->padding);
-    const int span = layer->dilation * (layer->kernel - 1);
+    /* In 64 bits: the product of two ints overflows an int (found by tests/fuzz). */
+    const int64_t span = (int64_t)layer->dilation * (layer->kernel - 1);
+    STARHALO_REQUIRE(span <= INT_MAX, STARHALO_ERR_INVALID_ARG,
+                     "layer window span dilation * (kernel - 1) = %lld does not fit a halo width",
+                     (long long)span);
     *minus = layer->padding;
-    *plus = span > layer->padding ? span - layer->padding : 0;
+    *plus = span > layer->padding ? (int)(span - layer->padding) : 0;
     return STARHALO_OK;
+}
+
+/* The layer's parameters are valid (what starhalo_layer_halo accepts). */
+static int layer_ok(const starhalo_layer_t *layer)
+{
+    int minus, plus;
+    return layer && starhalo_layer_halo(layer, &minus, &plus) == STARHALO_OK;
 }
 
 int64_t starhalo_layer_output_extent(const starhalo_layer_t *layer, int64_t n)
 {
+    if (!layer_ok(layer) || n < 0 || n > INT64_MAX - 2 * (int64_t)INT_MAX)
+        return 0;
     const int64_t num =
         n + 2 * (int64_t)layer->padding - (int64_t)layer->dilation * (layer->kernel - 1) - 1;
     return num < 0 ? 0 : num / layer->stride + 1;
@@ -32,12 +47,17 @@ int64_t starhalo_layer_output_extent(const starhalo_layer_t *layer, int64_t n)
 
 static int64_t ceil_div(int64_t a, int64_t b)
 {
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+    return a >= 0 ? a / b + (a % b != 0) : -((-a) / b); /* no a + b - 1: a may be INT64_MAX */
 }
 
 void starhalo_layer_output_range(const starhalo_layer_t *layer, int64_t n, int64_t in_lo,
                                  int64_t in_hi, int64_t *out_lo, int64_t *out_hi)
 {
+    if (!out_lo || !out_hi)
+        return;
+    *out_lo = *out_hi = 0;
+    if (!layer_ok(layer))
+        return;
     const int64_t m = starhalo_layer_output_extent(layer, n);
     int64_t lo = in_lo <= 0 ? 0 : ceil_div(in_lo, layer->stride);
     /* The last part also takes outputs whose window starts past the input (padding wider

@@ -98,12 +98,15 @@ static starhalo_status_t check_runs(int i, const char *what, const starhalo_run_
                      "peer %d: %d %s runs but no array", i, n, what);
     int64_t sum = 0;
     for (int r = 0; r < n; r++) {
-        STARHALO_REQUIRE(runs[r].offset >= 0 && runs[r].length >= 0 &&
-                             runs[r].offset + runs[r].length <= plane_size,
-                         STARHALO_ERR_PLAN_INVALID,
-                         "peer %d: %s run %d [%lld, +%lld) is outside the plane of %lld elements",
-                         i, what, r, (long long)runs[r].offset, (long long)runs[r].length,
-                         (long long)plane_size);
+        /* No offset + length: it overflows for offsets near INT64_MAX. */
+        STARHALO_REQUIRE(
+            runs[r].offset >= 0 && runs[r].length >= 0 && runs[r].offset <= plane_size &&
+                runs[r].length <= plane_size - runs[r].offset,
+            STARHALO_ERR_PLAN_INVALID,
+            "peer %d: %s run %d [%lld, +%lld) is outside the plane of %lld elements", i, what, r,
+            (long long)runs[r].offset, (long long)runs[r].length, (long long)plane_size);
+        STARHALO_REQUIRE(runs[r].length <= INT64_MAX - sum, STARHALO_ERR_PLAN_INVALID,
+                         "peer %d: %s runs hold more than 2^63 elements", i, what);
         sum += runs[r].length;
     }
     STARHALO_REQUIRE(sum == count, STARHALO_ERR_PLAN_INVALID,

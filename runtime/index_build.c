@@ -48,6 +48,8 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
                                                  starhalo_index_plan_t **out)
 {
     int rank = 0, size = 1;
+    STARHALO_REQUIRE(comm != MPI_COMM_NULL, STARHALO_ERR_INVALID_ARG,
+                     "index plan: comm is MPI_COMM_NULL");
     if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "index plan: invalid communicator");
     if (out)

@@ -46,12 +46,12 @@ const char *starhalo_mpi_transport_name(starhalo_mpi_transport_t transport)
 
 starhalo_mpi_transport_t starhalo_mpi_exchange_transport(const starhalo_mpi_exchange_t *ex)
 {
-    return ex->transport;
+    return ex ? ex->transport : (starhalo_mpi_transport_t)-1;
 }
 
 int64_t starhalo_mpi_exchange_send_bytes(const starhalo_mpi_exchange_t *ex)
 {
-    return ex->stotal * (int64_t)ex->esz;
+    return ex ? ex->stotal * (int64_t)ex->esz : 0;
 }
 
 /* ---- packing ------------------------------------------------------------------------- */
@@ -274,6 +274,8 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
 {
     STARHALO_REQUIRE(out, STARHALO_ERR_INVALID_ARG, "MPI exchange: NULL output pointer");
     *out = NULL;
+    STARHALO_REQUIRE(comm != MPI_COMM_NULL, STARHALO_ERR_INVALID_ARG,
+                     "MPI exchange: comm is MPI_COMM_NULL");
     starhalo_status_t st = check_local(comm, plan, part_rank, dtype, transport);
     /* Same transport everywhere: agree on min and max in one reduction. */
     int tv[2] = {(int)transport, -(int)transport}, tall[2];

@@ -387,15 +387,10 @@ static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starha
         starhalo__relu_args_t r;
         memset(&r, 0, sizeof r);
         r.tile = starhalo__compute_tile(b, ids[i]);
-        const starhalo_kern_tile_t ta = starhalo__compute_tile(a, ids[i]);
         r.region = starhalo_part_plan_owned(starhalo_field_part_plan(b, ids[i]));
         r.backward = backward;
         starpu_data_handle_t ha = NULL, hb = NULL;
-        rc = memcmp(&ta, &r.tile, sizeof ta) == 0
-                 ? STARHALO_OK
-                 : starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                       "%s: part %d has different tiles in the two fields", what,
-                                       ids[i]);
+        rc = starhalo__compute_same_tile(a, b, ids[i], what);
         if (rc == STARHALO_OK)
             rc = starhalo_field_part_handle(a, ids[i], &ha);
         if (rc == STARHALO_OK)

@@ -118,6 +118,16 @@ starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int p
                                    d->channels > 0 ? d->channels : 1);
 }
 
+starhalo_status_t starhalo__compute_same_tile(const starhalo_field_t *a, const starhalo_field_t *b,
+                                              int part, const char *what)
+{
+    const starhalo_kern_tile_t ta = starhalo__compute_tile(a, part);
+    const starhalo_kern_tile_t tb = starhalo__compute_tile(b, part);
+    STARHALO_REQUIRE(memcmp(&ta, &tb, sizeof ta) == 0, STARHALO_ERR_INVALID_ARG,
+                     "%s: part %d has different tiles in the two fields", what, part);
+    return STARHALO_OK;
+}
+
 static starhalo_status_t starpu_rc(int rc, const char *what)
 {
     if (rc == 0)

@@ -50,6 +50,8 @@ static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, 
         rc = starhalo_field_part_handle(a, ids[i], &ta);
         if (rc == STARHALO_OK)
             rc = starhalo_field_part_handle(b, ids[i], &tb);
+        if (rc == STARHALO_OK) /* b's tiles are read with a's geometry */
+            rc = starhalo__compute_same_tile(a, b, ids[i], "sqdiff");
         if (rc != STARHALO_OK)
             break;
         args[i].dtype = starhalo_field_dtype(a);

@@ -206,6 +206,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     starhalo_context_conf_init(&cc);
     if (conf)
         cc = *conf;
+    STARHALO_REQUIRE(cc.comm != MPI_COMM_NULL, STARHALO_ERR_INVALID_ARG,
+                     "context_create: comm is MPI_COMM_NULL");
     STARHALO_REQUIRE(cc.ncpus == -1 || (cc.ncpus > 0 && cc.ncpus <= STARPU_MAXCPUS),
                      STARHALO_ERR_INVALID_ARG, "ncpus %d: use -1 (default) or 1..%d", cc.ncpus,
                      STARPU_MAXCPUS);

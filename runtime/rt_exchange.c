@@ -281,7 +281,7 @@ starhalo_status_t starhalo_exchange_create(starhalo_context_t *ctx, starhalo_fie
     if (local == STARHALO_OK && transport != STARHALO_TRANSPORT_STARPU_MPI &&
         transport != STARHALO_TRANSPORT_DIRECT_MPI)
         local =
-            starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "unknown transport %d", (int)transport);
+            starhalo__error_set(STARHALO_ERR_INVALID_ARG, "unknown transport %d", (int)transport);
     if (local == STARHALO_OK && transport == STARHALO_TRANSPORT_DIRECT_MPI)
         local = starhalo__direct_available(ctx);
     int64_t base = -1, ntags = 0;

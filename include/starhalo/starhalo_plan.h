@@ -196,10 +196,12 @@ typedef struct starhalo_layer {
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_layer_halo(const starhalo_layer_t *layer,
                                                                       int *minus, int *plus);
-/** Undistributed output extent: floor((n + 2p - d(k-1) - 1)/s) + 1. */
+/** Undistributed output extent: floor((n + 2p - d(k-1) - 1)/s) + 1; 0 for a layer that
+ * starhalo_layer_halo() refuses (or NULL), a negative n, or an n near INT64_MAX. */
 STARHALO_API int64_t starhalo_layer_output_extent(const starhalo_layer_t *layer, int64_t n);
 /** Output range [lo, hi) along one dim computed by the part owning input [in_lo, in_hi) of a
- * dim of extent n. Parts' ranges tile [0, output_extent) exactly. */
+ * dim of extent n. Parts' ranges tile [0, output_extent) exactly. [0, 0) for a layer that
+ * starhalo_layer_halo() refuses; nothing is written when an output pointer is NULL. */
 STARHALO_API void starhalo_layer_output_range(const starhalo_layer_t *layer, int64_t n,
                                               int64_t in_lo, int64_t in_hi, int64_t *out_lo,
                                               int64_t *out_hi);

@@ -8,7 +8,8 @@ function(run)
 endfunction()
 file(REMOVE_RECURSE ${PREFIX} ${WORK}/consumer-build)
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
-run(${CMAKE_COMMAND} -S ${CONSUMER_SRC} -B ${WORK}/consumer-build -DCMAKE_PREFIX_PATH=${PREFIX})
+run(${CMAKE_COMMAND} -S ${CONSUMER_SRC} -B ${WORK}/consumer-build -DCMAKE_PREFIX_PATH=${PREFIX}
+    -DCMAKE_C_COMPILER=${CC} "-DCMAKE_C_FLAGS=${FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${FLAGS}")
 run(${CMAKE_COMMAND} --build ${WORK}/consumer-build)
 run(${WORK}/consumer-build/consumer_cmake)
 # pkg-config path: compile the same source with the flags starhalo.pc gives.
@@ -18,6 +19,7 @@ execute_process(COMMAND pkg-config --cflags --libs starhalo OUTPUT_VARIABLE flag
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config starhalo failed")
 endif()
-separate_arguments(flags UNIX_COMMAND "${flags}")
+separate_arguments(flags UNIX_COMMAND "${flags} ${FLAGS}")
+set(ENV{OMPI_CC} ${CC}) # mpicc drives the build's own compiler
 run(mpicc ${CONSUMER_SRC}/consumer.c -o ${WORK}/consumer_pc ${flags} -Wl,-rpath,${PREFIX}/lib)
 run(${WORK}/consumer_pc)

@@ -27,6 +27,17 @@
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_starpu.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
 static starhalo_context_t *g_ctx;
 static int g_rank, g_size;
 static starhalo_transport_t g_transport = STARHALO_TRANSPORT_DEFAULT;
@@ -575,7 +586,21 @@ static void test_mixed_paths(void **state)
     starhalo_mpi_assert_all_ok(bad, "ranks on different exchange paths");
 }
 
-static long rss_pages(void)
+/*
+ * Memory the process holds, in 4 KiB pages: its RSS; under AddressSanitizer its live heap
+ * instead. ASan's quarantine keeps freed blocks resident (RSS grows ~16 MiB per 1000
+ * exchanges until the 256 MiB quarantine is full) while a leak grows the live heap just as it
+ * grows the RSS of a normal build.
+ */
+#ifdef TEST_ASAN
+#define MEM_WHAT "live heap"
+static long mem_pages(void)
+{
+    return (long)(__sanitizer_get_current_allocated_bytes() / 4096);
+}
+#else
+#define MEM_WHAT "RSS"
+static long mem_pages(void)
 {
     long size = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -586,10 +611,24 @@ static long rss_pages(void)
     }
     return rss;
 }
+#endif
+
+/* STARHALO_TEST_LEAK_BYTES=n: leak n bytes (touched) per exchange, to show the check fails. */
+static void leak_for_check(char ***blocks, size_t *n)
+{
+    const char *env = getenv("STARHALO_TEST_LEAK_BYTES");
+    const size_t bytes = env ? (size_t)strtoull(env, NULL, 10) : 0;
+    char **grown = bytes ? realloc(*blocks, (*n + 1) * sizeof **blocks) : NULL;
+    if (!grown)
+        return;
+    *blocks = grown;
+    if ((grown[*n] = malloc(bytes)) != NULL)
+        memset(grown[(*n)++], 1, bytes);
+}
 
 /* 1000 exchanges on one exchange object (tags reused every call), values changing every 100
- * calls so that a message matched to the wrong receive would show; then RSS must not grow
- * (beyond a small slack) between call 100 and call 1000. */
+ * calls so that a message matched to the wrong receive would show; then memory (RSS, or the
+ * live heap under ASan) must not grow (beyond a small slack) between call 100 and call 1000. */
 static void test_repeated(void **state)
 {
     (void)state;
@@ -608,18 +647,21 @@ static void test_repeated(void **state)
     starhalo_exchange_t *ex = NULL;
     assert_status_ok(starhalo_exchange_create(g_ctx, &f, 1, g_transport, &ex));
     int bad = 0;
-    long rss0 = 0;
+    long mem0 = 0;
+    char **leaked = NULL;
+    size_t nleaked = 0;
     const int iters = g_quick ? 300 : 1000;
     for (int it = 0; it < iters; it++) {
         if (it % 100 == 0) {
             fill(&c, f, 0, FILL_FORWARD, it);
             if (it == 100)
-                rss0 = rss_pages();
+                mem0 = mem_pages();
         }
         if (g_run && it % 2) /* right after a submit: usually falls back to tasks */
             assert_status_ok(starhalo_exchange_run(ex));
         else
             assert_status_ok(starhalo_exchange_submit(ex));
+        leak_for_check(&leaked, &nleaked);
         if (it % 100 == 99) {
             assert_status_ok(starhalo_exchange_wait(ex));
             bad += check_forward(&c, f, 0, it - 99);
@@ -632,12 +674,16 @@ static void test_repeated(void **state)
         assert_status_ok(starhalo_exchange_submit(e2));
         starhalo_exchange_destroy(e2);
     }
-    const long grown = rss_pages() - rss0;
+    const long grown = mem_pages() - mem0;
     const long slack = 2048; /* pages: 8 MiB, StarPU's own pools settle in the first calls */
     if (grown > slack) {
-        print_error("rank %d: RSS grew by %ld pages after %d exchanges\n", g_rank, grown, iters);
+        print_error("rank %d: " MEM_WHAT " grew by %ld pages after %d exchanges\n", g_rank, grown,
+                    iters);
         bad++;
     }
+    for (size_t i = 0; i < nleaked; i++)
+        free(leaked[i]);
+    free(leaked);
     starhalo_exchange_destroy(ex);
     starhalo_field_destroy(f);
     free(map);
@@ -694,6 +740,8 @@ int main(int argc, char **argv)
     g_size = starhalo_context_size(g_ctx);
     if (g_rank != 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 prints the report */
         fprintf(stderr, "test_exchange: rank %d could not silence stdout\n", g_rank);
+    if (getenv("STARHALO_TEST_LEAK_BYTES"))
+        cmocka_set_test_filter("test_repeated");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_matrix),
         cmocka_unit_test(test_forward_square_star),

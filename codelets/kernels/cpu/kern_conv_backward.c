@@ -11,7 +11,9 @@
  * a time over contiguous output rows, so the inner loop is an axpy (backward data) or a dot
  * product (backward weights) that GCC vectorises.
  */
+#if !defined(__clang__) /* clang has no optimize pragma (the sanitized build uses clang) */
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
 
 #include <inttypes.h>
 #include <string.h>

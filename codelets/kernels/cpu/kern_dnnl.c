@@ -20,6 +20,7 @@
 #include "kern_geom.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,11 +91,9 @@ static void entry_release(cache_entry_t *e)
     memset(e, 0, sizeof *e);
 }
 
-void starhalo_kern_dnnl_thread_cleanup(void)
+static void state_free(void *p)
 {
-    thread_state_t *ts = tls_state;
-    if (!ts)
-        return;
+    thread_state_t *ts = p;
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (ts->slot[i].stamp)
             entry_release(&ts->slot[i]);
@@ -104,6 +103,27 @@ void starhalo_kern_dnnl_thread_cleanup(void)
     free(ts->scratch_out);
     free(ts->scratch_w);
     free(ts);
+}
+
+/* A key whose destructor frees a thread's state when the thread exits: StarPU workers end at
+ * every context shutdown, and a __thread pointer alone leaked their state (LeakSanitizer). */
+static pthread_key_t state_key;
+static pthread_once_t state_key_once = PTHREAD_ONCE_INIT;
+static int state_key_ok;
+
+static void state_key_create(void)
+{
+    state_key_ok = pthread_key_create(&state_key, state_free) == 0;
+}
+
+void starhalo_kern_dnnl_thread_cleanup(void)
+{
+    thread_state_t *ts = tls_state;
+    if (!ts)
+        return;
+    if (state_key_ok)
+        (void)pthread_setspecific(state_key, NULL);
+    state_free(ts);
     tls_state = NULL;
 }
 
@@ -132,6 +152,9 @@ static starhalo_status_t state_get(thread_state_t **out)
         if (omp_set_num_threads) /* this thread's OpenMP teams: one thread */
             omp_set_num_threads(1);
         tls_state = ts;
+        (void)pthread_once(&state_key_once, state_key_create);
+        if (state_key_ok)
+            (void)pthread_setspecific(state_key, ts);
     }
     *out = tls_state;
     return STARHALO_OK;

@@ -15,6 +15,13 @@
 #include "kern_geom.h"
 
 /* One function per (stencil, type): rows of the region, x innermost. */
+/* GCC's ivdep; clang (the sanitized build) has no such pragma. */
+#if defined(__clang__)
+#define KERN_IVDEP
+#else
+#define KERN_IVDEP _Pragma("GCC ivdep")
+#endif
+
 #define DEFINE_STENCIL(NAME, T, SUFFIX)                                                            \
     static void NAME##_##SUFFIX(const starhalo_kern_tile_t *tile, const T *restrict in,            \
                                 T *restrict out, const starhalo_box_t *region)                     \
@@ -30,7 +37,7 @@
                 const int64_t row = (p * gh + y) * gw + x0;                                        \
                 const T *restrict c = in + row;                                                    \
                 T *restrict o = out + row;                                                         \
-                _Pragma("GCC ivdep") for (int64_t x = 0; x < nx; x++) o[x] =                       \
+                KERN_IVDEP for (int64_t x = 0; x < nx; x++) o[x] =                                 \
                     starhalo_kidx_##NAME##_##SUFFIX(c + x, gw);                                    \
             }                                                                                      \
         }                                                                                          \
