@@ -272,6 +272,8 @@ static inline uint64_t mix(uint64_t bits, uint64_t index)
 uint64_t starhalo_npy_checksum_add(uint64_t sum, starhalo_dtype_t dtype, const void *data,
                                    int64_t count, int64_t first_index)
 {
+    if (!data || starhalo_dtype_size(dtype) == 0) /* nothing to add (docs/BAD_INPUT.md) */
+        return sum;
     const uint64_t i0 = (uint64_t)first_index;
     const unsigned char *b = data;
     /* memcpy: the bits of a float without breaking aliasing rules (compiles to a load). */
@@ -302,6 +304,8 @@ static uint64_t fnv_word(uint64_t h, uint64_t w)
 
 uint64_t starhalo_npy_checksum_finish(uint64_t sum, const starhalo_npy_header_t *h)
 {
+    if (!h)
+        return 0;
     uint64_t f = fnv_word(UINT64_C(14695981039346656037), sum);
     f = fnv_word(f, (uint64_t)h->dtype);
     f = fnv_word(f, (uint64_t)h->ndims);

@@ -133,7 +133,9 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
     f->dtype = dtype;
     f->nparts = nparts;
     f->part_rank = map;
-    rc = create_parts(f);
+    /* Agree again: a tile allocation fails on one rank only (out of memory), and the others
+     * must not go on into the next collective without it (ctest halo_bench_bad_out_of_memory). */
+    rc = starhalo__agree(ctx->comm, 0, create_parts(f), "field tiles");
     if (rc != STARHALO_OK) {
         starhalo_field_destroy(f);
         return rc;

@@ -105,14 +105,16 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo__npy_publish(const ch
  * @p first_index of the array, to a running checksum. The sum over all elements (in any order,
  * split any way: addition mod 2^64) is independent of the decomposition that holds them:
  * sum_i mix(bits_i + i * 0x9E3779B97F4A7C15) with mix(x) = x ^ x >> 29, * 0xBF58476D1CE4E5B9,
- * ^ >> 32 (a bijection, so any change of one element changes the sum).
+ * ^ >> 32 (a bijection, so any change of one element changes the sum). NULL @p data or an
+ * unknown dtype adds nothing.
  */
 STARHALO_API uint64_t starhalo_npy_checksum_add(uint64_t sum, starhalo_dtype_t dtype,
                                                 const void *data, int64_t count,
                                                 int64_t first_index);
 
 /** The stored checksum: FNV-1a over the 8-byte little-endian words (sum, dtype, ndims,
- * shape[0..ndims), step, generation) of @p h, so metadata damage is caught too. */
+ * shape[0..ndims), step, generation) of @p h, so metadata damage is caught too; 0 for a
+ * NULL @p h. */
 STARHALO_API uint64_t starhalo_npy_checksum_finish(uint64_t sum, const starhalo_npy_header_t *h);
 
 STARHALO_END_DECLS

@@ -103,6 +103,38 @@ HALO_BENCH = {
 }
 
 
+def npy(header_dict, version=(1, 0), comment="", data=b"", pad_to=64):
+    """A .npy file start: magic, version, header length, dict [+ comment], padding, data."""
+    body = header_dict + comment
+    lenbytes = 2 if version[0] == 1 else 4
+    pre = 6 + 2 + lenbytes
+    total = (pre + len(body) + 1 + pad_to - 1) // pad_to * pad_to
+    body = body + " " * (total - pre - len(body) - 1) + "\n"
+    n = struct.pack("<H" if lenbytes == 2 else "<I", len(body))
+    return b"\x93NUMPY" + bytes(version) + n + body.encode() + data
+
+
+F4_23 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+META = " # starhalo step=12 generation=3 checksum=0x0123456789abcdef"
+NPY = {
+    "f4_2x3": npy(F4_23, data=struct.pack("<6f", 1, 2, 3, 4, 5, 6)),
+    "f8_5_meta": npy("{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }", comment=META,
+                     data=struct.pack("<5d", 1, -2, 3.5, 0, 9)),
+    "scalar": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", data=b"\0\0\x80?"),
+    "v2_keys_reordered": npy("{'shape': (1, 2, 3, 4), 'fortran_order': False, 'descr': '<f8'}",
+                             version=(2, 0)),
+    "v3_8dims": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 2), }",
+                    version=(3, 0)),
+    "fortran": npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }"),
+    "int32": npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }"),
+    "big_endian": npy("{'descr': '>f8', 'fortran_order': False, 'shape': (4,), }"),
+    "huge_extent": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 2), }"),
+    "bad_meta": npy(F4_23, comment=" # starhalo step=x generation=3 checksum=0x12"),
+    "truncated": npy(F4_23)[:40],
+    "not_npy": b"\x89PNG\r\n\x1a\n" + bytes(56),
+}
+
+
 def write(harness, seeds):
     d = os.path.join(HERE, "corpus", harness)
     os.makedirs(d, exist_ok=True)
@@ -117,3 +149,4 @@ def write(harness, seeds):
 write("decomp", DECOMP)
 write("index_plan", INDEX)
 write("halo_bench_options", HALO_BENCH)
+write("npy_header", NPY)

@@ -8,15 +8,18 @@
  *
  * Valid objects the cases use: g_dc (37 x 37, 2 x 2 square parts, halo 1, BOX), g_pp (its
  * part 0), g_dist (block, 10 indexes over 2 ranks), g_ip (rank 0's index plan, not finished),
- * g_box (a 2 x 2 x 1 box).
+ * g_box (a 2 x 2 x 1 box), g_npy (a valid .npy header of a 2 x 3 float32 array, g_npy_len
+ * bytes), g_npy_i4 (the same with dtype '<i4'), g_text (a 4 KiB buffer).
  */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bad_input_table.h"
 
 #include <starhalo/starhalo_index.h>
+#include <starhalo/starhalo_npy.h>
 #include <starhalo/starhalo_plan.h>
 #include <starhalo/starhalo_types.h>
 
@@ -36,11 +39,26 @@ static const int reach1[6] = {1, 1, 1, 1, 0, 0}, reach_wide[6] = {2, 0, 0, 0, 0,
 static const int reach_neg[6] = {0, -1, 0, 0, 0, 0}, coord_bad[3] = {5, 0, 0};
 static const int64_t cell_out[3] = {37, 0, 0};
 static const int64_t req_bad[2] = {3, 10}, req_neg[1] = {-1};
-static const int64_t counts_neg[2] = {-1, 0}, counts_ok[2] = {0, 1}, counts_huge[2] = {
-                                                                         INT64_MAX, INT64_MAX};
+static const int64_t counts_neg[2] = {-1, 0}, counts_ok[2] = {0, 1},
+                     counts_huge[2] = {INT64_MAX, INT64_MAX};
 static const int64_t asked_not_owned[1] = {7};
 static const int owners_bad[3] = {0, 2, 1}, owners_ok[3] = {0, 1, 1};
 static const starhalo_run_t run_out[1] = {{8, 4}}, run_huge[1] = {{INT64_MAX, 1}};
+
+static char g_npy[256], g_npy_i4[256], g_text[4096];
+static size_t g_npy_len, g_len;
+static starhalo_npy_header_t g_hdr, g_hdr_in;
+static const char not_npy[64] = "\x89PNG\r\n\x1a\n not an .npy file";
+/* A header to format: dtype, dims, the first extent (the others 2). */
+static starhalo_npy_header_t *npy_hdr(starhalo_dtype_t dt, int ndims, int64_t extent0)
+{
+    memset(&g_hdr_in, 0, sizeof g_hdr_in);
+    g_hdr_in.dtype = dt;
+    g_hdr_in.ndims = ndims;
+    for (int d = 0; d < STARHALO_NPY_MAX_DIMS; d++)
+        g_hdr_in.shape[d] = d ? 2 : extent0;
+    return &g_hdr_in;
+}
 
 /* The valid description g_dc was made from, with one field changed. */
 static starhalo_decomp_desc_t base(void)
@@ -240,6 +258,22 @@ static int box_is_empty(starhalo_box_t b)
     V(ip_g2h_out, "-1", "%lld", (long long)starhalo_index_plan_global_to_halo(g_ip, 99)) \
     V(ip_h2g_null, "-1", "%lld", (long long)starhalo_index_plan_halo_to_global(NULL, 0)) \
     V(ip_h2g_out, "-1", "%lld", (long long)starhalo_index_plan_halo_to_global(g_ip, 5)) \
+    S(npy_fmt_null, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(NULL, g_text, sizeof g_text, &g_len)) \
+    S(npy_fmt_dtype, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(npy_hdr((starhalo_dtype_t)7, 2, 2), g_text, sizeof g_text, &g_len)) \
+    S(npy_fmt_ndims, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 9, 2), g_text, sizeof g_text, &g_len)) \
+    S(npy_fmt_extent, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 2, -1), g_text, sizeof g_text, &g_len)) \
+    S(npy_fmt_cap, STARHALO_ERR_OUT_OF_RANGE, starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 2, 2), g_text, 16, &g_len)) \
+    S(npy_fmt_null_buf, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 2, 2), NULL, 64, &g_len)) \
+    S(npy_fmt_null_len, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 2, 2), g_text, sizeof g_text, NULL)) \
+    S(npy_parse_null, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_parse(NULL, 64, &g_hdr)) \
+    S(npy_parse_null_out, STARHALO_ERR_INVALID_ARG, starhalo_npy_header_parse(g_npy, g_npy_len, NULL)) \
+    S(npy_parse_empty, STARHALO_ERR_CORRUPT, starhalo_npy_header_parse(g_npy, 0, &g_hdr)) \
+    S(npy_parse_cut, STARHALO_ERR_CORRUPT, starhalo_npy_header_parse(g_npy, 40, &g_hdr)) \
+    S(npy_parse_magic, STARHALO_ERR_CORRUPT, starhalo_npy_header_parse(not_npy, sizeof not_npy, &g_hdr)) \
+    S(npy_parse_int32, STARHALO_ERR_UNSUPPORTED, starhalo_npy_header_parse(g_npy_i4, g_npy_len, &g_hdr)) \
+    V(npy_sum_null, "5", "%llu", (unsigned long long)starhalo_npy_checksum_add(5, STARHALO_FLOAT32, NULL, 3, 0)) \
+    V(npy_sum_dtype, "5", "%llu", (unsigned long long)starhalo_npy_checksum_add(5, (starhalo_dtype_t)9, g_text, 3, 0)) \
+    V(npy_finish_null, "0", "%llu", (unsigned long long)starhalo_npy_checksum_finish(5, NULL)) \
     V(dtype_size_bad, "0", "%zu", starhalo_dtype_size((starhalo_dtype_t)7)) \
     S(dtype_null, STARHALO_ERR_INVALID_ARG, starhalo_dtype_parse(NULL, &dtype)) \
     S(dtype_unknown, STARHALO_ERR_INVALID_ARG, starhalo_dtype_parse("int8", &dtype)) \
@@ -259,6 +293,15 @@ int main(int argc, char **argv)
 {
     g_desc = base();
     const int64_t req[1] = {7};
+    if (starhalo_npy_header_format(npy_hdr(STARHALO_FLOAT32, 2, 3), g_npy, sizeof g_npy,
+                                   &g_npy_len) != STARHALO_OK) {
+        fprintf(stderr, "bad input: npy setup failed: %s\n", starhalo_last_error_message());
+        return 1;
+    }
+    memcpy(g_npy_i4, g_npy, sizeof g_npy);
+    for (size_t i = 10; i + 3 <= g_npy_len; i++) /* past the magic, which holds a 0 byte */
+        if (!memcmp(g_npy_i4 + i, "<f4", 3))
+            g_npy_i4[i + 1] = 'i';
     if (starhalo_decomp_create(&g_desc, &g_dc) != STARHALO_OK ||
         starhalo_part_plan_create(g_dc, 0, &g_pp) != STARHALO_OK ||
         starhalo_distribution_create_block(10, 2, &g_dist) != STARHALO_OK ||

@@ -12,11 +12,12 @@
  * different decomposition), g_dist / g_ip (10 indexes, one rank, finished index plan),
  * g_xp (its transfer plan), g_mx (a plain-MPI exchange of it), g_ip_open / g_if_open (an
  * index plan not finished and a field of it), g_sxp (part 0 of g_dc lowered: peer part 1),
- * g_buf (a large buffer).
+ * g_buf (a large buffer), g_junk (a file of text), g_wrong_shape (a checkpoint of g_other).
  */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "bad_input_table.h"
 
@@ -62,6 +63,9 @@ static starhalo_field_t *const *pair(starhalo_field_t *a, starhalo_field_t *b)
     g_pair[1] = b;
     return g_pair;
 }
+static starhalo_checkpoint_meta_t meta;
+static char g_junk[64], g_wrong_shape[64];
+static int64_t shape[STARHALO_NPY_MAX_DIMS];
 static starhalo_layer_t g_layer;
 #define LAYER(k, s, d, p) (g_layer = (starhalo_layer_t){k, s, d, p}, &g_layer)
 /* begin twice on g_ex: the second begin's status; the exchange is then ended. */
@@ -174,6 +178,18 @@ static starhalo_status_t begin_twice(void)
     S(relu_other, STARHALO_ERR_INVALID_ARG, starhalo_cnn_relu(g_f, g_other)) \
     S(relu_bwd_null, STARHALO_ERR_INVALID_ARG, starhalo_cnn_relu_backward(NULL, g_f)) \
     S(relu_bwd_other, STARHALO_ERR_INVALID_ARG, starhalo_cnn_relu_backward(g_other, g_f)) \
+    S(ckw_null, STARHALO_ERR_INVALID_ARG, starhalo_field_write(NULL, g_junk, &meta)) \
+    S(ckw_null_path, STARHALO_ERR_INVALID_ARG, starhalo_field_write(g_f, NULL, &meta)) \
+    S(ckw_no_dir, STARHALO_ERR_IO, starhalo_field_write(g_f, "/nonexistent-dir/f.npy", &meta)) \
+    S(ckw_index_field, STARHALO_ERR_UNSUPPORTED, starhalo_field_write(g_if_open, g_junk, &meta)) \
+    S(ckr_null, STARHALO_ERR_INVALID_ARG, starhalo_field_read(NULL, g_junk, &meta)) \
+    S(ckr_null_path, STARHALO_ERR_INVALID_ARG, starhalo_field_read(g_f, NULL, &meta)) \
+    S(ckr_missing, STARHALO_ERR_IO, starhalo_field_read(g_f, "/nonexistent-dir/f.npy", &meta)) \
+    S(ckr_junk, STARHALO_ERR_CORRUPT, starhalo_field_read(g_f, g_junk, &meta)) \
+    S(ckr_wrong_shape, STARHALO_ERR_FILE_MISMATCH, starhalo_field_read(g_f, g_wrong_shape, &meta)) \
+    V(ck_shape_null, "0", "%d", starhalo_field_file_shape(NULL, shape)) \
+    V(ck_shape_null_out, "0", "%d", starhalo_field_file_shape(g_f, NULL)) \
+    S(cnn_mode_null, STARHALO_ERR_INVALID_ARG, starhalo_cnn_conv_set_mode(NULL, STARHALO_STEP_BSP)) \
     S(if_null_ctx, STARHALO_ERR_INVALID_ARG, starhalo_index_field_create(NULL, g_ip, STARHALO_FLOAT32, 1, &f)) \
     S(if_null_plan, STARHALO_ERR_INVALID_ARG, starhalo_index_field_create(g_ctx, NULL, STARHALO_FLOAT32, 1, &f)) \
     S(if_dtype, STARHALO_ERR_INVALID_ARG, starhalo_index_field_create(g_ctx, g_ip, (starhalo_dtype_t)5, 1, &f)) \
@@ -241,6 +257,13 @@ static starhalo_status_t setup(void)
     const starhalo_status_t lowered = starhalo_part_plan_lower(part0, &g_sxp);
     starhalo_part_plan_destroy(part0);
     STARHALO_CHECK(lowered);
+    snprintf(g_junk, sizeof g_junk, "/tmp/starhalo-bad-input-%d.txt", (int)getpid());
+    snprintf(g_wrong_shape, sizeof g_wrong_shape, "/tmp/starhalo-bad-input-%d.npy", (int)getpid());
+    FILE *junk = fopen(g_junk, "w");
+    if (!junk || fputs("not a checkpoint, just some text that is longer than a header\n", junk) < 0)
+        return starhalo__error_set(STARHALO_ERR_IO, "cannot write %s", g_junk);
+    fclose(junk);
+    STARHALO_CHECK(starhalo_field_write(g_other, g_wrong_shape, &meta));
     return starhalo_mpi_exchange_create(MPI_COMM_WORLD, g_xp, NULL, STARHALO_FLOAT32,
                                         STARHALO_MPI_TWO_SIDED, &g_mx);
 }
@@ -277,5 +300,7 @@ int main(int argc, char **argv)
     starhalo_decomp_destroy(g_dc_other);
     starhalo_decomp_destroy(g_dc);
     starhalo_context_destroy(g_ctx);
+    remove(g_junk);
+    remove(g_wrong_shape);
     return rc;
 }

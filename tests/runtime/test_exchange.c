@@ -26,17 +26,7 @@
 
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_starpu.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/allocator_interface.h>
-#endif
+#include "starhalo_mem_test.h"
 
 static starhalo_context_t *g_ctx;
 static int g_rank, g_size;
@@ -586,32 +576,11 @@ static void test_mixed_paths(void **state)
     starhalo_mpi_assert_all_ok(bad, "ranks on different exchange paths");
 }
 
-/*
- * Memory the process holds, in 4 KiB pages: its RSS; under AddressSanitizer its live heap
- * instead. ASan's quarantine keeps freed blocks resident (RSS grows ~16 MiB per 1000
- * exchanges until the 256 MiB quarantine is full) while a leak grows the live heap just as it
- * grows the RSS of a normal build.
- */
-#ifdef TEST_ASAN
-#define MEM_WHAT "live heap"
+/* Memory the process holds (RSS, or the live heap under ASan: starhalo_mem_test.h), pages. */
 static long mem_pages(void)
 {
-    return (long)(__sanitizer_get_current_allocated_bytes() / 4096);
+    return starhalo_test_mem_kib() / 4;
 }
-#else
-#define MEM_WHAT "RSS"
-static long mem_pages(void)
-{
-    long size = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss;
-}
-#endif
 
 /* STARHALO_TEST_LEAK_BYTES=n: leak n bytes (touched) per exchange, to show the check fails. */
 static void leak_for_check(char ***blocks, size_t *n)
@@ -677,8 +646,8 @@ static void test_repeated(void **state)
     const long grown = mem_pages() - mem0;
     const long slack = 2048; /* pages: 8 MiB, StarPU's own pools settle in the first calls */
     if (grown > slack) {
-        print_error("rank %d: " MEM_WHAT " grew by %ld pages after %d exchanges\n", g_rank, grown,
-                    iters);
+        print_error("rank %d: " STARHALO_TEST_MEM_WHAT " grew by %ld pages after %d exchanges\n",
+                    g_rank, grown, iters);
         bad++;
     }
     for (size_t i = 0; i < nleaked; i++)

@@ -38,10 +38,10 @@ typedef struct bad_case {
         snprintf(b, n, "returns " fmt, expr);                                                      \
         return b;                                                                                  \
     }
-#define BAD_S_ROW(id, want, expr) {#expr, #want, bad_##id},
+#define BAD_S_ROW(id, want, expr)      {#expr, #want, bad_##id},
 #define BAD_V_ROW(id, want, fmt, expr) {#expr, "returns " want, bad_##id},
-#define BAD_INPUT_FUNCTIONS(LIST) LIST(BAD_S_FN, BAD_V_FN)
-#define BAD_INPUT_ROWS(LIST) LIST(BAD_S_ROW, BAD_V_ROW)
+#define BAD_INPUT_FUNCTIONS(LIST)      LIST(BAD_S_FN, BAD_V_FN)
+#define BAD_INPUT_ROWS(LIST)           LIST(BAD_S_ROW, BAD_V_ROW)
 
 /* Run (or print, with --markdown) @p n cases; the return value is main's. */
 static inline int bad_input_main(int argc, char **argv, const bad_case_t *cases, size_t n)
