@@ -51,7 +51,8 @@ static void checksum_split(const starhalo_npy_header_t *h, const uint8_t *data, 
     const uint8_t *p = data + h->data_offset;
     const uint64_t whole = starhalo_npy_checksum_add(0, h->dtype, p, count, 0);
     const int64_t cut = count / 3;
-    uint64_t split = starhalo_npy_checksum_add(0, h->dtype, p + (size_t)cut * esz, count - cut, cut);
+    uint64_t split =
+        starhalo_npy_checksum_add(0, h->dtype, p + (size_t)cut * esz, count - cut, cut);
     split = starhalo_npy_checksum_add(split, h->dtype, p, cut, 0);
     FZ_CHECK(whole == split);
     (void)starhalo_npy_checksum_finish(whole, h);

@@ -6,8 +6,8 @@
  * would grow if something leaked: RSS, the exchange's tasks and transfers in flight, the
  * direct transport's requests not completed, StarPU tasks submitted and not done, MPI tags
  * booked in the context, live exchanges. "Flat" means the last sample equals the first (RSS,
- * or the live heap in an ASan build: within --rss-slack KiB); rank 0 prints one line per sample and the verdict, and the exit
- * status is 1 when not flat.
+ * or the live heap in an ASan build: within --rss-slack KiB); rank 0 prints one line per sample and
+ * the verdict, and the exit status is 1 when not flat.
  *
  *   mpirun -np 2 soak_exchange [--exchanges N] [--every K] [--size S] [--halo H]
  *                             [--transport direct|starpu] [--rss-slack KIB]
@@ -29,7 +29,7 @@
 #include <starhalo/starhalo_runtime.h>
 
 typedef struct sample {
-    long rss_kib; /* RSS, or the live heap under ASan */
+    long rss_kib;  /* RSS, or the live heap under ASan */
     long pending;  /* the exchange's tasks and detached transfers in flight */
     long open_req; /* direct transport: persistent requests started and not complete */
     long nsubmitted;
@@ -50,8 +50,8 @@ static long open_requests(const starhalo_exchange_t *ex)
     long open = 0;
     for (int i = 0; i < ex->nxparts; i++)
         for (int d = 0; d < 2; d++)
-            for (int r = 0; ex->xparts[i].dreq[d] && r < ex->xparts[i].ndrecv[d] +
-                                                             ex->xparts[i].ndsend[d];
+            for (int r = 0;
+                 ex->xparts[i].dreq[d] && r < ex->xparts[i].ndrecv[d] + ex->xparts[i].ndsend[d];
                  r++) {
                 int done = 1;
                 MPI_Status st;
@@ -147,8 +147,8 @@ int main(int argc, char **argv)
                "forward + %ld reverse exchanges, sampled every %ld (mem: %s)\n"
                "soak: %9s %8s %9s %7s %8s %10s %6s %9s %8s\n",
                nranks, (long)d.extent[0], size, halo, tr, n, n, every, STARHALO_TEST_MEM_WHAT,
-               "exchanges", "seconds",
-               "mem_kib", "pending", "open_req", "nsubmitted", "tags", "exchanges", "us/pair");
+               "exchanges", "seconds", "mem_kib", "pending", "open_req", "nsubmitted", "tags",
+               "exchanges", "us/pair");
     sample_t first = {0}, last = {0};
     double t0 = MPI_Wtime(), tprev = t0;
     for (long i = 1; i <= n && st == STARHALO_OK; i++) {
@@ -161,8 +161,7 @@ int main(int argc, char **argv)
         if (st == STARHALO_OK && starpu_task_wait_for_all() != 0)
             st = STARHALO_ERR_STARPU;
         const sample_t s = measure(ctx, ex, free0);
-        long mine[6] = {s.rss_kib, s.pending, s.open_req, s.nsubmitted, s.booked_tags,
-                        s.exchanges},
+        long mine[6] = {s.rss_kib, s.pending, s.open_req, s.nsubmitted, s.booked_tags, s.exchanges},
              all[6];
         MPI_Reduce(mine, all, 6, MPI_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
         const double now = MPI_Wtime();
@@ -176,14 +175,15 @@ int main(int argc, char **argv)
                    (now - tprev) / (double)every * 1e6);
         tprev = now;
     }
-    int flat = st == STARHALO_OK && last.rss_kib - first.rss_kib <= slack &&
-               last.pending == 0 && last.open_req == 0 && last.nsubmitted == 0 &&
+    int flat = st == STARHALO_OK && last.rss_kib - first.rss_kib <= slack && last.pending == 0 &&
+               last.open_req == 0 && last.nsubmitted == 0 &&
                last.booked_tags == first.booked_tags && last.exchanges == first.exchanges;
     MPI_Bcast(&flat, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (rank == 0)
         printf("soak: %s (%s %+ld KiB from the first sample, max over ranks; slack %ld)%s%s\n",
-               flat ? "flat" : "NOT FLAT", STARHALO_TEST_MEM_WHAT, last.rss_kib - first.rss_kib, slack,
-               st == STARHALO_OK ? "" : ": ", st == STARHALO_OK ? "" : starhalo_last_error_message());
+               flat ? "flat" : "NOT FLAT", STARHALO_TEST_MEM_WHAT, last.rss_kib - first.rss_kib,
+               slack, st == STARHALO_OK ? "" : ": ",
+               st == STARHALO_OK ? "" : starhalo_last_error_message());
     starhalo_exchange_destroy(ex);
     starhalo_field_destroy(f);
     starhalo_decomp_destroy(dc);
