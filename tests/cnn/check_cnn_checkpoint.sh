@@ -20,12 +20,25 @@ case $what in
 restart)
   npa=$1 a=$2 npb=$3 b=$4 args=$5
   out=$(run "$npb" $args $b --steps 6 --dump "$dir/full") || { echo "$out"; fail "uninterrupted run"; }
-  out=$(run "$npa" $args $a --steps 3 --checkpoint "$dir/w.npy" --checkpoint-every 2) || { echo "$out"; fail "first half"; }
+  out=$(run "$npa" $args $a --steps 3 --checkpoint "$dir/w.npy" --checkpoint-every 2 --dump "$dir/half") ||
+    { echo "$out"; fail "first half"; }
   echo "$out" | grep -q 'checkpoint step 2 ' || fail "no checkpoint at step 2"
   echo "$out" | grep -q 'checkpoint step 3 ' || fail "no checkpoint at step 3"
   out=$(run "$npb" $args $b --steps 6 --restart "$dir/w.npy" --dump "$dir/re") || { echo "$out"; fail "restart"; }
   echo "$out"
   echo "$out" | grep -q "restarting from .* at step 3" || fail "restart did not resume at step 3"
+  # numpy.load of the checkpoint: w1 then w2, as the first half dumped them (skipped without numpy).
+  if /usr/bin/python3 -c 'import numpy' 2> /dev/null; then
+    /usr/bin/python3 - "$dir" << 'EOF' || fail "numpy.load of the weights checkpoint"
+import sys
+import numpy as np
+d = sys.argv[1]
+w = np.load(f"{d}/w.npy")
+ref = np.concatenate([np.load(f"{d}/half/w1.npy").ravel(), np.load(f"{d}/half/w2.npy").ravel()])
+assert w.dtype == np.float32 and w.tobytes() == ref.tobytes(), "checkpoint != dumped weights"
+print(f"numpy.load: {w.shape} float32 weights equal the dumped w1, w2")
+EOF
+  fi
   for f in w1 w2 output; do
     cmp "$dir/full/$f.npy" "$dir/re/$f.npy" || fail "$f.npy differs after the restart"
   done
