@@ -219,18 +219,16 @@ static starhalo_status_t plan_agreed(starhalo_field_t *f, const char *path,
         return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     int64_t *mine = calloc((size_t)p->rounds + 1, sizeof *mine);
     p->calls = calloc((size_t)p->rounds + 1, sizeof *p->calls);
-    const int ok = mine && p->calls;
-    for (int i = 0; ok && i < f->nlocal; i++)
+    starhalo_status_t rc = io_agree(
+        p, mine && p->calls ? STARHALO_OK
+                            : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint: no memory"));
+    for (int i = 0; rc == STARHALO_OK && i < f->nlocal; i++)
         mine[i] = (part_rows(f, &f->parts[i]).n + p->row_cap - 1) / p->row_cap;
-    /* Every rank enters the reduction even without memory, then all fail together. */
-    const int mrc = MPI_Allreduce(ok ? mine : (int64_t[1]){0}, ok ? p->calls : (int64_t[1]){0},
-                                  ok ? p->rounds : 0, MPI_INT64_T, MPI_MAX, p->comm);
+    if (rc == STARHALO_OK &&
+        MPI_Allreduce(mine, p->calls, p->rounds, MPI_INT64_T, MPI_MAX, p->comm) != MPI_SUCCESS)
+        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     free(mine);
-    STARHALO_CHECK(io_agree(
-        p, !ok                  ? starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint")
-           : mrc != MPI_SUCCESS ? starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce")
-                                : STARHALO_OK));
-    return STARHALO_OK;
+    return rc;
 }
 
 static starhalo_status_t plan_create(starhalo_field_t *f, const char *path,
