@@ -55,7 +55,9 @@ starhalo_cnn_conv_get_weights(starhalo_cnn_conv_t *cv, float *weights);
  * How forward and backward are submitted: STARHALO_STEP_TASK (the default) overlaps the
  * interior conv with the forward exchange and the weight gradients with the reverse one;
  * STARHALO_STEP_BSP is the bulk-synchronous baseline (exchange, wait, then one conv task per
- * part; backward data, reverse exchange, wait, then the weight gradients). Same results.
+ * part; backward data, reverse exchange, wait, then the weight gradients). Same results up
+ * to rounding: one conv over the owned box may round differently from its interior and
+ * boundary pieces.
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_cnn_conv_set_mode(starhalo_cnn_conv_t *cv, starhalo_step_mode_t mode);
