@@ -189,7 +189,8 @@ int starhalo_distribution_owner(const starhalo_distribution_t *dist, int64_t g)
     switch (dist->kind) {
     case STARHALO_DIST_BLOCK: {
         const int64_t q = dist->n / dist->nranks, rem = dist->n % dist->nranks;
-        const int64_t big = rem * (q + 1);
+        /* No q + 1 when rem is 0: q is n itself for one rank, and n may be INT64_MAX. */
+        const int64_t big = rem ? rem * (q + 1) : 0;
         return (int)(g < big ? g / (q + 1) : rem + (g - big) / q);
     }
     case STARHALO_DIST_CYCLIC:
