@@ -12,11 +12,8 @@
 set -euo pipefail
 root=$1 tx=$2 hb=$3
 fail() { echo "cluster_exchange: FAIL: $*" >&2; exit 1; }
-if [ "$(id -u)" -ne 0 ] || ! ip netns add "shc-probe-$$" 2>/dev/null; then
-  echo "cluster_exchange: skipped: needs root and ip netns"
-  exit 77
-fi
-ip netns del "shc-probe-$$"
+source "$(dirname "$0")/../support/require_netns.sh"
+require_netns cluster_exchange
 
 out=$("$root/tools/cluster" --hosts 2 --rate 1gbit -- mpirun -np 2 --bind-to none "$tx" direct \
   2>&1) || fail "test_exchange across 2 hosts exited $?: $out"

@@ -10,12 +10,8 @@
 set -euo pipefail
 root=$1 hb=$2
 fail() { echo "cluster_e2e: FAIL: $*" >&2; exit 1; }
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null ||
-  ! ip netns add "shc-probe-$$" 2>/dev/null; then
-  echo "cluster_e2e: skipped: needs root and ip netns"
-  exit 77
-fi
-ip netns del "shc-probe-$$"
+source "$(dirname "$0")/../support/require_netns.sh"
+require_netns cluster_e2e
 
 # check_gone <tool output>: the namespaces named in the tool's first line are all deleted.
 check_gone() {

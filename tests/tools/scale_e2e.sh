@@ -10,12 +10,8 @@
 set -euo pipefail
 root=$1 build=$2
 fail() { echo "scale_e2e: FAIL: $*" >&2; exit 1; }
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null ||
-  ! ip netns add "shc-probe-$$" 2>/dev/null; then
-  echo "scale_e2e: skipped: needs root and ip netns"
-  exit 77
-fi
-ip netns del "shc-probe-$$"
+source "$(dirname "$0")/../support/require_netns.sh"
+require_netns scale_e2e
 out=$(mktemp -d /tmp/scale_e2e.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 

@@ -8,19 +8,16 @@ Exits 3 when matplotlib is missing (Debian: apt-get install python3-matplotlib).
 import csv
 import sys
 
+import mplot
+
 BARS = (("task", "task mode"), ("bsp", "StarPU BSP"), ("raw", "raw MPI BSP"),
         ("task_own", "task mode vs its own compute"))
 
 
 def plot(csv_path, png_path):
-    try:
-        import matplotlib
-    except ImportError:
-        print(f"overlap_plot: matplotlib is missing for {sys.executable} "
-              "(apt-get install python3-matplotlib)", file=sys.stderr)
+    plt = mplot.pyplot("overlap_plot")
+    if plt is None:
         return 3
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))

@@ -12,6 +12,8 @@ import math
 import os
 import sys
 
+import mplot
+
 LABELS = {"task": "starhalo task", "bsp": "StarPU BSP", "raw": "raw MPI BSP"}
 COLORS = {"task": "tab:blue", "bsp": "tab:orange", "raw": "tab:green"}
 STYLES = ["-", "--", ":", "-."]
@@ -72,14 +74,9 @@ def finish(fig, axes, ylabel, path, hosts):
 
 
 def plot(csv_path, out):
-    try:
-        import matplotlib
-    except ImportError:
-        print(f"scale_plot: matplotlib is missing for {sys.executable} "
-              "(apt-get install python3-matplotlib)", file=sys.stderr)
+    plt = mplot.pyplot("scale_plot")
+    if plt is None:
         return 3
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))

@@ -4,10 +4,11 @@ usage: sim_plot.py weak simulate.csv out.png | sim_plot.py check calibration.csv
 import csv
 import sys
 
-import matplotlib
+import mplot
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+plt = mplot.pyplot("sim_plot")
+if plt is None:
+    sys.exit(3)
 
 SIM = "SIMULATED: StarPU-MPI 1.3.10 on SimGrid 3.32, task times from perf models"
 
