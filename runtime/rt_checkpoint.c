@@ -214,7 +214,7 @@ static starhalo_status_t plan_agreed(starhalo_field_t *f, const char *path,
     uint64_t h = starhalo__hash(0, path, strlen(path));
     if (meta)
         h = starhalo__hash(starhalo__hash(h, &meta->step, 8), &meta->generation, 8);
-    STARHALO_CHECK(starhalo__agree(p->comm, h, STARHALO_OK, "checkpoint path or metadata"));
+    STARHALO_CHECK(starhalo__agree(p->comm, h, STARHALO_OK, "checkpoint path or metadata", 0));
     if (MPI_Allreduce(&f->nlocal, &p->rounds, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     int64_t *mine = calloc((size_t)p->rounds + 1, sizeof *mine);

@@ -219,7 +219,10 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
         return rc;
     }
     ctx->comm = cc.comm;
-    if (MPI_Comm_dup(ctx->comm, &ctx->dcomm) != MPI_SUCCESS) {
+    /* The private communicator returns errors instead of aborting: the direct transport maps
+     * them to statuses (docs/RUNTIME.md, "MPI errors"). */
+    if (MPI_Comm_dup(ctx->comm, &ctx->dcomm) != MPI_SUCCESS ||
+        MPI_Comm_set_errhandler(ctx->dcomm, MPI_ERRORS_RETURN) != MPI_SUCCESS) {
         rc = starhalo__error_set(STARHALO_ERR_MPI, "MPI_Comm_dup failed");
         if (ctx->we_init_mpi)
             MPI_Finalize();
@@ -251,12 +254,11 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     struct starpu_conf sc;
     starpu_conf_init(&sc);
     fill_starpu_conf(ctx, &cc, &sc);
-    int ret = starpu_mpi_init_conf(NULL, NULL, 0, ctx->comm, &sc);
-    if (ret != 0) {
-        rc = starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
-                                 "starpu_mpi_init_conf failed (%d)", ret);
+    rc = starhalo__starpu_status(starpu_mpi_init_conf(NULL, NULL, 0, ctx->comm, &sc),
+                                 "starpu_mpi_init_conf");
+    if (rc != STARHALO_OK)
         goto fail;
-    }
+    starpu_void_data_register(&ctx->token);
     ctx->ncpus = (int)starpu_cpu_worker_get_count();
     starhalo__progress_init(&ctx->progress);
     ctx->idle_yield = starhalo__env_int64("STARHALO_IDLE_YIELD", 0, 1) == 1;
@@ -273,6 +275,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     ctx->free_tags = malloc(sizeof(*ctx->free_tags));
     if (!ctx->free_tags) {
         starhalo__progress_fini(&ctx->progress);
+        starpu_data_unregister(ctx->token);
         if (ctx->idle_hook >= 0)
             starpu_idle_hook_deregister(ctx->idle_hook);
         starpu_mpi_shutdown();
@@ -299,8 +302,7 @@ void starhalo_context_destroy(starhalo_context_t *ctx)
         return;
     if (starhalo_context_wait_all(ctx) != STARHALO_OK)
         starpu_task_wait_for_all(); /* best effort: destroy cannot report */
-    if (ctx->token)
-        starpu_data_unregister(ctx->token);
+    starpu_data_unregister(ctx->token);
     starhalo__progress_fini(&ctx->progress); /* before MPI goes: it calls MPI_Testsome */
     if (ctx->idle_hook >= 0)
         starpu_idle_hook_deregister(ctx->idle_hook);
@@ -338,6 +340,33 @@ starhalo_status_t starhalo_context_wait_all(starhalo_context_t *ctx)
     STARHALO_REQUIRE(ctx, STARHALO_ERR_INVALID_ARG, "context_wait_all: ctx is NULL");
     if (starpu_task_wait_for_all() != 0)
         return starhalo__error_set(STARHALO_ERR_STARPU, "starpu_task_wait_for_all failed");
-    /* Detached sends and receives are not tasks: wait for each live exchange's buffers. */
-    return starhalo__exchange_wait_list(ctx->exchanges);
+    /* Detached sends and receives are not tasks: wait for each live exchange's counter. */
+    for (rt_pending_t *p = ctx->in_flight; p; p = p->next)
+        starhalo__pending_wait(p);
+    return STARHALO_OK;
+}
+
+void starhalo__context_track(starhalo_context_t *ctx, rt_pending_t *p)
+{
+    p->next = ctx->in_flight;
+    ctx->in_flight = p;
+}
+
+void starhalo__context_untrack(starhalo_context_t *ctx, rt_pending_t *p)
+{
+    for (rt_pending_t **q = &ctx->in_flight; *q; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            return;
+        }
+}
+
+void starhalo__context_inline_enter(starhalo_context_t *ctx)
+{
+    __atomic_add_fetch(&ctx->inline_runs, 1, __ATOMIC_RELAXED);
+}
+
+void starhalo__context_inline_leave(starhalo_context_t *ctx)
+{
+    __atomic_sub_fetch(&ctx->inline_runs, 1, __ATOMIC_RELAXED);
 }

@@ -118,7 +118,7 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
     starhalo_status_t local = build_map(ctx, decomp, part_rank, dtype, &map);
     const int nparts = decomp ? starhalo_decomp_num_parts(decomp) : 0;
     const uint64_t h = field_hash(decomp, map, nparts, dtype);
-    starhalo_status_t rc = starhalo__agree(ctx->comm, h, local, "decomposition/part map");
+    starhalo_status_t rc = starhalo__agree(ctx->comm, h, local, "decomposition/part map", 0);
     if (rc != STARHALO_OK) {
         free(map);
         return rc;
@@ -135,7 +135,7 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
     f->part_rank = map;
     /* Agree again: a tile allocation fails on one rank only (out of memory), and the others
      * must not go on into the next collective without it (ctest halo_bench_bad_out_of_memory). */
-    rc = starhalo__agree(ctx->comm, 0, create_parts(f), "field tiles");
+    rc = starhalo__agree(ctx->comm, 0, create_parts(f), "field tiles", 0);
     if (rc != STARHALO_OK) {
         starhalo_field_destroy(f);
         return rc;

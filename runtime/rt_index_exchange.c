@@ -18,8 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_mpi_internal.h"
-#include "runtime_internal.h"
+#include "rt_exchange_internal.h"
 
 #include <starhalo/starhalo_index_starpu.h>
 
@@ -37,15 +36,6 @@ const starhalo_index_plan_t *starhalo_index_field_plan(const starhalo_field_t *f
 {
     const rt_index_field_t *x = as_index(field);
     return x ? x->plan : NULL;
-}
-
-/* Agree on a local status (most negative code everywhere), then on a fingerprint of what
- * every rank must have passed identically. */
-static starhalo_status_t agree_all(starhalo_context_t *ctx, starhalo_status_t local, uint64_t h,
-                                   const char *what)
-{
-    STARHALO_CHECK(starhalo__mpi_agree(ctx->comm, local));
-    return starhalo__agree(ctx->comm, h, STARHALO_OK, what);
 }
 
 static starhalo_status_t check_plan(const starhalo_context_t *ctx,
@@ -119,7 +109,8 @@ starhalo_status_t starhalo_index_field_create(starhalo_context_t *ctx,
         const uint64_t dh = starhalo_distribution_hash(starhalo_index_plan_distribution(plan));
         h = starhalo__hash(h, &dh, sizeof dh);
     }
-    STARHALO_CHECK(agree_all(ctx, local, h, "index field dtypes, planes or distributions"));
+    STARHALO_CHECK(
+        starhalo__agree(ctx->comm, h, local, "index field dtypes, planes or distributions", 1));
     rt_index_field_t *x = calloc(1, sizeof(*x));
     starhalo_status_t rc = STARHALO_ERR_NO_MEMORY;
     if (x) {
@@ -129,7 +120,7 @@ starhalo_status_t starhalo_index_field_create(starhalo_context_t *ctx,
         starhalo__error_set(rc, "index_field_create: no memory");
     }
     /* Allocation failures are local: agree so that no rank goes on alone. */
-    rc = starhalo__mpi_agree(ctx->comm, rc);
+    rc = starhalo__agree(ctx->comm, 0, rc, "index field tiles", 1);
     if (rc != STARHALO_OK) {
         if (x)
             starhalo_field_destroy(&x->f);
@@ -140,7 +131,7 @@ starhalo_status_t starhalo_index_field_create(starhalo_context_t *ctx,
 }
 
 static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t *const *fields,
-                                      int nfields, starhalo_transport_t transport)
+                                      int nfields)
 {
     STARHALO_REQUIRE(fields && nfields > 0, STARHALO_ERR_INVALID_ARG,
                      "index_exchange_create: no fields (nfields %d)", nfields);
@@ -159,11 +150,7 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
             STARHALO_REQUIRE(fields[j] != fields[i], STARHALO_ERR_INVALID_ARG,
                              "index_exchange_create: field %d is passed twice (also %d)", i, j);
     }
-    STARHALO_REQUIRE(
-        transport == STARHALO_TRANSPORT_STARPU_MPI || transport == STARHALO_TRANSPORT_DIRECT_MPI,
-        STARHALO_ERR_INVALID_ARG, "index_exchange_create: unknown transport %d", (int)transport);
-    return transport == STARHALO_TRANSPORT_DIRECT_MPI ? starhalo__direct_available(ctx)
-                                                      : STARHALO_OK;
+    return STARHALO_OK;
 }
 
 /* Every index field has one local part, lowered from the fields' common index plan. */
@@ -179,43 +166,8 @@ starhalo_status_t starhalo_index_exchange_create(starhalo_context_t *ctx,
                                                  starhalo_transport_t transport,
                                                  starhalo_exchange_t **out)
 {
-    STARHALO_REQUIRE(ctx, STARHALO_ERR_INVALID_ARG, "index_exchange_create: ctx is NULL");
-    if (out)
-        *out = NULL;
-    if (transport == STARHALO_TRANSPORT_DEFAULT)
-        transport = starhalo__exchange_default_transport(ctx);
-    starhalo_status_t local =
-        out ? check_fields(ctx, fields, nfields, transport)
-            : starhalo__error_set(STARHALO_ERR_INVALID_ARG, "index_exchange_create: out is NULL");
-    /* Tags: the structured layout (2 x 27 slots per part, one part per rank) so that
-     * build_xpart's tag arithmetic applies unchanged; booked in the same order everywhere. */
-    int64_t base = -1;
-    const int64_t ntags = 2 * STARHALO__SLOTS * (int64_t)ctx->size;
-    if (local == STARHALO_OK)
-        local = starhalo__tags_book(ctx, ntags, &base);
-    uint64_t h = starhalo__hash(0, &nfields, sizeof nfields);
-    h = starhalo__hash(h, &transport, sizeof transport);
-    h = starhalo__hash(h, &base, sizeof base);
-    for (int i = 0; local == STARHALO_OK && i < nfields; i++)
-        h = starhalo__hash(h, &fields[i]->planes, sizeof(int64_t));
-    starhalo_status_t rc = agree_all(ctx, local, h,
-                                     "index exchange transports, field counts "
-                                     "or planes");
-    if (rc != STARHALO_OK) {
-        if (local == STARHALO_OK)
-            starhalo__tags_release(ctx, base, ntags);
-        return rc;
-    }
-    /* The build's failures are local: agree so that no rank goes on alone. */
-    starhalo_exchange_t *ex = NULL;
-    rc = starhalo__exchange_new(ctx, fields, nfields, transport, base, ntags, lower_index, &ex);
-    rc = starhalo__mpi_agree(ctx->comm, rc);
-    if (rc != STARHALO_OK) {
-        /* Built here but failed on another rank: free it and its tags (a local failure has
-         * already freed everything, ex is NULL then). */
-        starhalo_exchange_destroy(ex);
-        return rc;
-    }
-    *out = ex;
-    return STARHALO_OK;
+    /* Index plans never message their own rank, and their one part per rank is numbered by
+     * the rank, so the structured layout's tag arithmetic applies unchanged. */
+    return starhalo__exchange_create(ctx, fields, nfields, transport, check_fields, lower_index,
+                                     "index_exchange_create", 1, out);
 }

@@ -77,16 +77,22 @@ uint64_t starhalo__hash(uint64_t h, const void *p, size_t n)
 }
 
 starhalo_status_t starhalo__agree(MPI_Comm comm, uint64_t hash, starhalo_status_t local_err,
-                                  const char *what)
+                                  const char *what, int spread)
 {
-    /* max(h), max(~h) = ~min(h), max(error flag): one reduction, every rank learns all. */
-    uint64_t in[3] = {hash, ~hash, local_err != STARHALO_OK}, out[3];
-    if (MPI_Allreduce(in, out, 3, MPI_UINT64_T, MPI_MAX, comm) != MPI_SUCCESS)
+    /* max(h), max(~h) = ~min(h), max(error flag), max(-code) = -(most negative code): one
+     * reduction, every rank learns all of it. */
+    const int64_t code = (int64_t)local_err;
+    uint64_t in[4] = {hash, ~hash, local_err != STARHALO_OK, (uint64_t)(INT32_MAX - code)}, out[4];
+    if (MPI_Allreduce(in, out, 4, MPI_UINT64_T, MPI_MAX, comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce failed checking the %s", what);
     if (local_err != STARHALO_OK)
         return local_err;
-    if (out[2])
-        return starhalo__error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s", what);
+    if (out[2]) {
+        const starhalo_status_t worst = (starhalo_status_t)(INT32_MAX - (int64_t)out[3]);
+        return starhalo__error_set(spread ? worst : STARHALO_ERR_MISMATCH,
+                                   "another rank rejected its %s (%s)", what,
+                                   starhalo_err_name(worst));
+    }
     if (out[0] != hash || ~out[1] != hash)
         return starhalo__error_set(STARHALO_ERR_MISMATCH, "ranks passed different %s", what);
     return STARHALO_OK;

@@ -56,3 +56,23 @@ void starhalo__trace_xfer(int done, int is_send, int peer, int64_t bytes, uint64
 typedef int starhalo__trace_unused_t;
 
 #endif /* HAVE_STARPU_FXT */
+
+/* ---- one request's events (used by the direct transport and the progress thread) ---- */
+
+#include "runtime_internal.h"
+
+void starhalo__trace_req_post(rt_reqinfo_t *r)
+{
+    r->id = starhalo__trace_next_id();
+    r->done = 0;
+    starhalo__trace_xfer(0, r->is_send, r->peer, r->bytes, r->id);
+}
+
+/* Once per post: the progress thread may have reported the request before the unpack. */
+void starhalo__trace_req_done(rt_reqinfo_t *r)
+{
+    if (!starhalo__trace_enabled() || r->done)
+        return;
+    r->done = 1;
+    starhalo__trace_xfer(1, r->is_send, r->peer, r->bytes, r->id);
+}

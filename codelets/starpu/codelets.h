@@ -42,6 +42,15 @@ typedef struct starhalo_cl_xfer_args {
 extern struct starpu_codelet starhalo_cl_pack;
 extern struct starpu_codelet starhalo_cl_unpack;
 
+/** cl_arg of starhalo_cl_call (passed by pointer, owned by the caller): the task runs
+ * fn(arg) on a CPU worker; its data (any number, any mode) only order it. */
+typedef struct starhalo_cl_call {
+    void (*fn)(void *arg);
+    void *arg;
+} starhalo_cl_call_t;
+
+extern struct starpu_codelet starhalo_cl_call;
+
 /* ---------------------------------------------------------------------------------------- */
 /* Compute codelets: stencil5, stencil9, conv2d, pool2d (codelet_<op>.c)                     */
 /*                                                                                          */

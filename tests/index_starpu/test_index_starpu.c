@@ -34,7 +34,7 @@
 
 #include "starhalo_mpi_test.h"
 
-#include "runtime_internal.h"
+#include "rt_exchange_internal.h"
 #include <starhalo/starhalo_cnn.h>
 #include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_index_starpu.h>

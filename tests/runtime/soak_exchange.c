@@ -23,7 +23,7 @@
 #include <mpi.h>
 #include <starpu.h>
 
-#include "runtime_internal.h"
+#include "rt_exchange_internal.h"
 #include "starhalo_mem_test.h"
 
 #include <starhalo/starhalo_runtime.h>
@@ -45,34 +45,16 @@ static long free_tags(const starhalo_context_t *ctx)
     return n;
 }
 
-static long open_requests(const starhalo_exchange_t *ex)
-{
-    long open = 0;
-    for (int i = 0; i < ex->nxparts; i++)
-        for (int d = 0; d < 2; d++)
-            for (int r = 0;
-                 ex->xparts[i].dreq[d] && r < ex->xparts[i].ndrecv[d] + ex->xparts[i].ndsend[d];
-                 r++) {
-                int done = 1;
-                MPI_Status st;
-                if (ex->xparts[i].dreq[d][r] != MPI_REQUEST_NULL &&
-                    MPI_Request_get_status(ex->xparts[i].dreq[d][r], &done, &st) == MPI_SUCCESS &&
-                    !done)
-                    open++;
-            }
-    return open;
-}
-
 static sample_t measure(const starhalo_context_t *ctx, starhalo_exchange_t *ex, long free0)
 {
     sample_t s;
     s.rss_kib = starhalo_test_mem_kib();
     s.pending = __atomic_load_n(&ex->pending.count, __ATOMIC_ACQUIRE);
-    s.open_req = open_requests(ex);
+    s.open_req = starhalo__direct_open_requests(ex);
     s.nsubmitted = starpu_task_nsubmitted();
     s.booked_tags = free0 - free_tags(ctx);
     s.exchanges = 0;
-    for (const starhalo_exchange_t *e = ctx->exchanges; e; e = e->next)
+    for (const rt_pending_t *p = ctx->in_flight; p; p = p->next)
         s.exchanges++;
     return s;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * @file rt_pending.c
- * @brief Completion counters for submitted tasks and detached transfers, and a wait that
- * spins briefly before it sleeps.
+ * @file rt_submit.c
+ * @brief Counted task submission with one status mapping, and the completion counters for
+ * submitted tasks and detached transfers, with a wait that spins briefly before it sleeps.
  *
  * Why not starpu_data_acquire: on this machine class an acquire that waits for a finished
  * task costs ~30 us (the main thread sleeps on a condition and is woken through StarPU's
@@ -12,14 +12,44 @@
  * condition variable, so a rank waiting for milliseconds does not steal a worker's core.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "runtime_internal.h"
 
+starhalo_status_t starhalo__starpu_status(int ret, const char *what)
+{
+    if (ret == 0)
+        return STARHALO_OK;
+    return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
+                               "%s failed (%d%s)", what, ret,
+                               ret == -ENODEV ? ": no worker can run it" : "");
+}
+
+starhalo_status_t starhalo__task_submit(rt_pending_t *pending, struct starpu_codelet *cl,
+                                        struct starpu_data_descr *descr, int n, void *args,
+                                        size_t args_size, int priority, const char *name)
+{
+    if (pending)
+        starhalo__pending_add(pending, 1);
+    const int ret =
+        starpu_task_insert(cl, STARPU_DATA_MODE_ARRAY, descr, n, STARPU_CL_ARGS_NFREE, args,
+                           args_size, STARPU_PRIORITY, priority, STARPU_CALLBACK_WITH_ARG_NFREE,
+                           pending ? starhalo__pending_done : NULL, pending, STARPU_NAME, name, 0);
+    if (ret == 0)
+        return STARHALO_OK;
+    if (pending)
+        starhalo__pending_done(pending); /* not submitted: not to wait for */
+    char what[128];
+    snprintf(what, sizeof what, "submitting %s", name);
+    return starhalo__starpu_status(ret, what);
+}
+
 void starhalo__pending_init(rt_pending_t *p, long default_spin_us)
 {
     p->count = 0;
+    p->next = NULL;
     pthread_mutex_init(&p->mutex, NULL);
     pthread_cond_init(&p->cond, NULL);
     p->spin_us = (long)starhalo__env_int64("STARHALO_WAIT_SPIN_US", default_spin_us, 10000000);

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file rt_transport_direct.c
+ * @brief The direct MPI transport: the pack task starts persistent MPI requests and the
+ * unpack task completes them, so a message costs one MPI_Isend/MPI_Irecv pair and no handoff
+ * to the StarPU-MPI progress thread (which stays asleep).
+ *
+ * Why it cannot deadlock: one token per context (ctx->token); packs access it RW|COMMUTE,
+ * unpacks R. So the direct tasks of a rank run in phases that follow submission order (a run
+ * of packs, then the run of unpacks submitted after them, then the next packs, ...), across
+ * every exchange of the context. Ranks submit in the same order, so an unpack blocking in
+ * MPI_Waitall in phase k waits only for peer packs of phase <= k, which need only the peer's
+ * unpacks of earlier phases (induction over phases). A per-exchange token would not do: with
+ * two exchanges in flight, rank A could block in exchange 1's unpack while B blocks in
+ * exchange 2's unpack, each waiting for a pack queued behind the other's blocked worker. The
+ * unpack's MPI_Waitall covers this part's sends too, so buffers are free when the next pack
+ * runs.
+ *
+ * Rank tasks keep the phases: a rank pack task is one pack of its phase, a rank unpack task
+ * one unpack; a fused task (submit) takes the token RW, so it is a phase of its own that
+ * starts all its sends before it waits. An inline run (starhalo_exchange_run) holds the token
+ * acquired RW, i.e. it is such a fused phase executed by the calling thread. Ranks may choose
+ * differently (per part, per rank, fused, inline): each blocking step still waits only for
+ * peer sends of the same or earlier phases, which are started before anything of that
+ * phase blocks.
+ *
+ * With the progress thread (split exchanges with large messages, rt_progress.c) an unpack
+ * also reads its part's arrival handle, released once the thread saw the requests complete:
+ * it then waits for the same peer sends without holding a worker, so the argument holds.
+ * Messages to other nodes are several persistent requests (chunks) that match in order.
+ *
+ * MPI errors: the context's private communicator returns them; a failed start or wait is
+ * recorded in the exchange (starhalo__exchange_fail) and reported by its next end, submit,
+ * run or wait. A rank whose send failed cannot make its peer's receive complete: MPI gives no
+ * way to cancel a peer's wait, so the peer still waits (docs/RUNTIME.md, "MPI errors").
+ */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "codelet_xfer.h"
+#include "rt_exchange_internal.h"
+#include "rt_trace.h"
+
+/** Phases of a rank task. */
+enum { PHASE_PACK = 1, PHASE_UNPACK = 2, PHASE_BOTH = 3 };
+
+/** What one direct task of one part works on: its exchange, part, direction, reduction. */
+typedef struct direct_task {
+    starhalo_exchange_t *ex;
+    rt_xpart_t *xp;
+    int reverse;
+    starhalo_reduce_op_t op;
+    starhalo_cl_call_t call[2]; /**< [0] pack, [1] unpack */
+} direct_task_t;
+
+/** A task that covers every local part of the rank in one phase. */
+typedef struct rank_task {
+    starhalo_exchange_t *ex;
+    int phase; /**< PHASE_* */
+    int reverse;
+    starhalo_reduce_op_t op;
+    starhalo_cl_call_t call;
+} rank_task_t;
+
+/** Per local part: persistent requests per direction (receives first) and task scratch. */
+typedef struct direct_part {
+    MPI_Request *requests[2];
+    int nrecv_requests[2], nsend_requests[2];
+    rt_reqinfo_t *request_info[2]; /**< per request: peer and bytes, for the trace */
+    rt_watch_t watch[2];           /**< requests handed to the progress thread */
+    rt_arrival_t arrival;          /**< gates the unpack when the progress thread is used */
+    void **tile_ptrs;              /**< nfields entries */
+    void **msg_ptrs;               /**< nneighbors entries */
+    direct_task_t tasks[1 + NOPS]; /**< [0] forward, [1 + op] reverse */
+} direct_part_t;
+
+typedef struct direct_state {
+    /* One task per rank and phase instead of one per part (few parts or small messages:
+     * a task costs ~5-10 us here). */
+    int rank_tasks;
+    /* Split exchanges (begin ... end) hand their requests to the progress thread when the
+     * largest message reaches STARHALO_PROGRESS_BYTES. */
+    int progress;
+    rank_task_t rank[3][1 + NOPS];   /**< [phase - 1][0 forward, 1 + op reverse] */
+    struct starpu_data_descr *descr; /**< rank-task scratch: tiles, arrival handles, token */
+    direct_part_t *parts;            /**< per local part */
+} direct_state_t;
+
+static direct_state_t *state_of(const starhalo_exchange_t *ex)
+{
+    return ex->transport_state;
+}
+
+static direct_part_t *part_of(const rt_xpart_t *xp)
+{
+    return xp->transport_state;
+}
+
+static int task_index(int reverse, starhalo_reduce_op_t op)
+{
+    return reverse ? 1 + (int)op : 0;
+}
+
+static void fail_mpi(starhalo_exchange_t *ex, int rc, const char *what)
+{
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    starhalo__exchange_fail(ex, starhalo__error_set(STARHALO_ERR_MPI, "%s failed: %s", what, msg));
+}
+
+static void trace_posts(direct_part_t *dp, int d, int first, int n)
+{
+    if (starhalo__trace_enabled())
+        for (int i = first; i < first + n; i++)
+            starhalo__trace_req_post(&dp->request_info[d][i]);
+}
+
+static void start_recvs(const direct_task_t *t)
+{
+    direct_part_t *dp = part_of(t->xp);
+    const int d = t->reverse;
+    if (!dp->nrecv_requests[d])
+        return;
+    const int rc = MPI_Startall(dp->nrecv_requests[d], dp->requests[d]);
+    if (rc != MPI_SUCCESS)
+        fail_mpi(t->ex, rc, "starting the receives (MPI_Startall)");
+    trace_posts(dp, d, 0, dp->nrecv_requests[d]);
+}
+
+static void pack_and_send(const direct_task_t *t)
+{
+    direct_part_t *dp = part_of(t->xp);
+    const int d = t->reverse;
+    starhalo__layout_tile_ptrs(t->ex, t->xp, dp->tile_ptrs);
+    starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 0, dp->msg_ptrs);
+    starhalo__xfer_pack(&t->xp->pack_args[d], dp->tile_ptrs, dp->msg_ptrs);
+    if (!dp->nsend_requests[d])
+        return;
+    const int rc = MPI_Startall(dp->nsend_requests[d], dp->requests[d] + dp->nrecv_requests[d]);
+    if (rc != MPI_SUCCESS)
+        fail_mpi(t->ex, rc, "starting the sends (MPI_Startall)");
+    trace_posts(dp, d, dp->nrecv_requests[d], dp->nsend_requests[d]);
+}
+
+/* Between a pack task and its unpack task the workers compute: the progress thread keeps
+ * rendezvous messages moving meanwhile (rt_progress.c). */
+static void hand_to_progress(const direct_task_t *t)
+{
+    if (state_of(t->ex)->progress)
+        starhalo__progress_watch(&t->ex->ctx->progress, &part_of(t->xp)->watch[t->reverse]);
+}
+
+/* On the calling thread of an inline run, poll and yield instead of MPI_Waitall: Open MPI
+ * does not yield in MPI_Waitall unless it thinks the node is oversubscribed, and two ranks'
+ * main threads that the kernel put on one core (their workers spinning on the other) then
+ * take turns only at the 4 ms tick: 8 ms per exchange in about one launch in ten. */
+static int wait_requests(int n, MPI_Request *req, int yielding, double spin_s)
+{
+    if (!yielding)
+        return MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+    /* Poll without yielding first (most exchanges finish within it), unless there are more
+     * ranks than cores: then a peer likely waits for this core (Open MPI yields at once too). */
+    const double spin_until = MPI_Wtime() + spin_s;
+    for (;;) {
+        int done = 0;
+        const int rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS || done)
+            return rc;
+        if (MPI_Wtime() > spin_until)
+            sched_yield();
+    }
+}
+
+static void wait_and_unpack(const direct_task_t *t, int yielding)
+{
+    starhalo_context_t *ctx = t->ex->ctx;
+    const double spin_s = ctx->nlocal > ctx->ncores ? 0.0 : 20e-6;
+    direct_part_t *dp = part_of(t->xp);
+    const int d = t->reverse;
+    const int nreq = dp->nrecv_requests[d] + dp->nsend_requests[d];
+    starhalo__progress_unwatch(&ctx->progress, &dp->watch[d]);
+    if (nreq) {
+        const int rc = wait_requests(nreq, dp->requests[d], yielding, spin_s);
+        if (rc != MPI_SUCCESS) {
+            fail_mpi(t->ex, rc, "completing the messages (MPI_Waitall)");
+            return; /* the buffers hold no message: leave the ghosts as they were */
+        }
+    }
+    for (int i = 0; starhalo__trace_enabled() && i < nreq; i++)
+        starhalo__trace_req_done(&dp->request_info[d][i]);
+    starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 1, dp->msg_ptrs);
+    starhalo__layout_tile_ptrs(t->ex, t->xp, dp->tile_ptrs);
+    starhalo__xfer_unpack(&t->xp->unpack_args[d][t->op], dp->msg_ptrs, dp->tile_ptrs);
+}
+
+static void part_pack(void *arg)
+{
+    start_recvs(arg);
+    pack_and_send(arg);
+    hand_to_progress(arg);
+}
+
+static void part_unpack(void *arg)
+{
+    wait_and_unpack(arg, 0);
+}
+
+static direct_task_t *rank_part_task(const rank_task_t *r, int li)
+{
+    return &part_of(&r->ex->xparts[li])->tasks[task_index(r->reverse, r->op)];
+}
+
+/* Every local part in one task: all receives are posted before any pack, and every local
+ * part is packed before any unpack reads a local neighbour's send buffer. */
+static void rank_body(const rank_task_t *r, int yielding)
+{
+    const starhalo_exchange_t *ex = r->ex;
+    if (r->phase & PHASE_PACK) {
+        for (int li = 0; li < ex->nxparts; li++)
+            start_recvs(rank_part_task(r, li));
+        for (int li = 0; li < ex->nxparts; li++)
+            pack_and_send(rank_part_task(r, li));
+        if (!(r->phase & PHASE_UNPACK))
+            for (int li = 0; li < ex->nxparts; li++)
+                hand_to_progress(rank_part_task(r, li));
+    }
+    if (r->phase & PHASE_UNPACK)
+        for (int li = 0; li < ex->nxparts; li++)
+            wait_and_unpack(rank_part_task(r, li), yielding);
+}
+
+static void rank_task(void *arg)
+{
+    rank_body(arg, 0);
+}
+
+/* ---- setup ------------------------------------------------------------------------- */
+
+/* Bytes per chunk for messages with @p rank: 0 (one request per message) unless the context
+ * chunks messages that leave the node (rt_context.c, docs/OVERLAP.md). */
+static int64_t chunk_for(const starhalo_exchange_t *ex, int rank)
+{
+    const starhalo_context_t *ctx = ex->ctx;
+    return ctx->chunk_bytes > 0 && (ctx->chunk_all || !ctx->on_node[rank]) ? ctx->chunk_bytes : 0;
+}
+
+static int nchunks(int64_t bytes, int64_t chunk)
+{
+    return bytes <= 0 ? 0 : chunk <= 0 || bytes <= chunk ? 1 : (int)((bytes + chunk - 1) / chunk);
+}
+
+/* Persistent requests for one message, cut into equal chunks of at most the chunk size
+ * (128 KiB: three of 43691 bytes, not 65472 + 65472 + 128) that match in order (same source,
+ * tag and communicator: MPI does not let them overtake each other). */
+static int init_message(starhalo_exchange_t *ex, direct_part_t *dp, int d, int is_send,
+                        char *buf, int64_t bytes, const rt_neighbor_t *nb)
+{
+    const int n = nchunks(bytes, chunk_for(ex, nb->rank));
+    const int64_t each = n > 0 ? (bytes + n - 1) / n : 0;
+    const int tag = (int)(is_send ? nb->send_tag[d] : nb->recv_tag[d]);
+    for (int c = 0; c < n; c++) {
+        const int64_t off = c * each;
+        const int64_t len = bytes - off < each ? bytes - off : each;
+        const int i = is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++
+                              : dp->nrecv_requests[d]++;
+        dp->request_info[d][i] = (rt_reqinfo_t){nb->rank, is_send, len, 0, 0};
+        const int rc = is_send ? MPI_Send_init(buf + off, (int)len, MPI_BYTE, nb->rank, tag,
+                                               ex->ctx->dcomm, &dp->requests[d][i])
+                               : MPI_Recv_init(buf + off, (int)len, MPI_BYTE, nb->rank, tag,
+                                               ex->ctx->dcomm, &dp->requests[d][i]);
+        if (rc != MPI_SUCCESS)
+            return rc;
+    }
+    return MPI_SUCCESS;
+}
+
+static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp)
+{
+    size_t nreq = 1;
+    for (int i = 0; i < xp->nneighbors; i++) {
+        const rt_neighbor_t *nb = &xp->neighbors[i];
+        if (nb->local_index >= 0)
+            continue;
+        const int64_t sb = starhalo__layout_message_bytes(ex, nb, 1);
+        const int64_t rb = starhalo__layout_message_bytes(ex, nb, 0);
+        STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
+                         "a %lld-byte message is too large for the direct transport",
+                         (long long)(sb > rb ? sb : rb));
+        nreq += (size_t)nchunks(sb, chunk_for(ex, nb->rank)) +
+                (size_t)nchunks(rb, chunk_for(ex, nb->rank));
+    }
+    /* Scratch of the tasks, allocated here so that they never allocate. */
+    dp->tile_ptrs = calloc((size_t)ex->nfields, sizeof(void *));
+    dp->msg_ptrs = calloc((size_t)(xp->nneighbors + 1), sizeof(void *));
+    int ok = dp->tile_ptrs && dp->msg_ptrs;
+    for (int d = 0; d < 2; d++) {
+        dp->requests[d] = calloc(nreq, sizeof(MPI_Request));
+        dp->request_info[d] = calloc(nreq, sizeof(rt_reqinfo_t));
+        dp->watch[d].idx = calloc(nreq, sizeof(int));
+        ok = ok && dp->requests[d] && dp->request_info[d] && dp->watch[d].idx;
+    }
+    STARHALO_REQUIRE(ok, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    return STARHALO_OK;
+}
+
+/* Persistent requests per remote message (or chunk) and direction; receives first in each
+ * array. Forward sends the send buffer and receives into the recv buffer; reverse swaps. */
+static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp)
+{
+    STARHALO_CHECK(alloc_part(ex, xp, dp));
+    for (int i = 0; i <= NOPS; i++) {
+        const starhalo_reduce_op_t op = i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE;
+        direct_task_t *t = &dp->tasks[i];
+        *t = (direct_task_t){ex, xp, i > 0, op, {{part_pack, t}, {part_unpack, t}}};
+    }
+    int rc = MPI_SUCCESS;
+    for (int pass = 0; pass < 2; pass++) /* receives, then sends */
+        for (int i = 0; rc == MPI_SUCCESS && i < xp->nneighbors; i++) {
+            rt_neighbor_t *nb = &xp->neighbors[i];
+            if (nb->local_index >= 0)
+                continue;
+            const int64_t sb = starhalo__layout_message_bytes(ex, nb, 1);
+            const int64_t rb = starhalo__layout_message_bytes(ex, nb, 0);
+            char *sbuf = nb->sendbuf, *rbuf = nb->recvbuf;
+            if (pass == 0) {
+                rc = init_message(ex, dp, RT_FORWARD, 0, rbuf, rb, nb);
+                if (rc == MPI_SUCCESS)
+                    rc = init_message(ex, dp, RT_REVERSE, 0, sbuf, sb, nb);
+            } else {
+                rc = init_message(ex, dp, RT_FORWARD, 1, sbuf, sb, nb);
+                if (rc == MPI_SUCCESS)
+                    rc = init_message(ex, dp, RT_REVERSE, 1, rbuf, rb, nb);
+            }
+            STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
+                             "creating persistent requests with rank %d failed", nb->rank);
+        }
+    for (int d = 0; d < 2; d++)
+        dp->watch[d] = (rt_watch_t){.req = dp->requests[d],
+                                    .n = dp->nrecv_requests[d] + dp->nsend_requests[d],
+                                    .idx = dp->watch[d].idx,
+                                    .info = dp->request_info[d]};
+    return STARHALO_OK;
+}
+
+/* Per-part tasks pay off when a rank's parts have enough to copy for two workers to share;
+ * below this many bytes per exchange and rank, one task per phase is faster (measured in
+ * docs/PERFORMANCE.md). STARHALO_RANK_TASK_BYTES overrides it (0: always per part, even
+ * with one part). */
+#define RANK_TASK_BYTES ((int64_t)1 << 20)
+
+/* Rank tasks or part tasks, and whether split exchanges use the progress thread. */
+static starhalo_status_t choose_tasks(starhalo_exchange_t *ex, direct_state_t *st)
+{
+    int64_t bytes = 0, largest_remote = 0;
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int i = 0; i < ex->xparts[li].nneighbors; i++) {
+            const rt_neighbor_t *nb = &ex->xparts[li].neighbors[i];
+            const int64_t sb = starhalo__layout_message_bytes(ex, nb, 1);
+            const int64_t rb = starhalo__layout_message_bytes(ex, nb, 0);
+            bytes += sb + rb;
+            if (nb->local_index < 0 && (sb > largest_remote || rb > largest_remote))
+                largest_remote = sb > rb ? sb : rb;
+        }
+    const int64_t progress_bytes =
+        starhalo__env_int64("STARHALO_PROGRESS_BYTES", RT_PROGRESS_BYTES, INT64_MAX);
+    st->progress = largest_remote > 0 && largest_remote >= progress_bytes;
+    if (st->progress)
+        STARHALO_CHECK(starhalo__progress_start(&ex->ctx->progress));
+    for (int li = 0; st->progress && li < ex->nxparts; li++) {
+        direct_part_t *dp = &st->parts[li];
+        if (dp->watch[0].n + dp->watch[1].n == 0)
+            continue;
+        starpu_void_data_register(&dp->arrival.handle);
+        dp->watch[0].arrival = dp->watch[1].arrival = &dp->arrival;
+    }
+    const int64_t limit =
+        starhalo__env_int64("STARHALO_RANK_TASK_BYTES", RANK_TASK_BYTES, INT64_MAX);
+    st->rank_tasks = ex->nxparts > 0 && limit > 0 && (ex->nxparts == 1 || bytes < limit);
+    st->descr = calloc((size_t)(ex->nxparts * (ex->nfields + 1) + 1), sizeof(*st->descr));
+    STARHALO_REQUIRE(st->descr, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    for (int ph = 0; ph < 3; ph++)
+        for (int i = 0; i <= NOPS; i++) {
+            rank_task_t *r = &st->rank[ph][i];
+            *r = (rank_task_t){ex, ph + 1, i > 0,
+                               i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE,
+                               {rank_task, r}};
+        }
+    return STARHALO_OK;
+}
+
+static starhalo_status_t setup(starhalo_exchange_t *ex)
+{
+    direct_state_t *st = calloc(1, sizeof *st);
+    STARHALO_REQUIRE(st, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    ex->transport_state = st;
+    st->parts = calloc((size_t)(ex->nxparts ? ex->nxparts : 1), sizeof(direct_part_t));
+    STARHALO_REQUIRE(st->parts, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
+    for (int li = 0; li < ex->nxparts; li++) {
+        ex->xparts[li].transport_state = &st->parts[li];
+        STARHALO_CHECK(setup_part(ex, &ex->xparts[li], &st->parts[li]));
+    }
+    return choose_tasks(ex, st);
+}
+
+/* ---- submission ---------------------------------------------------------------------- */
+
+/* Tiles R to pack, RW to unpack; the token as the per-part tasks take it (see the top of
+ * this file), and exclusively for a task that does both: it is a phase of its own. */
+static starhalo_status_t submit_rank_task(starhalo_exchange_t *ex, int phase, int reverse)
+{
+    direct_state_t *st = state_of(ex);
+    int n = 0;
+    const enum starpu_data_access_mode tile_mode = phase == PHASE_PACK ? STARPU_R : STARPU_RW;
+    for (int li = 0; li < ex->nxparts; li++)
+        for (int f = 0; f < ex->nfields; f++)
+            st->descr[n++] = (struct starpu_data_descr){ex->xparts[li].tiles[f]->handle, tile_mode};
+    for (int li = 0; phase == PHASE_UNPACK && li < ex->nxparts; li++)
+        if (st->parts[li].arrival.handle)
+            st->descr[n++] = (struct starpu_data_descr){st->parts[li].arrival.handle, STARPU_R};
+    const int token_mode = phase == PHASE_PACK     ? STARPU_RW | STARPU_COMMUTE
+                           : phase == PHASE_UNPACK ? STARPU_R
+                                                   : STARPU_RW;
+    st->descr[n++] =
+        (struct starpu_data_descr){ex->ctx->token, (enum starpu_data_access_mode)token_mode};
+    rank_task_t *r = &st->rank[phase - 1][task_index(reverse, ex->rev_op)];
+    return starhalo__exchange_task(ex, &starhalo_cl_call, st->descr, n, &r->call, sizeof r->call,
+                                   phase == PHASE_BOTH   ? "starhalo_exchange"
+                                   : phase == PHASE_PACK ? "starhalo_pack"
+                                                         : "starhalo_unpack");
+}
+
+/* Per-part tasks: the layout's data plus the token (packs commute on it, unpacks read it, so
+ * no unpack, which blocks in MPI_Waitall, runs before this rank's last pack) and, gating an
+ * unpack, the part's arrival handle. */
+static starhalo_status_t submit_part_tasks(starhalo_exchange_t *ex, int reverse, int unpack)
+{
+    for (int li = 0; li < ex->nxparts; li++) {
+        rt_xpart_t *xp = &ex->xparts[li];
+        direct_part_t *dp = part_of(xp);
+        int n = unpack ? starhalo__layout_unpack_descr(ex, xp, reverse)
+                       : starhalo__layout_pack_descr(ex, xp, reverse);
+        const int mode = unpack ? STARPU_R : STARPU_RW | STARPU_COMMUTE;
+        xp->descr[n++] =
+            (struct starpu_data_descr){ex->ctx->token, (enum starpu_data_access_mode)mode};
+        if (unpack && dp->arrival.handle)
+            xp->descr[n++] = (struct starpu_data_descr){dp->arrival.handle, STARPU_R};
+        direct_task_t *t = &dp->tasks[task_index(reverse, ex->rev_op)];
+        STARHALO_CHECK(starhalo__exchange_task(
+            ex, &starhalo_cl_call, xp->descr, n, &t->call[unpack], sizeof t->call[unpack],
+            unpack ? (reverse ? "starhalo_unpack_rev" : "starhalo_unpack")
+                   : (reverse ? "starhalo_pack_rev" : "starhalo_pack")));
+    }
+    return STARHALO_OK;
+}
+
+/* After the packs of a split exchange are submitted: gate its unpacks (rt_progress.c). */
+static starhalo_status_t arm_arrivals(starhalo_exchange_t *ex, int reverse)
+{
+    direct_state_t *st = state_of(ex);
+    for (int li = 0; st->progress && li < ex->nxparts; li++)
+        if (st->parts[li].arrival.handle && st->parts[li].watch[reverse].n > 0)
+            STARHALO_CHECK(starhalo__arrival_arm(&st->parts[li].arrival));
+    return STARHALO_OK;
+}
+
+static starhalo_status_t begin(starhalo_exchange_t *ex, int reverse)
+{
+    if (state_of(ex)->rank_tasks)
+        STARHALO_CHECK(submit_rank_task(ex, PHASE_PACK, reverse));
+    else
+        STARHALO_CHECK(submit_part_tasks(ex, reverse, 0));
+    return arm_arrivals(ex, reverse);
+}
+
+static starhalo_status_t end(starhalo_exchange_t *ex, int reverse)
+{
+    if (state_of(ex)->rank_tasks)
+        return submit_rank_task(ex, PHASE_UNPACK, reverse);
+    return submit_part_tasks(ex, reverse, 1);
+}
+
+static starhalo_status_t submit(starhalo_exchange_t *ex, int reverse)
+{
+    if (state_of(ex)->rank_tasks)
+        return submit_rank_task(ex, PHASE_BOTH, reverse);
+    STARHALO_CHECK(begin(ex, reverse));
+    return end(ex, reverse);
+}
+
+/* Handle k of an inline run: 0 is the token, then every local part's tile of every field. */
+static starpu_data_handle_t inline_handle(const starhalo_exchange_t *ex, int k)
+{
+    return k == 0 ? ex->ctx->token
+                  : ex->xparts[(k - 1) / ex->nfields].tiles[(k - 1) % ex->nfields]->handle;
+}
+
+/* Give back the first @p n handles, last taken first. */
+static void release_first(const starhalo_exchange_t *ex, int n)
+{
+    while (n-- > 0)
+        starpu_data_release(inline_handle(ex, n));
+}
+
+/* Acquire the token and every local tile RW if nothing uses them; all or none. */
+static int try_acquire_all(const starhalo_exchange_t *ex)
+{
+    const int n = 1 + ex->nxparts * ex->nfields;
+    for (int k = 0; k < n; k++)
+        if (starpu_data_acquire_try(inline_handle(ex, k), STARPU_RW) != 0) {
+            release_first(ex, k);
+            return 0;
+        }
+    return 1;
+}
+
+/* Inline only with rank tasks: the inline body is the fused rank task's. Why it cannot
+ * deadlock: holding the token means no direct task of this rank is pending, so this is the
+ * rank's next phase exactly as the fused task would be (the argument at the top of this
+ * file); peers progress on their own workers or threads, never on ours. */
+static starhalo_status_t run(starhalo_exchange_t *ex, int reverse)
+{
+    direct_state_t *st = state_of(ex);
+    if (st->rank_tasks && ex->nxparts > 0 && try_acquire_all(ex)) {
+        starhalo__context_inline_enter(ex->ctx);
+        rank_body(&st->rank[PHASE_BOTH - 1][task_index(reverse, ex->rev_op)], 1);
+        starhalo__context_inline_leave(ex->ctx);
+        release_first(ex, 1 + ex->nxparts * ex->nfields);
+        return STARHALO_OK;
+    }
+    STARHALO_CHECK(submit(ex, reverse));
+    starhalo__pending_wait(&ex->pending);
+    return STARHALO_OK;
+}
+
+/* Wait for every started persistent request (inactive ones return at once). */
+static void abandon(starhalo_exchange_t *ex)
+{
+    direct_state_t *st = state_of(ex);
+    for (int li = 0; st && st->parts && li < ex->nxparts; li++) {
+        direct_part_t *dp = &st->parts[li];
+        for (int d = 0; d < 2; d++) {
+            const int taken = starhalo__progress_unwatch(&ex->ctx->progress, &dp->watch[d]);
+            if (dp->requests[d] && dp->nrecv_requests[d] + dp->nsend_requests[d])
+                MPI_Waitall(dp->nrecv_requests[d] + dp->nsend_requests[d], dp->requests[d],
+                            MPI_STATUSES_IGNORE);
+            if (taken && dp->watch[d].arrival)
+                starhalo__arrival_event(dp->watch[d].arrival); /* the thread will not */
+        }
+    }
+}
+
+static void free_part(direct_part_t *dp)
+{
+    if (dp->arrival.handle)
+        starpu_data_unregister(dp->arrival.handle);
+    for (int d = 0; d < 2; d++) {
+        for (int i = 0; dp->requests[d] && i < dp->nrecv_requests[d] + dp->nsend_requests[d]; i++)
+            MPI_Request_free(&dp->requests[d][i]);
+        free(dp->requests[d]);
+        free(dp->request_info[d]);
+        free(dp->watch[d].idx);
+    }
+    free(dp->tile_ptrs);
+    free(dp->msg_ptrs);
+}
+
+static void teardown(starhalo_exchange_t *ex)
+{
+    direct_state_t *st = state_of(ex);
+    if (!st)
+        return;
+    for (int li = 0; st->parts && li < ex->nxparts; li++) {
+        free_part(&st->parts[li]);
+        ex->xparts[li].transport_state = NULL;
+    }
+    free(st->parts);
+    free(st->descr);
+    free(st);
+    ex->transport_state = NULL;
+}
+
+const rt_transport_ops_t starhalo__transport_direct = {
+    .name = "direct",
+    .setup = setup,
+    .begin = begin,
+    .end = end,
+    .submit = submit,
+    .run = run,
+    .abandon = abandon,
+    .teardown = teardown,
+};
+
+starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx)
+{
+#ifdef STARHALO_SIMGRID
+    (void)ctx;
+    return starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "the direct MPI transport is not "
+                                                         "simulated (docs/SIMULATION.md)");
+#endif
+    STARHALO_REQUIRE(ctx->thread_level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
+                     "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI was initialised "
+                     "with level %d)",
+                     ctx->thread_level);
+    return STARHALO_OK;
+}
+
+long starhalo__direct_open_requests(const starhalo_exchange_t *ex)
+{
+    const direct_state_t *st = ex->ops == &starhalo__transport_direct ? state_of(ex) : NULL;
+    long open = 0;
+    for (int li = 0; st && li < ex->nxparts; li++)
+        for (int d = 0; d < 2; d++) {
+            const direct_part_t *dp = &st->parts[li];
+            for (int r = 0; r < dp->nrecv_requests[d] + dp->nsend_requests[d]; r++) {
+                int done = 1;
+                MPI_Status status;
+                if (dp->requests[d][r] != MPI_REQUEST_NULL &&
+                    MPI_Request_get_status(dp->requests[d][r], &done, &status) == MPI_SUCCESS &&
+                    !done)
+                    open++;
+            }
+        }
+    return open;
+}
