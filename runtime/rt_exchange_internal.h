@@ -42,7 +42,7 @@ typedef struct rt_xpart {
     int nsend, nrecv;
     int *send_neighbor, *recv_neighbor;
     starhalo_cl_msg_t *send_msgs, *recv_msgs;
-    starhalo_cl_xfer_args_t pack_args[2];       /**< per direction */
+    starhalo_cl_xfer_args_t pack_args[2];         /**< per direction */
     starhalo_cl_xfer_args_t unpack_args[2][NOPS]; /**< per direction and reduction */
     struct starpu_data_descr *descr; /**< task scratch: nfields + nneighbors + 2 entries */
     void *transport_state;           /**< the transport's per-part state */
@@ -114,8 +114,8 @@ int starhalo__layout_unpack_descr(const starhalo_exchange_t *ex, rt_xpart_t *xp,
 /** The message pointers a pack (@p unpack 0) or unpack of @p xp works on, in the order of
  * its args' messages, into @p ptrs: the part's own buffers, or for an unpack from a local
  * neighbour that neighbour's outgoing buffer (the memory the handles of the descr cover). */
-void starhalo__layout_message_ptrs(const starhalo_exchange_t *ex, const rt_xpart_t *xp,
-                                   int reverse, int unpack, void **ptrs);
+void starhalo__layout_message_ptrs(const starhalo_exchange_t *ex, const rt_xpart_t *xp, int reverse,
+                                   int unpack, void **ptrs);
 /** The tile pointers of @p xp, one per field, into @p ptrs. */
 void starhalo__layout_tile_ptrs(const starhalo_exchange_t *ex, const rt_xpart_t *xp, void **ptrs);
 

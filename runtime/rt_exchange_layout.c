@@ -18,8 +18,7 @@
 
 #include "rt_exchange_internal.h"
 
-static starhalo_status_t register_buffer(void **buf, starpu_data_handle_t *h, int64_t n,
-                                         size_t esz)
+static starhalo_status_t register_buffer(void **buf, starpu_data_handle_t *h, int64_t n, size_t esz)
 {
     *buf = malloc((size_t)n * esz);
     STARHALO_REQUIRE(*buf, STARHALO_ERR_NO_MEMORY, "no memory for a %lld-element message buffer",
@@ -32,8 +31,8 @@ static starhalo_cl_xfer_args_t xfer_args(const starhalo_exchange_t *ex, int64_t 
                                          int nmsgs, const starhalo_cl_msg_t *msgs,
                                          starhalo_reduce_op_t op)
 {
-    return (starhalo_cl_xfer_args_t){ex->dtype, ex->nfields, ex->planes, plane_size, nmsgs, msgs,
-                                     op};
+    return (starhalo_cl_xfer_args_t){ex->dtype, ex->nfields, ex->planes, plane_size,
+                                     nmsgs,     msgs,        op};
 }
 
 /* The message tag of part @p part's direction slot @p slot (see the top of this file). */
@@ -51,12 +50,10 @@ static starhalo_status_t add_neighbor(starhalo_exchange_t *ex, rt_xpart_t *xp, i
     nb->xfer = x;
     STARHALO_REQUIRE(x->peer >= 0 && x->peer < f0->nparts && x->send_tag >= 0 &&
                          x->send_tag < STARHALO__SLOTS && x->recv_tag >= 0 &&
-                         x->recv_tag < STARHALO__SLOTS && x->send_count >= 0 &&
-                         x->recv_count >= 0,
+                         x->recv_tag < STARHALO__SLOTS && x->send_count >= 0 && x->recv_count >= 0,
                      STARHALO_ERR_PLAN_INVALID,
-                     "part %d neighbour %d: peer %d, tags %d/%d, counts %lld/%lld", me, i,
-                     x->peer, x->send_tag, x->recv_tag, (long long)x->send_count,
-                     (long long)x->recv_count);
+                     "part %d neighbour %d: peer %d, tags %d/%d, counts %lld/%lld", me, i, x->peer,
+                     x->send_tag, x->recv_tag, (long long)x->send_count, (long long)x->recv_count);
     nb->rank = f0->part_rank[x->peer];
     nb->local_index = f0->local_of[x->peer];
     nb->mirror = -1;
@@ -69,15 +66,17 @@ static starhalo_status_t add_neighbor(starhalo_exchange_t *ex, rt_xpart_t *xp, i
     }
     if (x->send_count > 0) {
         xp->send_neighbor[xp->nsend] = i;
-        xp->send_msgs[xp->nsend++] = (starhalo_cl_msg_t){x->send_runs, x->nsend_runs, x->send_count};
-        STARHALO_CHECK(register_buffer(&nb->sendbuf, &nb->send_handle,
-                                       x->send_count * ex->msg_planes, esz));
+        xp->send_msgs[xp->nsend++] =
+            (starhalo_cl_msg_t){x->send_runs, x->nsend_runs, x->send_count};
+        STARHALO_CHECK(
+            register_buffer(&nb->sendbuf, &nb->send_handle, x->send_count * ex->msg_planes, esz));
     }
     if (x->recv_count > 0) {
         xp->recv_neighbor[xp->nrecv] = i;
-        xp->recv_msgs[xp->nrecv++] = (starhalo_cl_msg_t){x->recv_runs, x->nrecv_runs, x->recv_count};
-        STARHALO_CHECK(register_buffer(&nb->recvbuf, &nb->recv_handle,
-                                       x->recv_count * ex->msg_planes, esz));
+        xp->recv_msgs[xp->nrecv++] =
+            (starhalo_cl_msg_t){x->recv_runs, x->nrecv_runs, x->recv_count};
+        STARHALO_CHECK(
+            register_buffer(&nb->recvbuf, &nb->recv_handle, x->recv_count * ex->msg_planes, esz));
     }
     return STARHALO_OK;
 }
@@ -253,8 +252,8 @@ int starhalo__layout_unpack_descr(const starhalo_exchange_t *ex, rt_xpart_t *xp,
     return n;
 }
 
-void starhalo__layout_message_ptrs(const starhalo_exchange_t *ex, const rt_xpart_t *xp,
-                                   int reverse, int unpack, void **ptrs)
+void starhalo__layout_message_ptrs(const starhalo_exchange_t *ex, const rt_xpart_t *xp, int reverse,
+                                   int unpack, void **ptrs)
 {
     for (int k = 0; k < message_count(xp, reverse, unpack); k++) {
         starpu_data_handle_t h;

@@ -253,8 +253,8 @@ static int nchunks(int64_t bytes, int64_t chunk)
 /* Persistent requests for one message, cut into equal chunks of at most the chunk size
  * (128 KiB: three of 43691 bytes, not 65472 + 65472 + 128) that match in order (same source,
  * tag and communicator: MPI does not let them overtake each other). */
-static int init_message(starhalo_exchange_t *ex, direct_part_t *dp, int d, int is_send,
-                        char *buf, int64_t bytes, const rt_neighbor_t *nb)
+static int init_message(starhalo_exchange_t *ex, direct_part_t *dp, int d, int is_send, char *buf,
+                        int64_t bytes, const rt_neighbor_t *nb)
 {
     const int n = nchunks(bytes, chunk_for(ex, nb->rank));
     const int64_t each = n > 0 ? (bytes + n - 1) / n : 0;
@@ -262,8 +262,8 @@ static int init_message(starhalo_exchange_t *ex, direct_part_t *dp, int d, int i
     for (int c = 0; c < n; c++) {
         const int64_t off = c * each;
         const int64_t len = bytes - off < each ? bytes - off : each;
-        const int i = is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++
-                              : dp->nrecv_requests[d]++;
+        const int i =
+            is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++ : dp->nrecv_requests[d]++;
         dp->request_info[d][i] = (rt_reqinfo_t){nb->rank, is_send, len, 0, 0};
         const int rc = is_send ? MPI_Send_init(buf + off, (int)len, MPI_BYTE, nb->rank, tag,
                                                ex->ctx->dcomm, &dp->requests[d][i])
@@ -310,7 +310,8 @@ static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
 {
     STARHALO_CHECK(alloc_part(ex, xp, dp));
     for (int i = 0; i <= NOPS; i++) {
-        const starhalo_reduce_op_t op = i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE;
+        const starhalo_reduce_op_t op =
+            i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE;
         direct_task_t *t = &dp->tasks[i];
         *t = (direct_task_t){ex, xp, i > 0, op, {{part_pack, t}, {part_unpack, t}}};
     }
@@ -382,7 +383,9 @@ static starhalo_status_t choose_tasks(starhalo_exchange_t *ex, direct_state_t *s
     for (int ph = 0; ph < 3; ph++)
         for (int i = 0; i <= NOPS; i++) {
             rank_task_t *r = &st->rank[ph][i];
-            *r = (rank_task_t){ex, ph + 1, i > 0,
+            *r = (rank_task_t){ex,
+                               ph + 1,
+                               i > 0,
                                i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE,
                                {rank_task, r}};
         }

@@ -27,8 +27,8 @@ static starhalo_status_t post_transfers(starhalo_exchange_t *ex, int reverse, in
             starhalo__pending_add(&ex->pending, 1);
             if (send)
                 ret = starpu_mpi_isend_detached_prio(h, nb->rank, nb->send_tag[reverse],
-                                                     STARPU_MAX_PRIO, comm,
-                                                     starhalo__pending_done, &ex->pending);
+                                                     STARPU_MAX_PRIO, comm, starhalo__pending_done,
+                                                     &ex->pending);
             else
                 ret = starpu_mpi_irecv_detached(h, nb->rank, nb->recv_tag[reverse], comm,
                                                 starhalo__pending_done, &ex->pending);
@@ -48,10 +48,9 @@ static starhalo_status_t submit_packs(starhalo_exchange_t *ex, int reverse)
     for (int li = 0; li < ex->nxparts; li++) {
         rt_xpart_t *xp = &ex->xparts[li];
         const int n = starhalo__layout_pack_descr(ex, xp, reverse);
-        STARHALO_CHECK(starhalo__exchange_task(ex, &starhalo_cl_pack, xp->descr, n,
-                                               &xp->pack_args[reverse],
-                                               sizeof(starhalo_cl_xfer_args_t),
-                                               reverse ? "starhalo_pack_rev" : "starhalo_pack"));
+        STARHALO_CHECK(starhalo__exchange_task(
+            ex, &starhalo_cl_pack, xp->descr, n, &xp->pack_args[reverse],
+            sizeof(starhalo_cl_xfer_args_t), reverse ? "starhalo_pack_rev" : "starhalo_pack"));
     }
     return STARHALO_OK;
 }
