@@ -81,6 +81,9 @@ typedef struct direct_state {
     /* Split exchanges (begin ... end) hand their requests to the progress thread when the
      * largest message reaches STARHALO_PROGRESS_BYTES. */
     int progress;
+    /* STARHALO_FAULT_MPI_WAIT=<this rank>: every completion reports MPI_ERR_OTHER after the
+     * messages did complete (the tests' way to see an MPI error surface as a status). */
+    int fault_wait;
     rank_task_t rank[3][1 + NOPS];   /**< [phase - 1][0 forward, 1 + op reverse] */
     struct starpu_data_descr *descr; /**< rank-task scratch: tiles, arrival handles, token */
     direct_part_t *parts;            /**< per local part */
@@ -181,7 +184,9 @@ static void wait_and_unpack(const direct_task_t *t, int yielding)
     const int nreq = dp->nrecv_requests[d] + dp->nsend_requests[d];
     starhalo__progress_unwatch(&ctx->progress, &dp->watch[d]);
     if (nreq) {
-        const int rc = wait_requests(nreq, dp->requests[d], yielding, spin_s);
+        int rc = wait_requests(nreq, dp->requests[d], yielding, spin_s);
+        if (rc == MPI_SUCCESS && state_of(t->ex)->fault_wait)
+            rc = MPI_ERR_OTHER;
         if (rc != MPI_SUCCESS) {
             fail_mpi(t->ex, rc, "completing the messages (MPI_Waitall)");
             return; /* the buffers hold no message: leave the ghosts as they were */
@@ -397,6 +402,7 @@ static starhalo_status_t setup(starhalo_exchange_t *ex)
     direct_state_t *st = calloc(1, sizeof *st);
     STARHALO_REQUIRE(st, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     ex->transport_state = st;
+    st->fault_wait = starhalo__env_int64("STARHALO_FAULT_MPI_WAIT", -1, INT32_MAX) == ex->ctx->rank;
     st->parts = calloc((size_t)(ex->nxparts ? ex->nxparts : 1), sizeof(direct_part_t));
     STARHALO_REQUIRE(st->parts, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     for (int li = 0; li < ex->nxparts; li++) {
