@@ -36,6 +36,7 @@
  */
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codelet_xfer.h"
 #include "rt_exchange_internal.h"
@@ -72,6 +73,15 @@ typedef struct direct_part {
     void **tile_ptrs;              /**< nfields entries */
     void **msg_ptrs;               /**< nneighbors entries */
     direct_task_t tasks[1 + NOPS]; /**< [0] forward, [1 + op] reverse */
+    /* Forward messages with a remote neighbour that are one run per plane (the rows of a
+     * horizontal split) travel from and into the tile itself through an MPI datatype: no
+     * pack copy. The forward pack and unpack copy only the others: [0] pack, [1] unpack. */
+    starhalo_cl_xfer_args_t copy_args[2];
+    starhalo_cl_msg_t *copy_msgs[2];
+    void **copy_ptrs[2];
+    MPI_Datatype *types; /**< the in-place datatypes, to free */
+    int ntypes;
+    int recv_in_place; /**< MPI writes ghosts from the pack on: the pack takes the tiles RW */
 } direct_part_t;
 
 typedef struct direct_state {
@@ -136,8 +146,12 @@ static void pack_and_send(const direct_task_t *t)
     direct_part_t *dp = part_of(t->xp);
     const int d = t->reverse;
     starhalo__layout_tile_ptrs(t->ex, t->xp, dp->tile_ptrs);
-    starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 0, dp->msg_ptrs);
-    starhalo__xfer_pack(&t->xp->pack_args[d], dp->tile_ptrs, dp->msg_ptrs);
+    if (d == RT_FORWARD) {
+        starhalo__xfer_pack(&dp->copy_args[0], dp->tile_ptrs, dp->copy_ptrs[0]);
+    } else {
+        starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 0, dp->msg_ptrs);
+        starhalo__xfer_pack(&t->xp->pack_args[d], dp->tile_ptrs, dp->msg_ptrs);
+    }
     if (!dp->nsend_requests[d])
         return;
     const int rc = MPI_Startall(dp->nsend_requests[d], dp->requests[d] + dp->nrecv_requests[d]);
@@ -194,9 +208,13 @@ static void wait_and_unpack(const direct_task_t *t, int yielding)
     }
     for (int i = 0; starhalo__trace_enabled() && i < nreq; i++)
         starhalo__trace_req_done(&dp->request_info[d][i]);
-    starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 1, dp->msg_ptrs);
     starhalo__layout_tile_ptrs(t->ex, t->xp, dp->tile_ptrs);
-    starhalo__xfer_unpack(&t->xp->unpack_args[d][t->op], dp->msg_ptrs, dp->tile_ptrs);
+    if (d == RT_FORWARD) {
+        starhalo__xfer_unpack(&dp->copy_args[1], dp->copy_ptrs[1], dp->tile_ptrs);
+    } else {
+        starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 1, dp->msg_ptrs);
+        starhalo__xfer_unpack(&t->xp->unpack_args[d][t->op], dp->msg_ptrs, dp->tile_ptrs);
+    }
 }
 
 static void part_pack(void *arg)
@@ -255,6 +273,81 @@ static int nchunks(int64_t bytes, int64_t chunk)
     return bytes <= 0 ? 0 : chunk <= 0 || bytes <= chunk ? 1 : (int)((bytes + chunk - 1) / chunk);
 }
 
+/* Runs at least this long (bytes on average) travel in place: MPI then moves whole rows;
+ * shorter ones (the columns of a vertical split) are cheaper to pack by hand.
+ * STARHALO_IN_PLACE_BYTES overrides it (the tests send every message in place with 1). */
+#define IN_PLACE_RUN_BYTES 256
+
+/* The datatype of a message over the tiles themselves, in the copy path's message layout
+ * ([field][plane][runs]), in *type with its buffer in *base; 0 if its runs are too short. */
+static int in_place_type(const starhalo_exchange_t *ex, const rt_xpart_t *xp,
+                         const starhalo_run_t *runs, int nruns, int64_t count, int64_t run_bytes,
+                         MPI_Datatype *type, void **base)
+{
+    const int64_t esz = (int64_t)starhalo_dtype_size(ex->dtype);
+    if (nruns < 1 || count * esz < run_bytes * nruns || count * esz > INT32_MAX)
+        return 0;
+    const int64_t plane_bytes = xp->pack_args[RT_FORWARD].plane_size * esz;
+    int lengths[nruns];
+    MPI_Aint offsets[nruns];
+    for (int r = 0; r < nruns; r++) {
+        lengths[r] = (int)(runs[r].length * esz);
+        offsets[r] = (MPI_Aint)(runs[r].offset * esz);
+    }
+    MPI_Datatype plane;
+    if (MPI_Type_create_hindexed(nruns, lengths, offsets, MPI_BYTE, &plane) != MPI_SUCCESS)
+        return 0;
+    const int nf = ex->nfields;
+    MPI_Datatype one[nf];
+    MPI_Aint where[nf];
+    int blocks[nf], rc = MPI_SUCCESS;
+    for (int f = 0; f < nf && rc == MPI_SUCCESS; f++) {
+        rc = MPI_Type_create_hvector((int)ex->planes[f], 1, plane_bytes, plane, &one[f]);
+        MPI_Get_address(xp->tiles[f]->data, &where[f]);
+        blocks[f] = 1;
+    }
+    MPI_Type_free(&plane);
+    if (rc != MPI_SUCCESS)
+        return 0;
+    if (nf == 1) {
+        *type = one[0];
+        *base = xp->tiles[0]->data;
+    } else {
+        rc = MPI_Type_create_struct(nf, blocks, where, one, type);
+        *base = MPI_BOTTOM;
+        for (int f = 0; f < nf; f++)
+            MPI_Type_free(&one[f]);
+    }
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Type_commit(type);
+    return rc == MPI_SUCCESS;
+}
+
+/* A forward message with a remote neighbour that can travel in place (one persistent
+ * request over the tiles); returns 1 and counts it, or 0 to copy it. */
+static int init_in_place(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp, int is_send,
+                         int64_t bytes, const rt_neighbor_t *nb, int64_t run_bytes, int *rc)
+{
+    const starhalo_peer_xfer_t *x = nb->xfer;
+    MPI_Datatype type;
+    void *base;
+    if (nchunks(bytes, chunk_for(ex, nb->rank)) != 1 ||
+        !in_place_type(ex, xp, is_send ? x->send_runs : x->recv_runs,
+                       is_send ? x->nsend_runs : x->nrecv_runs,
+                       is_send ? x->send_count : x->recv_count, run_bytes, &type, &base))
+        return 0;
+    dp->types[dp->ntypes++] = type;
+    const int d = RT_FORWARD;
+    const int i =
+        is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++ : dp->nrecv_requests[d]++;
+    dp->request_info[d][i] = (rt_reqinfo_t){nb->rank, is_send, bytes, 0, 0};
+    *rc = is_send ? MPI_Send_init(base, 1, type, nb->rank, (int)nb->send_tag[d], ex->ctx->dcomm,
+                                  &dp->requests[d][i])
+                  : MPI_Recv_init(base, 1, type, nb->rank, (int)nb->recv_tag[d], ex->ctx->dcomm,
+                                  &dp->requests[d][i]);
+    return 1;
+}
+
 /* Persistent requests for one message, cut into equal chunks of at most the chunk size
  * (128 KiB: three of 43691 bytes, not 65472 + 65472 + 128) that match in order (same source,
  * tag and communicator: MPI does not let them overtake each other). */
@@ -296,9 +389,16 @@ static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
                 (size_t)nchunks(rb, chunk_for(ex, nb->rank));
     }
     /* Scratch of the tasks, allocated here so that they never allocate. */
+    const size_t nb1 = (size_t)(xp->nneighbors + 1);
     dp->tile_ptrs = calloc((size_t)ex->nfields, sizeof(void *));
-    dp->msg_ptrs = calloc((size_t)(xp->nneighbors + 1), sizeof(void *));
-    int ok = dp->tile_ptrs && dp->msg_ptrs;
+    dp->msg_ptrs = calloc(nb1, sizeof(void *));
+    dp->types = calloc(2 * nb1, sizeof(MPI_Datatype));
+    int ok = dp->tile_ptrs && dp->msg_ptrs && dp->types;
+    for (int k = 0; k < 2; k++) {
+        dp->copy_msgs[k] = calloc(nb1, sizeof(starhalo_cl_msg_t));
+        dp->copy_ptrs[k] = calloc(nb1, sizeof(void *));
+        ok = ok && dp->copy_msgs[k] && dp->copy_ptrs[k];
+    }
     for (int d = 0; d < 2; d++) {
         dp->requests[d] = calloc(nreq, sizeof(MPI_Request));
         dp->request_info[d] = calloc(nreq, sizeof(rt_reqinfo_t));
@@ -309,11 +409,40 @@ static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
     return STARHALO_OK;
 }
 
+/* The forward pack and unpack arguments of the messages that are copied: all but those that
+ * travel in place (in_place[is_send][neighbour]); their pointers are fixed from here on. */
+static void keep_copied(const starhalo_exchange_t *ex, const rt_xpart_t *xp, direct_part_t *dp,
+                        unsigned char in_place[2][xp->nneighbors + 1])
+{
+    for (int unpack = 0; unpack < 2; unpack++) {
+        starhalo__layout_message_ptrs(ex, xp, RT_FORWARD, unpack, dp->msg_ptrs);
+        const starhalo_cl_xfer_args_t *all =
+            unpack ? &xp->unpack_args[RT_FORWARD][0] : &xp->pack_args[RT_FORWARD];
+        const int *which = unpack ? xp->recv_neighbor : xp->send_neighbor;
+        int n = 0;
+        for (int k = 0; k < all->nmsgs; k++) {
+            if (in_place[!unpack][which[k]])
+                continue;
+            dp->copy_msgs[unpack][n] = all->msgs[k];
+            dp->copy_ptrs[unpack][n++] = dp->msg_ptrs[k];
+        }
+        dp->copy_args[unpack] = *all;
+        dp->copy_args[unpack].nmsgs = n;
+        dp->copy_args[unpack].msgs = dp->copy_msgs[unpack];
+    }
+}
+
 /* Persistent requests per remote message (or chunk) and direction; receives first in each
  * array. Forward sends the send buffer and receives into the recv buffer; reverse swaps. */
 static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp)
 {
     STARHALO_CHECK(alloc_part(ex, xp, dp));
+    /* STARHALO_IN_PLACE=0 copies every message (to measure what in place saves). */
+    const int in_place_ok = starhalo__env_int64("STARHALO_IN_PLACE", 1, 1) == 1;
+    const int64_t run_bytes =
+        starhalo__env_int64("STARHALO_IN_PLACE_BYTES", IN_PLACE_RUN_BYTES, INT32_MAX);
+    unsigned char in_place[2][xp->nneighbors + 1]; /* [is_send][neighbour] */
+    memset(in_place, 0, sizeof in_place);
     for (int i = 0; i <= NOPS; i++) {
         const starhalo_reduce_op_t op =
             i > 0 ? (starhalo_reduce_op_t)(i - 1) : STARHALO_REDUCE_REPLACE;
@@ -329,18 +458,22 @@ static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
             const int64_t sb = starhalo__layout_message_bytes(ex, nb, 1);
             const int64_t rb = starhalo__layout_message_bytes(ex, nb, 0);
             char *sbuf = nb->sendbuf, *rbuf = nb->recvbuf;
-            if (pass == 0) {
-                rc = init_message(ex, dp, RT_FORWARD, 0, rbuf, rb, nb);
-                if (rc == MPI_SUCCESS)
-                    rc = init_message(ex, dp, RT_REVERSE, 0, sbuf, sb, nb);
+            const int is_send = pass == 1;
+            if (in_place_ok &&
+                init_in_place(ex, xp, dp, is_send, is_send ? sb : rb, nb, run_bytes, &rc)) {
+                in_place[is_send][i] = 1;
+                dp->recv_in_place |= !is_send;
             } else {
-                rc = init_message(ex, dp, RT_FORWARD, 1, sbuf, sb, nb);
-                if (rc == MPI_SUCCESS)
-                    rc = init_message(ex, dp, RT_REVERSE, 1, rbuf, rb, nb);
+                rc = init_message(ex, dp, RT_FORWARD, is_send, is_send ? sbuf : rbuf,
+                                  is_send ? sb : rb, nb);
             }
+            if (rc == MPI_SUCCESS)
+                rc = init_message(ex, dp, RT_REVERSE, is_send, is_send ? rbuf : sbuf,
+                                  is_send ? rb : sb, nb);
             STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
                              "creating persistent requests with rank %d failed", nb->rank);
         }
+    keep_copied(ex, xp, dp, in_place);
     for (int d = 0; d < 2; d++)
         dp->watch[d] = (rt_watch_t){.req = dp->requests[d],
                                     .n = dp->nrecv_requests[d] + dp->nsend_requests[d],
@@ -420,10 +553,13 @@ static starhalo_status_t submit_rank_task(starhalo_exchange_t *ex, int phase, in
 {
     direct_state_t *st = state_of(ex);
     int n = 0;
-    const enum starpu_data_access_mode tile_mode = phase == PHASE_PACK ? STARPU_R : STARPU_RW;
-    for (int li = 0; li < ex->nxparts; li++)
+    for (int li = 0; li < ex->nxparts; li++) {
+        /* A forward pack that starts receives into the ghosts writes the tile. */
+        const int writes = phase != PHASE_PACK || (!reverse && st->parts[li].recv_in_place);
         for (int f = 0; f < ex->nfields; f++)
-            st->descr[n++] = (struct starpu_data_descr){ex->xparts[li].tiles[f]->handle, tile_mode};
+            st->descr[n++] = (struct starpu_data_descr){ex->xparts[li].tiles[f]->handle,
+                                                        writes ? STARPU_RW : STARPU_R};
+    }
     for (int li = 0; phase == PHASE_UNPACK && li < ex->nxparts; li++)
         if (st->parts[li].arrival.handle)
             st->descr[n++] = (struct starpu_data_descr){st->parts[li].arrival.handle, STARPU_R};
@@ -449,6 +585,8 @@ static starhalo_status_t submit_part_tasks(starhalo_exchange_t *ex, int reverse,
         direct_part_t *dp = part_of(xp);
         int n = unpack ? starhalo__layout_unpack_descr(ex, xp, reverse)
                        : starhalo__layout_pack_descr(ex, xp, reverse);
+        for (int f = 0; !unpack && !reverse && dp->recv_in_place && f < ex->nfields; f++)
+            xp->descr[f].mode = STARPU_RW; /* the receives write the ghosts from here on */
         const int mode = unpack ? STARPU_R : STARPU_RW | STARPU_COMMUTE;
         xp->descr[n++] =
             (struct starpu_data_descr){ex->ctx->token, (enum starpu_data_access_mode)mode};
@@ -569,6 +707,13 @@ static void free_part(direct_part_t *dp)
         free(dp->requests[d]);
         free(dp->request_info[d]);
         free(dp->watch[d].idx);
+    }
+    for (int i = 0; i < dp->ntypes; i++)
+        MPI_Type_free(&dp->types[i]);
+    free(dp->types);
+    for (int k = 0; k < 2; k++) {
+        free(dp->copy_msgs[k]);
+        free(dp->copy_ptrs[k]);
     }
     free(dp->tile_ptrs);
     free(dp->msg_ptrs);
