@@ -50,8 +50,10 @@ if(NOT STARHALO_WITH_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
+    # sm_80 code and PTX, plus sm_90 code: the GPU check runs on an H200 (sm_90), whose
+    # driver could not JIT the PTX of a newer toolkit than its own (docs/GPU.md).
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 80)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90-real)
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)

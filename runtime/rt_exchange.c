@@ -66,6 +66,11 @@ static starhalo_transport_t default_transport(const starhalo_context_t *ctx)
         return STARHALO_TRANSPORT_STARPU_MPI;
     if (env && !strcmp(env, "direct"))
         return STARHALO_TRANSPORT_DIRECT_MPI;
+    /* CUDA workers: only the StarPU-MPI transport's pack/unpack tasks can run on the GPU that
+     * holds the tiles (the direct transport packs on a CPU: whole tiles to the host on every
+     * exchange); docs/GPU.md. */
+    if (starpu_cuda_worker_get_count() > 0)
+        return STARHALO_TRANSPORT_STARPU_MPI;
     return ctx->thread_level >= MPI_THREAD_MULTIPLE ? STARHALO_TRANSPORT_DIRECT_MPI
                                                     : STARHALO_TRANSPORT_STARPU_MPI;
 }

@@ -148,6 +148,60 @@ starhalo__kern_layer_geom(const char *what, int pool, const starhalo_kern_tile_t
     return STARHALO_OK;
 }
 
+/**
+ * Check a conv2d backward call (data or weights) and compute its tile-local geometry: the
+ * region's whole input window must lie inside @p in_tile (no clipping, no padding: the ghosts
+ * carry it).
+ */
+static inline starhalo_status_t starhalo__kern_bwd_geom(const char *what,
+                                                        const starhalo_kern_tile_t *in_tile,
+                                                        const starhalo_kern_tile_t *out_tile,
+                                                        const starhalo_layer_t *layer,
+                                                        const starhalo_box_t *region,
+                                                        starhalo_kidx_bwd_t *g)
+{
+    STARHALO_CHECK(starhalo__kern_layer_check(what, in_tile, layer, out_tile, region));
+    STARHALO_REQUIRE(in_tile->box.hi[2] - in_tile->box.lo[2] == 1, STARHALO_ERR_INVALID_ARG,
+                     "%s: 2-D kernel: input tile dim 2 must be one cell thick", what);
+    memset(g, 0, sizeof *g);
+    g->n = out_tile->batch;
+    g->cin = in_tile->channels;
+    g->cout = out_tile->channels;
+    g->k = layer->kernel;
+    g->s = layer->stride;
+    g->dil = layer->dilation;
+    const int64_t reach = g->dil * (g->k - 1);
+    int64_t first[2], last[2];
+    for (int d = 0; d < 2; d++) {
+        first[d] = region->lo[d] * g->s - layer->padding;
+        last[d] = (region->hi[d] - 1) * g->s - layer->padding + reach;
+        if (region->hi[d] <= region->lo[d])
+            continue;
+        STARHALO_REQUIRE(first[d] >= in_tile->box.lo[d] && last[d] < in_tile->box.hi[d],
+                         STARHALO_ERR_INVALID_ARG,
+                         "%s: the input window [%" PRId64 ", %" PRId64 "] of dim %d leaves the "
+                         "input tile [%" PRId64 ", %" PRId64 ")",
+                         what, first[d], last[d], d, in_tile->box.lo[d], in_tile->box.hi[d]);
+    }
+    g->ogw = out_tile->box.hi[0] - out_tile->box.lo[0];
+    g->ogh = out_tile->box.hi[1] - out_tile->box.lo[1];
+    g->igw = in_tile->box.hi[0] - in_tile->box.lo[0];
+    g->igh = in_tile->box.hi[1] - in_tile->box.lo[1];
+    g->ox0 = region->lo[0] - out_tile->box.lo[0];
+    g->oy0 = region->lo[1] - out_tile->box.lo[1];
+    g->ow = region->hi[0] - region->lo[0];
+    g->oh = region->hi[1] - region->lo[1];
+    g->ix0 = first[0] - in_tile->box.lo[0];
+    g->iy0 = first[1] - in_tile->box.lo[1];
+    return STARHALO_OK;
+}
+
+/** A region with no cell in dims 0 or 1 (the 2-D backward and ReLU kernels ignore dim 2). */
+static inline int starhalo__kern_region_empty_2d(const starhalo_box_t *r)
+{
+    return r->hi[0] <= r->lo[0] || r->hi[1] <= r->lo[1];
+}
+
 /** An empty region (nothing to compute). */
 static inline int starhalo__kern_region_empty(const starhalo_box_t *r)
 {

@@ -11,7 +11,9 @@
  * - the 5- and 9-point Jacobi updates with a fixed summation order, so every executor gives
  *   bitwise identical results;
  * - the input window of a conv/pool output region and its explicit padding
- *   (starhalo_kidx_window).
+ *   (starhalo_kidx_window);
+ * - conv2d backward data per input cell and backward weights per weight tap, in the CPU
+ *   loops' summation order, and ReLU forward / backward per cell.
  */
 #ifndef STARHALO_KERN_INDEX_H
 #define STARHALO_KERN_INDEX_H
@@ -145,6 +147,116 @@ STARHALO_HD static inline int64_t starhalo_kidx_window(int64_t o_lo, int64_t o_h
     *pad_l = lo - need_lo;
     *pad_r = need_hi - hi;
     return hi - lo;
+}
+
+
+/** Geometry of one conv2d backward call in tile-local coordinates (filled by
+ * starhalo__kern_bwd_geom in kern_geom.h). */
+typedef struct starhalo_kidx_bwd {
+    int64_t n, cin, cout, k, s, dil;
+    int64_t oy0, ox0, oh, ow;   /**< region, local to the output tile */
+    int64_t iy0, ix0;           /**< input cell of tap 0 of region cell (0, 0), local to in tile */
+    int64_t ogh, ogw, igh, igw; /**< tile sizes */
+} starhalo_kidx_bwd_t;
+
+#if defined(__CUDACC__)
+#define STARHALO_KIDX_RESTRICT __restrict__
+#else
+#define STARHALO_KIDX_RESTRICT restrict
+#endif
+
+/** Lanes of starhalo_kidx_row_dot: independent partial sums (a vectorisable fixed order). */
+#define STARHALO_KIDX_DOT_LANES 8
+
+/**
+ * sum a[x] * b[x * s], x < n, in double: with s == 1, STARHALO_KIDX_DOT_LANES partial sums
+ * over blocks of lanes, then the tail, then tail + lane 0 + lane 1 + ... (an FP reduction is
+ * not vectorised without reassociation, independent lanes are). Products of two floats are
+ * exact in double, so only this order decides the bits.
+ */
+STARHALO_HD static inline double starhalo_kidx_row_dot(const float *STARHALO_KIDX_RESTRICT a,
+                                                       const float *STARHALO_KIDX_RESTRICT b,
+                                                       int64_t n, int64_t s)
+{
+    double lane[STARHALO_KIDX_DOT_LANES] = {0};
+    int64_t x = 0;
+    if (s == 1)
+        for (; x + STARHALO_KIDX_DOT_LANES <= n; x += STARHALO_KIDX_DOT_LANES)
+            for (int j = 0; j < STARHALO_KIDX_DOT_LANES; j++)
+                lane[j] = STARHALO_KIDX_ADD_f64(
+                    lane[j], STARHALO_KIDX_MUL_f64((double)a[x + j], (double)b[x + j]));
+    double tail = 0.0;
+    for (; x < n; x++)
+        tail = STARHALO_KIDX_ADD_f64(tail, STARHALO_KIDX_MUL_f64((double)a[x], (double)b[x * s]));
+    double sum = tail;
+    for (int j = 0; j < STARHALO_KIDX_DOT_LANES; j++)
+        sum = STARHALO_KIDX_ADD_f64(sum, lane[j]);
+    return sum;
+}
+
+/**
+ * conv2d backward data, one cell: element @p e of the grad_in tile ([n][cin][igh][igw]) =
+ * sum over co, ky, kx (in that order, float, from 0) of w[co][ci][ky][kx] times the output
+ * gradient of the region cell that reads input cell e through tap (ky, kx); 0 when no region
+ * cell does. The CPU kernel's axpy loops add the same terms in the same order.
+ */
+STARHALO_HD static inline float starhalo_kidx_conv_bwd_data_cell(const starhalo_kidx_bwd_t *g,
+                                                                 const float *grad_out,
+                                                                 const float *w, int64_t e)
+{
+    const int64_t ix = e % g->igw, iy = (e / g->igw) % g->igh;
+    const int64_t ci = (e / (g->igw * g->igh)) % g->cin, n = e / (g->igw * g->igh * g->cin);
+    float acc = 0.0f;
+    for (int64_t co = 0; co < g->cout; co++) {
+        const float *go = grad_out + (n * g->cout + co) * g->ogh * g->ogw;
+        const float *wc = w + (co * g->cin + ci) * g->k * g->k;
+        for (int64_t ky = 0; ky < g->k; ky++) {
+            const int64_t ty = iy - g->iy0 - ky * g->dil;
+            if (ty < 0 || ty % g->s != 0 || ty / g->s >= g->oh)
+                continue;
+            for (int64_t kx = 0; kx < g->k; kx++) {
+                const int64_t tx = ix - g->ix0 - kx * g->dil;
+                if (tx < 0 || tx % g->s != 0 || tx / g->s >= g->ow)
+                    continue;
+                const float v = go[(g->oy0 + ty / g->s) * g->ogw + g->ox0 + tx / g->s];
+                acc = STARHALO_KIDX_ADD_f32(acc, STARHALO_KIDX_MUL_f32(wc[ky * g->k + kx], v));
+            }
+        }
+    }
+    return acc;
+}
+
+/**
+ * conv2d backward weights, one tap: element @p t of grad_w ([cout][cin][k][k]) = sum over n,
+ * then region rows y, of starhalo_kidx_row_dot(grad_out row, input row of tap t), in double:
+ * the CPU kernel's order.
+ */
+STARHALO_HD static inline double starhalo_kidx_conv_bwd_weights_tap(const starhalo_kidx_bwd_t *g,
+                                                                    const float *in,
+                                                                    const float *grad_out,
+                                                                    int64_t t)
+{
+    const int64_t kx = t % g->k, ky = (t / g->k) % g->k;
+    const int64_t ci = (t / (g->k * g->k)) % g->cin, co = t / (g->k * g->k * g->cin);
+    double acc = 0.0;
+    for (int64_t n = 0; n < g->n; n++) {
+        const float *go = grad_out + (n * g->cout + co) * g->ogh * g->ogw;
+        const float *xi = in + (n * g->cin + ci) * g->igh * g->igw;
+        for (int64_t y = 0; y < g->oh; y++)
+            acc = STARHALO_KIDX_ADD_f64(
+                acc, starhalo_kidx_row_dot(go + (g->oy0 + y) * g->ogw + g->ox0,
+                                           xi + (g->iy0 + y * g->s + ky * g->dil) * g->igw +
+                                               g->ix0 + kx * g->dil,
+                                           g->ow, g->s));
+    }
+    return acc;
+}
+
+/** ReLU forward (backward = 0: max(pre, 0)) or backward (1: pre > 0 ? grad : 0) of one cell;
+ * @p io is the gradient (backward) and unused forward. */
+STARHALO_HD static inline float starhalo_kidx_relu(int backward, float pre, float io)
+{
+    return pre > 0.0f ? (backward ? io : pre) : 0.0f;
 }
 
 #endif

@@ -201,6 +201,18 @@ void starhalo_kern_unpack_by_element_cpu(starhalo_dtype_t dtype, const void *src
 /* CUDA entry points (built when nvcc is found; StarPU-free; pointers are device pointers)   */
 /* ---------------------------------------------------------------------------------------- */
 
+/**
+ * Upload @p nlists run lists for starhalo_kern_pack_cuda / _unpack_cuda: list i (@p runs[i],
+ * @p nruns[i] runs) becomes the device tables @p d_offsets[i] and @p d_prefix[i] (nruns[i] + 1
+ * entries each, as starhalo_kern_runs_prefix), copied on @p stream into a buffer of the
+ * calling thread. They stay valid for kernels queued on @p stream until the thread's next
+ * call, whose copy is queued behind those kernels: use one stream per thread (as StarPU's
+ * CUDA workers do).
+ */
+starhalo_status_t starhalo_kern_runs_upload_cuda(int nlists, const starhalo_run_t *const *runs,
+                                                 const int *nruns, const int64_t **d_offsets,
+                                                 const int64_t **d_prefix, void *stream);
+
 /** Pack on @p stream; @p offsets and @p prefix (nruns + 1 entries each, see
  * starhalo_kern_runs_prefix) are device arrays. */
 starhalo_status_t starhalo_kern_pack_cuda(starhalo_dtype_t dtype, const void *src,

@@ -51,6 +51,40 @@ starhalo_status_t starhalo_kern_relu_cpu(const starhalo_kern_tile_t *tile, const
 starhalo_status_t starhalo_kern_relu_bwd_cpu(const starhalo_kern_tile_t *tile, const float *pre,
                                              float *grad, const starhalo_box_t *region);
 
+/** Same result as starhalo_kern_conv2d_bwd_data_cpu (bitwise), one input cell at a time
+ * through starhalo_kidx_conv_bwd_data_cell: what the CUDA kernel runs per thread. */
+starhalo_status_t starhalo_kern_conv2d_bwd_data_by_element_cpu(
+    const starhalo_kern_tile_t *out_tile, const float *grad_out, const float *weights,
+    const starhalo_layer_t *layer, const starhalo_kern_tile_t *in_tile, float *grad_in,
+    const starhalo_box_t *region);
+
+/** Same result as starhalo_kern_conv2d_bwd_weights_cpu (bitwise), one weight tap at a time
+ * through starhalo_kidx_conv_bwd_weights_tap: what the CUDA kernel runs per thread. */
+starhalo_status_t starhalo_kern_conv2d_bwd_weights_by_element_cpu(
+    const starhalo_kern_tile_t *in_tile, const float *in, const starhalo_kern_tile_t *out_tile,
+    const float *grad_out, const starhalo_layer_t *layer, const starhalo_box_t *region,
+    double *grad_w);
+
+/* CUDA versions (built when nvcc is found; device pointers; queued on @p stream). Same
+ * contracts and the same bits as the CPU kernels: one thread per input cell (backward data),
+ * per weight tap (backward weights) or per region cell (ReLU), kern_index.h's formulas. */
+starhalo_status_t starhalo_kern_conv2d_bwd_data_cuda(const starhalo_kern_tile_t *out_tile,
+                                                     const float *grad_out, const float *weights,
+                                                     const starhalo_layer_t *layer,
+                                                     const starhalo_kern_tile_t *in_tile,
+                                                     float *grad_in, const starhalo_box_t *region,
+                                                     void *stream);
+starhalo_status_t
+starhalo_kern_conv2d_bwd_weights_cuda(const starhalo_kern_tile_t *in_tile, const float *in,
+                                      const starhalo_kern_tile_t *out_tile, const float *grad_out,
+                                      const starhalo_layer_t *layer, const starhalo_box_t *region,
+                                      double *grad_w, void *stream);
+starhalo_status_t starhalo_kern_relu_cuda(const starhalo_kern_tile_t *tile, const float *in,
+                                          float *out, const starhalo_box_t *region, void *stream);
+starhalo_status_t starhalo_kern_relu_bwd_cuda(const starhalo_kern_tile_t *tile, const float *pre,
+                                              float *grad, const starhalo_box_t *region,
+                                              void *stream);
+
 STARHALO_END_DECLS
 
 #endif

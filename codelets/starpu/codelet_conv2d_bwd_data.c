@@ -2,7 +2,7 @@
 /**
  * @file codelet_conv2d_bwd_data.c
  * @brief conv2d backward data codelet: the gradient of a whole ghosted input tile from the
- * output gradient of a region (starhalo_kern_conv2d_bwd_data_cpu).
+ * output gradient of a region (starhalo_kern_conv2d_bwd_data_cpu / _cuda).
  */
 #include "codelets_cnn.h"
 
@@ -16,6 +16,19 @@ static void bwd_data_cpu(void *buffers[], void *cl_arg)
                             &a->in_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region));
 }
 
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+static void bwd_data_cuda(void *buffers[], void *cl_arg)
+{
+    const starhalo__conv_bwd_args_t *a = cl_arg;
+    starhalo__cl_record(a->status,
+                        starhalo_kern_conv2d_bwd_data_cuda(
+                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
+                            (const float *)STARPU_VECTOR_GET_PTR(buffers[1]), &a->layer,
+                            &a->in_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region,
+                            starpu_cuda_get_local_stream()));
+}
+#endif
+
 static struct starpu_perfmodel bwd_data_model = {
     .type = STARPU_HISTORY_BASED,
     .symbol = "starhalo_conv2d_bwd_data",
@@ -26,6 +39,10 @@ static struct starpu_perfmodel bwd_data_model = {
 struct starpu_codelet starhalo_cl_conv2d_bwd_data = {
     .cpu_funcs = {bwd_data_cpu},
     .cpu_funcs_name = {"bwd_data_cpu"},
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    .cuda_funcs = {bwd_data_cuda},
+    .cuda_flags = {STARPU_CUDA_ASYNC},
+#endif
     .nbuffers = 3,
     .modes = {STARPU_R, STARPU_R, STARPU_W},
     .model = &bwd_data_model,

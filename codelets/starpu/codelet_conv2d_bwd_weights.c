@@ -2,7 +2,7 @@
 /**
  * @file codelet_conv2d_bwd_weights.c
  * @brief conv2d backward weights codelet: one part's weight gradient (double) from its input
- * tile and the output gradient of its region (starhalo_kern_conv2d_bwd_weights_cpu).
+ * tile and the output gradient of its region (starhalo_kern_conv2d_bwd_weights_cpu / _cuda).
  */
 #include "codelets_cnn.h"
 
@@ -16,6 +16,19 @@ static void bwd_weights_cpu(void *buffers[], void *cl_arg)
                             &a->layer, &a->region, (double *)STARPU_VECTOR_GET_PTR(buffers[2])));
 }
 
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+static void bwd_weights_cuda(void *buffers[], void *cl_arg)
+{
+    const starhalo__conv_bwd_args_t *a = cl_arg;
+    starhalo__cl_record(a->status,
+                        starhalo_kern_conv2d_bwd_weights_cuda(
+                            &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
+                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[1]),
+                            &a->layer, &a->region, (double *)STARPU_VECTOR_GET_PTR(buffers[2]),
+                            starpu_cuda_get_local_stream()));
+}
+#endif
+
 static struct starpu_perfmodel bwd_weights_model = {
     .type = STARPU_HISTORY_BASED,
     .symbol = "starhalo_conv2d_bwd_weights",
@@ -25,6 +38,10 @@ static struct starpu_perfmodel bwd_weights_model = {
 struct starpu_codelet starhalo_cl_conv2d_bwd_weights = {
     .cpu_funcs = {bwd_weights_cpu},
     .cpu_funcs_name = {"bwd_weights_cpu"},
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    .cuda_funcs = {bwd_weights_cuda},
+    .cuda_flags = {STARPU_CUDA_ASYNC},
+#endif
     .nbuffers = 3,
     .modes = {STARPU_R, STARPU_R, STARPU_W},
     .model = &bwd_weights_model,

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file codelet_pack.c
- * @brief Pack codelet: gather the runs of every field's tile into each message buffer.
+ * @brief Pack codelet: gather the runs of every field's tile into each message buffer, on a
+ * CPU or (CUDA StarPU) on the GPU that holds the tiles, so a GPU-resident tile sends only its
+ * message buffers through the host (pack on the GPU, device to host, MPI).
  */
 #include "codelet_xfer.h"
 
 #include "starhalo_kernels.h"
-
-/* Tiles and messages of one task: at most this many of each (more go through the heap). */
-#define XFER_STACK 64
 
 void starhalo__xfer_pack(const starhalo_cl_xfer_args_t *a, void *const *tiles, void *const *msgs)
 {
@@ -26,21 +25,22 @@ void starhalo__xfer_pack(const starhalo_cl_xfer_args_t *a, void *const *tiles, v
 static void pack_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo_cl_xfer_args_t *a = cl_arg;
-    void *ptrs[XFER_STACK] = {NULL};
-    const int n = a->nfields + a->nmsgs;
-    void **p = n <= XFER_STACK ? ptrs : malloc(sizeof(void *) * (size_t)n);
+    starhalo__xfer_ptrs_t x;
+    void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
     if (!p)
         return; /* cannot happen for real exchanges (a few dozen buffers) */
-    for (int i = 0; i < n; i++)
-        p[i] = (void *)STARPU_VECTOR_GET_PTR(buffers[i]);
     starhalo__xfer_pack(a, p, p + a->nfields);
-    if (p != ptrs)
-        free(p);
+    starhalo__xfer_ptrs_put(&x);
 }
 
-#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
-/* A simulation needs a time for every codelet: tools/simulate calibrates this model with a
- * STARHALO_EXCHANGE_MODELS build. Other builds leave it out (no model files to maintain). */
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+static void pack_cuda(void *buffers[], void *cl_arg)
+{
+    starhalo__xfer_cuda_task(buffers, cl_arg, 0);
+}
+#endif
+
+#if STARHALO__XFER_MODELS
 static struct starpu_perfmodel pack_model = {
     .type = STARPU_HISTORY_BASED,
     .symbol = "starhalo_pack",
@@ -50,8 +50,12 @@ static struct starpu_perfmodel pack_model = {
 struct starpu_codelet starhalo_cl_pack = {
     .cpu_funcs = {pack_cpu},
     .cpu_funcs_name = {"pack_cpu"},
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    .cuda_funcs = {pack_cuda},
+    .cuda_flags = {STARPU_CUDA_ASYNC},
+#endif
     .nbuffers = STARPU_VARIABLE_NBUFFERS,
-#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+#if STARHALO__XFER_MODELS
     .model = &pack_model,
 #endif
     .name = "starhalo_pack",

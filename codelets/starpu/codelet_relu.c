@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file codelet_relu.c
- * @brief ReLU forward / backward codelet on a region of a tile (starhalo_kern_relu_cpu,
- * starhalo_kern_relu_bwd_cpu).
+ * @brief ReLU forward / backward codelet on a region of a tile (starhalo_kern_relu_*,
+ * starhalo_kern_relu_bwd_*).
  */
 #include "codelets_cnn.h"
 
@@ -15,6 +15,19 @@ static void relu_cpu(void *buffers[], void *cl_arg)
                                        ? starhalo_kern_relu_bwd_cpu(&a->tile, pre, out, &a->region)
                                        : starhalo_kern_relu_cpu(&a->tile, pre, out, &a->region));
 }
+
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+static void relu_cuda(void *buffers[], void *cl_arg)
+{
+    const starhalo__relu_args_t *a = cl_arg;
+    const float *pre = (const float *)STARPU_VECTOR_GET_PTR(buffers[0]);
+    float *out = (float *)STARPU_VECTOR_GET_PTR(buffers[1]);
+    void *s = starpu_cuda_get_local_stream();
+    starhalo__cl_record(a->status,
+                        a->backward ? starhalo_kern_relu_bwd_cuda(&a->tile, pre, out, &a->region, s)
+                                    : starhalo_kern_relu_cuda(&a->tile, pre, out, &a->region, s));
+}
+#endif
 
 static uint32_t relu_footprint(struct starpu_task *task)
 {
@@ -33,6 +46,10 @@ static struct starpu_perfmodel relu_model = {
 struct starpu_codelet starhalo_cl_relu = {
     .cpu_funcs = {relu_cpu},
     .cpu_funcs_name = {"relu_cpu"},
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    .cuda_funcs = {relu_cuda},
+    .cuda_flags = {STARPU_CUDA_ASYNC},
+#endif
     .nbuffers = 2,
     .modes = {STARPU_R, STARPU_RW | STARPU_COMMUTE},
     .model = &relu_model,

@@ -2,7 +2,8 @@
 /**
  * @file codelet_unpack.c
  * @brief Unpack codelet: scatter each message into the runs of every field's tile, combining
- * with the args' reduction (REPLACE for a forward update, SUM/MAX/MIN for a reverse one).
+ * with the args' reduction (REPLACE for a forward update, SUM/MAX/MIN for a reverse one), on
+ * a CPU or (CUDA StarPU) on the GPU that holds the tiles (host to device, unpack on the GPU).
  *
  * Messages are applied in order, so an owned cell that several neighbours send back (a
  * corner) accumulates every contribution.
@@ -10,8 +11,6 @@
 #include "codelet_xfer.h"
 
 #include "starhalo_kernels.h"
-
-#define XFER_STACK 64
 
 void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, void *const *tiles)
 {
@@ -29,21 +28,22 @@ void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, 
 static void unpack_cpu(void *buffers[], void *cl_arg)
 {
     const starhalo_cl_xfer_args_t *a = cl_arg;
-    void *ptrs[XFER_STACK] = {NULL};
-    const int n = a->nfields + a->nmsgs;
-    void **p = n <= XFER_STACK ? ptrs : malloc(sizeof(void *) * (size_t)n);
+    starhalo__xfer_ptrs_t x;
+    void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
     if (!p)
         return;
-    for (int i = 0; i < n; i++)
-        p[i] = (void *)STARPU_VECTOR_GET_PTR(buffers[i]);
     starhalo__xfer_unpack(a, p, p + a->nmsgs);
-    if (p != ptrs)
-        free(p);
+    starhalo__xfer_ptrs_put(&x);
 }
 
-#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
-/* A simulation needs a time for every codelet: tools/simulate calibrates this model with a
- * STARHALO_EXCHANGE_MODELS build. Other builds leave it out (no model files to maintain). */
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+static void unpack_cuda(void *buffers[], void *cl_arg)
+{
+    starhalo__xfer_cuda_task(buffers, cl_arg, 1);
+}
+#endif
+
+#if STARHALO__XFER_MODELS
 static struct starpu_perfmodel unpack_model = {
     .type = STARPU_HISTORY_BASED,
     .symbol = "starhalo_unpack",
@@ -53,8 +53,12 @@ static struct starpu_perfmodel unpack_model = {
 struct starpu_codelet starhalo_cl_unpack = {
     .cpu_funcs = {unpack_cpu},
     .cpu_funcs_name = {"unpack_cpu"},
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    .cuda_funcs = {unpack_cuda},
+    .cuda_flags = {STARPU_CUDA_ASYNC},
+#endif
     .nbuffers = STARPU_VARIABLE_NBUFFERS,
-#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS)
+#if STARHALO__XFER_MODELS
     .model = &unpack_model,
 #endif
     .name = "starhalo_unpack",

@@ -7,37 +7,24 @@
  */
 #include <cuda_runtime.h>
 
-#include "kern_geom.h"
+#include "kern_cuda_util.cuh"
 #include "kern_index.h"
 
 namespace
 {
 
-const int kThreads = 256;
-
-/* Enough blocks for one element per thread, capped: the loops are grid-stride. */
-unsigned blocks_for(int64_t n)
-{
-    const int64_t b = (n + kThreads - 1) / kThreads;
-    return (unsigned)(b < 65535 ? (b > 0 ? b : 1) : 65535);
-}
-
-starhalo_status_t launched(const char *what)
-{
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess)
-        return starhalo__error_set(STARHALO_ERR_CUDA, "%s: kernel launch failed: %s", what,
-                                   cudaGetErrorString(err));
-    return STARHALO_OK;
-}
+using starhalo_cuda::blocks_for;
+using starhalo_cuda::first_index;
+using starhalo_cuda::grid_stride;
+using starhalo_cuda::kThreads;
+using starhalo_cuda::launched;
 
 template <typename T>
 __global__ void pack_kernel(const T *__restrict__ src, int64_t plane_size, int64_t count,
                             int64_t total, const int64_t *__restrict__ offsets,
                             const int64_t *__restrict__ prefix, int nruns, T *__restrict__ dst)
 {
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total;
-         k += (int64_t)gridDim.x * blockDim.x)
+    for (int64_t k = first_index(); k < total; k += grid_stride())
         dst[k] = src[starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns)];
 }
 
@@ -56,8 +43,7 @@ __global__ void unpack_kernel(const T *__restrict__ src, int64_t plane_size, int
                               const int64_t *__restrict__ prefix, int nruns, T *__restrict__ dst,
                               int op)
 {
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total;
-         k += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t k = first_index(); k < total; k += grid_stride()) {
         const int64_t t =
             starhalo_kidx_packed_to_tile(k, count, plane_size, offsets, prefix, nruns);
         dst[t] = combine(op, dst[t], src[k]);
@@ -78,8 +64,7 @@ __global__ void stencil_kernel(int nine, const T *__restrict__ in, T *__restrict
                                int64_t total, int64_t rw, int64_t rh, int64_t x0, int64_t y0,
                                int64_t gw, int64_t gh)
 {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
-         i += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t i = first_index(); i < total; i += grid_stride()) {
         const int64_t t = starhalo_kidx_region_to_tile(i, rw, rh, x0, y0, gw, gh);
         out[t] = stencil(nine, in + t, gw);
     }
@@ -110,7 +95,69 @@ starhalo_status_t stencil_cuda(int nine, starhalo_dtype_t dtype, const starhalo_
     return launched(what);
 }
 
+/* The run tables of the calling thread: a pageable host staging buffer and a device buffer,
+ * both grown on demand. Pageable on purpose: cudaMemcpyAsync from pageable memory returns
+ * once the data is staged, so the next call may refill the host buffer at once (a pinned one
+ * would be read later, by the DMA). The device buffer is reused in stream order. */
+thread_local int64_t *tls_host_runs = nullptr;
+thread_local int64_t *tls_dev_runs = nullptr;
+thread_local size_t tls_runs_cap = 0;
+
+starhalo_status_t runs_reserve(size_t n, cudaStream_t s)
+{
+    if (n <= tls_runs_cap)
+        return STARHALO_OK;
+    size_t cap = tls_runs_cap ? tls_runs_cap : 1024;
+    while (cap < n)
+        cap *= 2;
+    int64_t *host = (int64_t *)realloc(tls_host_runs, cap * sizeof(int64_t));
+    if (!host)
+        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "runs_upload_cuda: %zu host entries",
+                                   cap);
+    tls_host_runs = host;
+    /* Stream-ordered: the old buffer is freed after the kernels queued before that read it. */
+    if (tls_dev_runs)
+        cudaFreeAsync(tls_dev_runs, s);
+    tls_dev_runs = nullptr;
+    tls_runs_cap = 0;
+    const cudaError_t err = cudaMallocAsync((void **)&tls_dev_runs, cap * sizeof(int64_t), s);
+    if (err != cudaSuccess) {
+        tls_dev_runs = nullptr;
+        return starhalo__error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: %zu device entries: %s",
+                                   cap, cudaGetErrorString(err));
+    }
+    tls_runs_cap = cap;
+    return STARHALO_OK;
+}
+
 } // namespace
+
+starhalo_status_t starhalo_kern_runs_upload_cuda(int nlists, const starhalo_run_t *const *runs,
+                                                 const int *nruns, const int64_t **d_offsets,
+                                                 const int64_t **d_prefix, void *stream)
+{
+    cudaStream_t s = (cudaStream_t)stream;
+    size_t n = 0;
+    for (int i = 0; i < nlists; i++)
+        n += 2 * (size_t)(nruns[i] + 1);
+    if (n == 0)
+        return STARHALO_OK;
+    STARHALO_CHECK(runs_reserve(n, s));
+    size_t at = 0;
+    for (int i = 0; i < nlists; i++) {
+        const size_t len = (size_t)nruns[i] + 1;
+        starhalo_kern_runs_prefix(runs[i], nruns[i], tls_host_runs + at, tls_host_runs + at + len);
+        d_offsets[i] = tls_dev_runs + at;
+        d_prefix[i] = tls_dev_runs + at + len;
+        at += 2 * len;
+    }
+    const cudaError_t err = cudaMemcpyAsync(tls_dev_runs, tls_host_runs, n * sizeof(int64_t),
+                                            cudaMemcpyHostToDevice, s);
+    if (err != cudaSuccess)
+        return starhalo__error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: copy of %zu entries: %s",
+                                   n, cudaGetErrorString(err));
+    return STARHALO_OK;
+}
 
 starhalo_status_t starhalo_kern_pack_cuda(starhalo_dtype_t dtype, const void *src,
                                           int64_t plane_size, int64_t planes,
