@@ -153,12 +153,10 @@ starhalo__kern_layer_geom(const char *what, int pool, const starhalo_kern_tile_t
  * region's whole input window must lie inside @p in_tile (no clipping, no padding: the ghosts
  * carry it).
  */
-static inline starhalo_status_t starhalo__kern_bwd_geom(const char *what,
-                                                        const starhalo_kern_tile_t *in_tile,
-                                                        const starhalo_kern_tile_t *out_tile,
-                                                        const starhalo_layer_t *layer,
-                                                        const starhalo_box_t *region,
-                                                        starhalo_kidx_bwd_t *g)
+static inline starhalo_status_t
+starhalo__kern_bwd_geom(const char *what, const starhalo_kern_tile_t *in_tile,
+                        const starhalo_kern_tile_t *out_tile, const starhalo_layer_t *layer,
+                        const starhalo_box_t *region, starhalo_kidx_bwd_t *g)
 {
     STARHALO_CHECK(starhalo__kern_layer_check(what, in_tile, layer, out_tile, region));
     STARHALO_REQUIRE(in_tile->box.hi[2] - in_tile->box.lo[2] == 1, STARHALO_ERR_INVALID_ARG,

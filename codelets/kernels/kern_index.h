@@ -149,7 +149,6 @@ STARHALO_HD static inline int64_t starhalo_kidx_window(int64_t o_lo, int64_t o_h
     return hi - lo;
 }
 
-
 /** Geometry of one conv2d backward call in tile-local coordinates (filled by
  * starhalo__kern_bwd_geom in kern_geom.h). */
 typedef struct starhalo_kidx_bwd {

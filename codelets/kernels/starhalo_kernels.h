@@ -232,8 +232,9 @@ starhalo_status_t starhalo_kern_stencil9_cuda(starhalo_dtype_t dtype,
                                               const starhalo_kern_tile_t *tile, const void *in,
                                               void *out, const starhalo_box_t *region,
                                               void *stream);
-/** cuDNN supports only symmetric padding: a window with pad_l != pad_r on a dim returns
- * STARHALO_ERR_UNSUPPORTED (never the case for ghosted parts, whose padding is zero). */
+/** A window whose padding differs on its two sides (a region at the image border, clipped
+ * to @p domain) runs on a dense padded copy of the window, since cuDNN pads symmetrically
+ * only; STARHALO_POOL_AVG_EXCLUDE cannot and returns STARHALO_ERR_UNSUPPORTED there. */
 starhalo_status_t starhalo_kern_conv2d_cuda(const starhalo_kern_tile_t *in_tile, const float *in,
                                             const float *weights, const float *bias,
                                             const starhalo_layer_t *layer,

@@ -4,6 +4,7 @@
  * @brief The pooling forward codelet (max / average): one output region, float32.
  */
 #include "codelets.h"
+#include "kern_geom.h"
 
 /* Same access as conv2d (whole input tile R, output tile exclusive): see codelet_conv2d.c. */
 static void pool2d_cpu(void *buffers[], void *cl_arg)
@@ -28,6 +29,22 @@ static void pool2d_cuda(void *buffers[], void *cl_arg)
                             &a->region, a->has_domain ? &a->domain : NULL,
                             starpu_cuda_get_local_stream()));
 }
+
+/* cuDNN's average pooling that excludes padding needs the same padding on both sides of the
+ * window (starhalo_kern_pool2d_cuda): such a region at the image border runs on a CPU. */
+static int pool2d_can_execute(unsigned workerid, struct starpu_task *task, unsigned nimpl)
+{
+    (void)nimpl;
+    const starhalo__pool_args_t *a = task->cl_arg;
+    if (starpu_worker_get_type((int)workerid) != STARPU_CUDA_WORKER ||
+        a->kind != STARHALO_POOL_AVG_EXCLUDE)
+        return 1;
+    starhalo__layer_geom_t g;
+    if (starhalo__kern_layer_geom("pool2d", 1, &a->in_tile, &a->layer, &a->out_tile, &a->region,
+                                  a->has_domain ? &a->domain : NULL, &g) != STARHALO_OK)
+        return 1; /* bad geometry: the kernel reports it wherever it runs */
+    return g.pl[0] == g.pr[0] && g.pl[1] == g.pr[1];
+}
 #endif
 
 static uint32_t pool2d_footprint(struct starpu_task *task)
@@ -51,6 +68,7 @@ struct starpu_codelet starhalo_cl_pool2d = {
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
     .cuda_funcs = {pool2d_cuda},
     .cuda_flags = {STARPU_CUDA_ASYNC},
+    .can_execute = pool2d_can_execute,
 #endif
     .nbuffers = 2,
     .modes = {STARPU_R, STARPU_RW | STARPU_COMMUTE},

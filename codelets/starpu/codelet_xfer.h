@@ -67,13 +67,12 @@ static inline starhalo_status_t starhalo__xfer_cuda(const starhalo_cl_xfer_args_
         char *msg = msgs[m];
         for (int f = 0; f < a->nfields; f++) {
             const starhalo_cl_msg_t *g = &a->msgs[m];
-            STARHALO_CHECK(unpack ? starhalo_kern_unpack_cuda(a->dtype, msg, g->count,
-                                                              a->planes[f], off[m], pre[m],
-                                                              g->nruns, tiles[f], a->plane_size,
-                                                              a->op, stream)
+            STARHALO_CHECK(unpack ? starhalo_kern_unpack_cuda(a->dtype, msg, g->count, a->planes[f],
+                                                              off[m], pre[m], g->nruns, tiles[f],
+                                                              a->plane_size, a->op, stream)
                                   : starhalo_kern_pack_cuda(a->dtype, tiles[f], a->plane_size,
-                                                            a->planes[f], off[m], pre[m],
-                                                            g->nruns, g->count, msg, stream));
+                                                            a->planes[f], off[m], pre[m], g->nruns,
+                                                            g->count, msg, stream));
             msg += (size_t)(a->planes[f] * g->count) * esz;
         }
     }
@@ -93,8 +92,8 @@ static inline void starhalo__xfer_cuda_task(void *buffers[], const starhalo_cl_x
         return;
     }
     void **tiles = unpack ? p + a->nmsgs : p, **msgs = unpack ? p : p + a->nfields;
-    starhalo__cl_record(a->status, starhalo__xfer_cuda(a, unpack, tiles, msgs,
-                                                       starpu_cuda_get_local_stream()));
+    starhalo__cl_record(
+        a->status, starhalo__xfer_cuda(a, unpack, tiles, msgs, starpu_cuda_get_local_stream()));
     starhalo__xfer_ptrs_put(&x);
 }
 #endif
@@ -103,7 +102,7 @@ static inline void starhalo__xfer_cuda_task(void *buffers[], const starhalo_cl_x
  * simulation needs a time for every codelet (tools/simulate calibrates them with a
  * STARHALO_EXCHANGE_MODELS build), and with CUDA workers dmda needs them to choose between
  * the CPU and the GPU. Other builds leave them out (no model files to maintain). */
-#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS) ||                            \
+#if defined(STARHALO_SIMGRID) || defined(STARHALO_EXCHANGE_MODELS) ||                              \
     (STARHALO_USE_CUDA && defined(STARPU_USE_CUDA))
 #define STARHALO__XFER_MODELS 1
 #else

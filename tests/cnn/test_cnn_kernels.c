@@ -5,7 +5,8 @@
  * written here (gather form, i.e. a different formula than the kernels' scatter), the
  * distributed form (parts' ghosted gradients scattered back with SUM equal the whole image's),
  * ReLU, finite differences of a tiny conv -> ReLU -> conv network computed in double, and
- * bad geometry.
+ * bad geometry. The per-cell / per-tap functions the CUDA kernels run (kern_index.h, through
+ * the _by_element CPU entry points) must give the CPU kernels' results bit for bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -152,6 +153,14 @@ static void check_whole(const starhalo_layer_t *l, int64_t n, int64_t cin, int64
     e = rel_err(dwr, dw, nwt);
     print_message("bwd_weights: rel err %.2e\n", e);
     assert_true(e <= 1e-12);
+    float *gib = malloc(sizeof(float) * (size_t)starhalo_kern_tile_elems(&it));
+    double *dwb = malloc(sizeof(double) * (size_t)nwt);
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_by_element_cpu(&ot, dy, wt, l, &it, gib, &obox));
+    assert_status_ok(
+        starhalo_kern_conv2d_bwd_weights_by_element_cpu(&it, xt, &ot, dy, l, &obox, dwb));
+    assert_memory_equal(gib, gi, sizeof(float) * (size_t)starhalo_kern_tile_elems(&it));
+    assert_memory_equal(dwb, dw, sizeof(double) * (size_t)nwt);
+    free(gib), free(dwb);
     free(x), free(dy), free(wt), free(xt), free(gi), free(ref), free(got), free(dw), free(dwr);
 }
 
@@ -212,6 +221,14 @@ static void parts_sum_to_whole(void **state)
                     }
             assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dyt, wt, &l, &it, gi, &own));
             assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, xt, &ot, dyt, &l, &own, dw));
+            float gib[2 * 8 * 5];
+            double dwb[54];
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_data_by_element_cpu(&ot, dyt, wt, &l, &it, gib, &own));
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_weights_by_element_cpu(&it, xt, &ot, dyt, &l, &own, dwb));
+            assert_memory_equal(gib, gi, sizeof(float) * (size_t)(2 * gw * gh));
+            assert_memory_equal(dwb, dw, sizeof dwb);
             for (int64_t k = 0; k < nwt; k++)
                 dws[k] += dw[k];
             for (int64_t c = 0; c < 2; c++)

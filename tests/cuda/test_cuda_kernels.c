@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests the CUDA kernels against the CPU kernels (which the CPU tests check against naive
- * references): pack/unpack with every operator and both stencils bitwise, conv2d and pooling
- * (cuDNN) to relative error <= 1e-5, on interior + boundary regions. Exits 77 (skipped) when
- * no CUDA device is present. */
+ * references): pack/unpack with every operator (also through the per-thread run-table upload
+ * of the pack/unpack codelets), both stencils, conv2d backward data / weights and ReLU
+ * bitwise, conv2d and pooling (cuDNN) to relative error <= 1e-5, on interior + boundary
+ * regions. Exits 77 (skipped) when no CUDA device is present. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kern_test_util.h"
+#include "starhalo_kernels_cnn.h"
 
 static void *dev_copy(const void *host, size_t bytes)
 {
@@ -149,6 +151,114 @@ static void conv_and_pool_match_cpu(void **state)
     }
 }
 
+/* Two messages of different run lists through one starhalo_kern_runs_upload_cuda call (what
+ * the pack/unpack codelets do), twice on one stream (the second upload reuses the buffer),
+ * then a reverse SUM of both messages into one tile: the CPU loops' results. */
+static void runs_upload_matches_cpu(void **state)
+{
+    (void)state;
+    const starhalo_run_t ra[] = {{2, 5}, {30, 9}}, rb[] = {{0, 3}, {10, 0}, {50, 20}, {80, 4}};
+    const starhalo_run_t *lists[2] = {ra, rb};
+    const int nr[2] = {2, 4};
+    const int64_t plane = 97, planes = 2, ca = 14, cb = 27;
+    float tile[194], want_a[28], want_b[54], got[194];
+    kt_fill_f32(tile, 194, 6);
+    starhalo_kern_pack_cpu(STARHALO_FLOAT32, tile, plane, planes, ra, 2, ca, want_a);
+    starhalo_kern_pack_cpu(STARHALO_FLOAT32, tile, plane, planes, rb, 4, cb, want_b);
+    cudaStream_t st;
+    assert_int_equal(cudaStreamCreate(&st), cudaSuccess);
+    float *dt = dev_copy(tile, sizeof tile), *da = dev_copy(NULL, sizeof want_a),
+          *db = dev_copy(NULL, sizeof want_b);
+    for (int round = 0; round < 2; round++) {
+        const int64_t *off[2], *pre[2];
+        assert_status_ok(starhalo_kern_runs_upload_cuda(2, lists, nr, off, pre, st));
+        assert_status_ok(starhalo_kern_pack_cuda(STARHALO_FLOAT32, dt, plane, planes, off[0],
+                                                 pre[0], 2, ca, da, st));
+        assert_status_ok(starhalo_kern_pack_cuda(STARHALO_FLOAT32, dt, plane, planes, off[1],
+                                                 pre[1], 4, cb, db, st));
+        assert_int_equal(cudaStreamSynchronize(st), cudaSuccess);
+        to_host(got, da, sizeof want_a);
+        assert_memory_equal(got, want_a, sizeof want_a);
+        to_host(got, db, sizeof want_b);
+        assert_memory_equal(got, want_b, sizeof want_b);
+    }
+    float want[194];
+    memcpy(want, tile, sizeof tile);
+    starhalo_kern_unpack_cpu(STARHALO_FLOAT32, want_a, ca, planes, ra, 2, want, plane,
+                             STARHALO_REDUCE_SUM);
+    starhalo_kern_unpack_cpu(STARHALO_FLOAT32, want_b, cb, planes, rb, 4, want, plane,
+                             STARHALO_REDUCE_SUM);
+    const int64_t *off[2], *pre[2];
+    assert_status_ok(starhalo_kern_runs_upload_cuda(2, lists, nr, off, pre, st));
+    assert_status_ok(starhalo_kern_unpack_cuda(STARHALO_FLOAT32, da, ca, planes, off[0], pre[0], 2,
+                                               dt, plane, STARHALO_REDUCE_SUM, st));
+    assert_status_ok(starhalo_kern_unpack_cuda(STARHALO_FLOAT32, db, cb, planes, off[1], pre[1], 4,
+                                               dt, plane, STARHALO_REDUCE_SUM, st));
+    assert_int_equal(cudaStreamSynchronize(st), cudaSuccess);
+    to_host(got, dt, sizeof tile);
+    assert_memory_equal(got, want, sizeof tile);
+    cudaFree(dt);
+    cudaFree(da);
+    cudaFree(db);
+    cudaStreamDestroy(st);
+}
+
+/* conv2d backward data and weights on a sub-region of the output, strides and dilations, and
+ * ReLU forward / backward: bitwise the CPU kernels'. */
+static void cnn_backward_matches_cpu(void **state)
+{
+    (void)state;
+    const starhalo_layer_t ls[] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {3, 1, 2, 2}, {5, 1, 1, 2}};
+    const int64_t n = 2, cin = 3, cout = 4, h = 11, w = 13;
+    for (size_t li = 0; li < sizeof ls / sizeof ls[0]; li++) {
+        const starhalo_layer_t *l = &ls[li];
+        const int64_t reach = (int64_t)l->dilation * (l->kernel - 1);
+        const int64_t oh = (h + 2 * l->padding - reach - 1) / l->stride + 1;
+        const int64_t ow = (w + 2 * l->padding - reach - 1) / l->stride + 1;
+        const int pad = l->padding + l->dilation * l->kernel + l->stride;
+        const starhalo_box_t ibox = kt_box(-pad, w + pad, -pad, h + pad);
+        const starhalo_box_t obox = kt_box(0, ow, 0, oh), region = kt_box(1, ow, 0, oh - 1);
+        const starhalo_kern_tile_t it = starhalo_kern_tile_make(&ibox, n, cin);
+        const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&obox, n, cout);
+        const int64_t ni = starhalo_kern_tile_elems(&it), no = starhalo_kern_tile_elems(&ot);
+        const int64_t nw = cout * cin * l->kernel * l->kernel;
+        float *x = malloc(ni * 4), *dy = malloc(no * 4), *wt = malloc(nw * 4);
+        float *gi = malloc(ni * 4), *gi_dev = malloc(ni * 4);
+        double *dw = malloc(nw * 8), *dw_dev = malloc(nw * 8);
+        kt_fill_f32(x, ni, 11 + li);
+        kt_fill_f32(dy, no, 12 + li);
+        kt_fill_f32(wt, nw, 13 + li);
+        assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dy, wt, l, &it, gi, &region));
+        assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, x, &ot, dy, l, &region, dw));
+        float *dx = dev_copy(x, ni * 4), *ddy = dev_copy(dy, no * 4), *dwt = dev_copy(wt, nw * 4);
+        float *dgi = dev_copy(NULL, ni * 4);
+        double *ddw = dev_copy(NULL, nw * 8);
+        assert_status_ok(
+            starhalo_kern_conv2d_bwd_data_cuda(&ot, ddy, dwt, l, &it, dgi, &region, NULL));
+        assert_status_ok(
+            starhalo_kern_conv2d_bwd_weights_cuda(&it, dx, &ot, ddy, l, &region, ddw, NULL));
+        to_host(gi_dev, dgi, ni * 4);
+        to_host(dw_dev, ddw, nw * 8);
+        assert_memory_equal(gi_dev, gi, ni * 4);
+        assert_memory_equal(dw_dev, dw, nw * 8);
+        /* ReLU forward into dy's copy, then backward of x's gradient, on the output tile. */
+        float *want = malloc(no * 4), *got = malloc(no * 4);
+        memcpy(want, x, no * 4);
+        assert_status_ok(starhalo_kern_relu_cpu(&ot, dy, want, &region));
+        assert_int_equal(cudaMemcpy(dx, x, no * 4, cudaMemcpyHostToDevice), cudaSuccess);
+        assert_status_ok(starhalo_kern_relu_cuda(&ot, ddy, dx, &region, NULL));
+        to_host(got, dx, no * 4);
+        assert_memory_equal(got, want, no * 4);
+        assert_status_ok(starhalo_kern_relu_bwd_cpu(&ot, dy, want, &region));
+        assert_status_ok(starhalo_kern_relu_bwd_cuda(&ot, ddy, dx, &region, NULL));
+        to_host(got, dx, no * 4);
+        assert_memory_equal(got, want, no * 4);
+        cudaFree(dx), cudaFree(ddy), cudaFree(dwt), cudaFree(dgi), cudaFree(ddw);
+        free(x), free(dy), free(wt), free(gi), free(gi_dev), free(dw), free(dw_dev), free(want),
+            free(got);
+    }
+}
+
 int main(void)
 {
     int ndev = 0;
@@ -157,9 +267,9 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pack_unpack_match_cpu),
-        cmocka_unit_test(stencils_match_cpu),
-        cmocka_unit_test(conv_and_pool_match_cpu),
+        cmocka_unit_test(pack_unpack_match_cpu),    cmocka_unit_test(stencils_match_cpu),
+        cmocka_unit_test(conv_and_pool_match_cpu),  cmocka_unit_test(runs_upload_matches_cpu),
+        cmocka_unit_test(cnn_backward_matches_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

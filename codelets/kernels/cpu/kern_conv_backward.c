@@ -23,7 +23,6 @@
 #include "kern_geom.h"
 #include "starhalo_kernels_cnn.h"
 
-
 starhalo_status_t starhalo_kern_conv2d_bwd_data_cpu(const starhalo_kern_tile_t *out_tile,
                                                     const float *grad_out, const float *weights,
                                                     const starhalo_layer_t *layer,

@@ -48,7 +48,6 @@ __global__ void relu_kernel(int backward, const float *__restrict__ a, float *b,
     }
 }
 
-
 starhalo_status_t relu_cuda(const char *what, int backward, const starhalo_kern_tile_t *tile,
                             const float *a, float *b, const starhalo_box_t *region, void *stream)
 {

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests which implementations the codelets of codelets/starpu register: a CPU one always, a
+ * CUDA one on every codelet exactly when starhalo's CUDA kernels are built against a StarPU
+ * with CUDA (and none otherwise), and a history perf model on every compute codelet, and on
+ * pack/unpack when they can run on a GPU (dmda then chooses between the CPU and the GPU). The
+ * CMake probe (HAVE_STARPU_CUDA) must agree with the StarPU headers (STARPU_USE_CUDA). Reads
+ * the codelet structs; StarPU is not started. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "codelets_cnn.h"
+
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+#define WANT_CUDA 1
+#else
+#define WANT_CUDA 0
+#endif
+
+static struct starpu_codelet *const compute[] = {
+    &starhalo_cl_stencil5,
+    &starhalo_cl_stencil9,
+    &starhalo_cl_conv2d,
+    &starhalo_cl_pool2d,
+    &starhalo_cl_relu,
+    &starhalo_cl_conv2d_bwd_data,
+    &starhalo_cl_conv2d_bwd_weights,
+};
+static struct starpu_codelet *const xfer[] = {&starhalo_cl_pack, &starhalo_cl_unpack};
+
+static void check(struct starpu_codelet *cl, int want_model)
+{
+    print_message("%-28s cpu %d cuda %d model %s\n", cl->name, cl->cpu_funcs[0] != NULL,
+                  cl->cuda_funcs[0] != NULL, cl->model ? cl->model->symbol : "-");
+    assert_non_null(cl->cpu_funcs[0]);
+    assert_int_equal(cl->cuda_funcs[0] != NULL, WANT_CUDA);
+    /* Asynchronous: the kernels are queued on the worker's stream, StarPU waits for them. */
+    assert_int_equal(cl->cuda_funcs[0] ? cl->cuda_flags[0] == STARPU_CUDA_ASYNC : 1, 1);
+    if (want_model) {
+        assert_non_null(cl->model);
+        assert_int_equal(cl->model->type, STARPU_HISTORY_BASED);
+        assert_string_equal(cl->model->symbol, cl->name);
+    }
+}
+
+static void implementations_match_the_build(void **state)
+{
+    (void)state;
+#if defined(HAVE_STARPU_CUDA) != defined(STARPU_USE_CUDA)
+    fail_msg("CMake's HAVE_STARPU_CUDA and starpu_config.h's STARPU_USE_CUDA disagree");
+#endif
+    for (size_t i = 0; i < sizeof compute / sizeof compute[0]; i++)
+        check(compute[i], 1);
+    for (size_t i = 0; i < sizeof xfer / sizeof xfer[0]; i++)
+        check(xfer[i], WANT_CUDA);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(implementations_match_the_build)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
