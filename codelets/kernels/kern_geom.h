@@ -194,6 +194,18 @@ starhalo__kern_bwd_geom(const char *what, const starhalo_kern_tile_t *in_tile,
     return STARHALO_OK;
 }
 
+/** starhalo__kern_bwd_geom, then the check that the call's three data pointers are set. */
+static inline starhalo_status_t
+starhalo__kern_bwd_prepare(const char *what, const starhalo_kern_tile_t *in_tile,
+                           const starhalo_kern_tile_t *out_tile, const starhalo_layer_t *layer,
+                           const starhalo_box_t *region, const void *a, const void *b,
+                           const void *c, starhalo_kidx_bwd_t *g)
+{
+    STARHALO_CHECK(starhalo__kern_bwd_geom(what, in_tile, out_tile, layer, region, g));
+    STARHALO_REQUIRE(a && b && c, STARHALO_ERR_INVALID_ARG, "%s: NULL data pointer", what);
+    return STARHALO_OK;
+}
+
 /** A region with no cell in dims 0 or 1 (the 2-D backward and ReLU kernels ignore dim 2). */
 static inline int starhalo__kern_region_empty_2d(const starhalo_box_t *r)
 {

@@ -6,26 +6,35 @@
  */
 #include "codelets_cnn.h"
 
+/* On a CPU (stream NULL) or queued on the CUDA worker's stream. */
+static void bwd_data(void *buffers[], const starhalo__conv_bwd_args_t *a, void *stream)
+{
+    const float *grad_out = (const float *)STARPU_VECTOR_GET_PTR(buffers[0]);
+    const float *w = (const float *)STARPU_VECTOR_GET_PTR(buffers[1]);
+    float *grad_in = (float *)STARPU_VECTOR_GET_PTR(buffers[2]);
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    if (stream) {
+        starhalo__cl_record(a->status, starhalo_kern_conv2d_bwd_data_cuda(
+                                           &a->out_tile, grad_out, w, &a->layer, &a->in_tile,
+                                           grad_in, &a->region, stream));
+        return;
+    }
+#endif
+    (void)stream;
+    starhalo__cl_record(a->status,
+                        starhalo_kern_conv2d_bwd_data_cpu(&a->out_tile, grad_out, w, &a->layer,
+                                                          &a->in_tile, grad_in, &a->region));
+}
+
 static void bwd_data_cpu(void *buffers[], void *cl_arg)
 {
-    const starhalo__conv_bwd_args_t *a = cl_arg;
-    starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_data_cpu(
-                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
-                            (const float *)STARPU_VECTOR_GET_PTR(buffers[1]), &a->layer,
-                            &a->in_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region));
+    bwd_data(buffers, cl_arg, NULL);
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
 static void bwd_data_cuda(void *buffers[], void *cl_arg)
 {
-    const starhalo__conv_bwd_args_t *a = cl_arg;
-    starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_data_cuda(
-                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
-                            (const float *)STARPU_VECTOR_GET_PTR(buffers[1]), &a->layer,
-                            &a->in_tile, (float *)STARPU_VECTOR_GET_PTR(buffers[2]), &a->region,
-                            starpu_cuda_get_local_stream()));
+    bwd_data(buffers, cl_arg, starpu_cuda_get_local_stream());
 }
 #endif
 

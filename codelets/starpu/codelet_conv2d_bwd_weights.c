@@ -6,26 +6,35 @@
  */
 #include "codelets_cnn.h"
 
+/* On a CPU (stream NULL) or queued on the CUDA worker's stream. */
+static void bwd_weights(void *buffers[], const starhalo__conv_bwd_args_t *a, void *stream)
+{
+    const float *in = (const float *)STARPU_VECTOR_GET_PTR(buffers[0]);
+    const float *grad_out = (const float *)STARPU_VECTOR_GET_PTR(buffers[1]);
+    double *grad_w = (double *)STARPU_VECTOR_GET_PTR(buffers[2]);
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    if (stream) {
+        starhalo__cl_record(a->status, starhalo_kern_conv2d_bwd_weights_cuda(
+                                           &a->in_tile, in, &a->out_tile, grad_out, &a->layer,
+                                           &a->region, grad_w, stream));
+        return;
+    }
+#endif
+    (void)stream;
+    starhalo__cl_record(
+        a->status, starhalo_kern_conv2d_bwd_weights_cpu(&a->in_tile, in, &a->out_tile, grad_out,
+                                                        &a->layer, &a->region, grad_w));
+}
+
 static void bwd_weights_cpu(void *buffers[], void *cl_arg)
 {
-    const starhalo__conv_bwd_args_t *a = cl_arg;
-    starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_weights_cpu(
-                            &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
-                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[1]),
-                            &a->layer, &a->region, (double *)STARPU_VECTOR_GET_PTR(buffers[2])));
+    bwd_weights(buffers, cl_arg, NULL);
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
 static void bwd_weights_cuda(void *buffers[], void *cl_arg)
 {
-    const starhalo__conv_bwd_args_t *a = cl_arg;
-    starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_weights_cuda(
-                            &a->in_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[0]),
-                            &a->out_tile, (const float *)STARPU_VECTOR_GET_PTR(buffers[1]),
-                            &a->layer, &a->region, (double *)STARPU_VECTOR_GET_PTR(buffers[2]),
-                            starpu_cuda_get_local_stream()));
+    bwd_weights(buffers, cl_arg, starpu_cuda_get_local_stream());
 }
 #endif
 

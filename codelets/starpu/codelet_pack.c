@@ -24,19 +24,13 @@ void starhalo__xfer_pack(const starhalo_cl_xfer_args_t *a, void *const *tiles, v
 
 static void pack_cpu(void *buffers[], void *cl_arg)
 {
-    const starhalo_cl_xfer_args_t *a = cl_arg;
-    starhalo__xfer_ptrs_t x;
-    void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
-    if (!p)
-        return; /* cannot happen for real exchanges (a few dozen buffers) */
-    starhalo__xfer_pack(a, p, p + a->nfields);
-    starhalo__xfer_ptrs_put(&x);
+    starhalo__xfer_task(buffers, cl_arg, 0, 0);
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
 static void pack_cuda(void *buffers[], void *cl_arg)
 {
-    starhalo__xfer_cuda_task(buffers, cl_arg, 0);
+    starhalo__xfer_task(buffers, cl_arg, 0, 1);
 }
 #endif
 

@@ -27,19 +27,13 @@ void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, 
 
 static void unpack_cpu(void *buffers[], void *cl_arg)
 {
-    const starhalo_cl_xfer_args_t *a = cl_arg;
-    starhalo__xfer_ptrs_t x;
-    void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
-    if (!p)
-        return;
-    starhalo__xfer_unpack(a, p, p + a->nmsgs);
-    starhalo__xfer_ptrs_put(&x);
+    starhalo__xfer_task(buffers, cl_arg, 1, 0);
 }
 
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
 static void unpack_cuda(void *buffers[], void *cl_arg)
 {
-    starhalo__xfer_cuda_task(buffers, cl_arg, 1);
+    starhalo__xfer_task(buffers, cl_arg, 1, 1);
 }
 #endif
 

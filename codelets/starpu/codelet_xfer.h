@@ -79,24 +79,38 @@ static inline starhalo_status_t starhalo__xfer_cuda(const starhalo_cl_xfer_args_
     return STARHALO_OK;
 }
 
-/** The body of the CUDA pack (@p unpack = 0; buffers: tiles, then messages) and unpack (1;
- * messages, then tiles) codelets: kernels queued on the worker's stream (STARPU_CUDA_ASYNC). */
-static inline void starhalo__xfer_cuda_task(void *buffers[], const starhalo_cl_xfer_args_t *a,
-                                            int unpack)
+#endif
+
+/**
+ * The body of the pack (@p unpack = 0; buffers: tiles, then messages) and unpack (1; messages,
+ * then tiles) codelets, on a CPU (@p cuda = 0) or queued on the CUDA worker's stream.
+ */
+static inline void starhalo__xfer_task(void *buffers[], const starhalo_cl_xfer_args_t *a,
+                                       int unpack, int cuda)
 {
     starhalo__xfer_ptrs_t x;
     void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
-    if (!p) {
-        starhalo__cl_record(a->status, starhalo__error_set(STARHALO_ERR_NO_MEMORY,
-                                                           "pack/unpack_cuda: buffer pointers"));
+    if (!p) { /* cannot happen for real exchanges (a few dozen buffers) */
+        starhalo__cl_record(a->status,
+                            starhalo__error_set(STARHALO_ERR_NO_MEMORY, "pack/unpack: pointers"));
         return;
     }
     void **tiles = unpack ? p + a->nmsgs : p, **msgs = unpack ? p : p + a->nfields;
-    starhalo__cl_record(
-        a->status, starhalo__xfer_cuda(a, unpack, tiles, msgs, starpu_cuda_get_local_stream()));
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+    if (cuda) {
+        starhalo__cl_record(
+            a->status, starhalo__xfer_cuda(a, unpack, tiles, msgs, starpu_cuda_get_local_stream()));
+        starhalo__xfer_ptrs_put(&x);
+        return;
+    }
+#endif
+    (void)cuda;
+    if (unpack)
+        starhalo__xfer_unpack(a, msgs, tiles);
+    else
+        starhalo__xfer_pack(a, tiles, msgs);
     starhalo__xfer_ptrs_put(&x);
 }
-#endif
 
 /* History-based models of pack/unpack (footprint: the buffer sizes, StarPU's default). A
  * simulation needs a time for every codelet (tools/simulate calibrates them with a

@@ -30,10 +30,8 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_cpu(const starhalo_kern_tile_t *
                                                     float *grad_in, const starhalo_box_t *region)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_data", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(grad_out && weights && grad_in, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_data: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_data", in_tile, out_tile, layer, region,
+                                              grad_out, weights, grad_in, &g));
     memset(grad_in, 0, sizeof(float) * (size_t)starhalo_kern_tile_elems(in_tile));
     if (starhalo__kern_region_empty_2d(region))
         return STARHALO_OK;
@@ -72,10 +70,8 @@ starhalo_status_t starhalo_kern_conv2d_bwd_weights_cpu(const starhalo_kern_tile_
                                                        const starhalo_box_t *region, double *grad_w)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_weights", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(in && grad_out && grad_w, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_weights: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_weights", in_tile, out_tile, layer,
+                                              region, in, grad_out, grad_w, &g));
     memset(grad_w, 0, sizeof(double) * (size_t)(g.cout * g.cin * g.k * g.k));
     if (starhalo__kern_region_empty_2d(region))
         return STARHALO_OK;
@@ -142,10 +138,8 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_by_element_cpu(
     const starhalo_box_t *region)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_data", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(grad_out && weights && grad_in, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_data: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_data", in_tile, out_tile, layer, region,
+                                              grad_out, weights, grad_in, &g));
     const int64_t n = starhalo_kern_tile_elems(in_tile);
     const int empty = starhalo__kern_region_empty_2d(region);
     for (int64_t e = 0; e < n; e++)
@@ -159,10 +153,8 @@ starhalo_status_t starhalo_kern_conv2d_bwd_weights_by_element_cpu(
     double *grad_w)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_weights", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(in && grad_out && grad_w, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_weights: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_weights", in_tile, out_tile, layer,
+                                              region, in, grad_out, grad_w, &g));
     const int empty = starhalo__kern_region_empty_2d(region);
     for (int64_t t = 0; t < g.cout * g.cin * g.k * g.k; t++)
         grad_w[t] = empty ? 0.0 : starhalo_kidx_conv_bwd_weights_tap(&g, in, grad_out, t);

@@ -13,11 +13,7 @@
 namespace
 {
 
-using starhalo_cuda::blocks_for;
-using starhalo_cuda::first_index;
-using starhalo_cuda::grid_stride;
-using starhalo_cuda::kThreads;
-using starhalo_cuda::launched;
+using namespace starhalo_cuda;
 
 template <typename T>
 __global__ void pack_kernel(const T *__restrict__ src, int64_t plane_size, int64_t count,

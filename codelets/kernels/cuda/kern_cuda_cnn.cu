@@ -17,11 +17,7 @@
 namespace
 {
 
-using starhalo_cuda::blocks_for;
-using starhalo_cuda::first_index;
-using starhalo_cuda::grid_stride;
-using starhalo_cuda::kThreads;
-using starhalo_cuda::launched;
+using namespace starhalo_cuda;
 
 __global__ void bwd_data_kernel(starhalo_kidx_bwd_t g, const float *__restrict__ grad_out,
                                 const float *__restrict__ w, float *__restrict__ grad_in,
@@ -74,10 +70,8 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_cuda(const starhalo_kern_tile_t 
                                                      void *stream)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_data_cuda", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(grad_out && weights && grad_in, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_data_cuda: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_data_cuda", in_tile, out_tile, layer,
+                                              region, grad_out, weights, grad_in, &g));
     const int64_t total = starhalo_kern_tile_elems(in_tile);
     bwd_data_kernel<<<blocks_for(total), kThreads, 0, (cudaStream_t)stream>>>(
         g, grad_out, weights, grad_in, total, starhalo__kern_region_empty_2d(region));
@@ -91,10 +85,8 @@ starhalo_kern_conv2d_bwd_weights_cuda(const starhalo_kern_tile_t *in_tile, const
                                       double *grad_w, void *stream)
 {
     starhalo_kidx_bwd_t g;
-    STARHALO_CHECK(
-        starhalo__kern_bwd_geom("conv2d_bwd_weights_cuda", in_tile, out_tile, layer, region, &g));
-    STARHALO_REQUIRE(in && grad_out && grad_w, STARHALO_ERR_INVALID_ARG,
-                     "conv2d_bwd_weights_cuda: NULL data pointer");
+    STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_weights_cuda", in_tile, out_tile, layer,
+                                              region, in, grad_out, grad_w, &g));
     const int64_t total = g.cout * g.cin * g.k * g.k;
     bwd_weights_kernel<<<blocks_for(total), kThreads, 0, (cudaStream_t)stream>>>(
         g, in, grad_out, grad_w, total, starhalo__kern_region_empty_2d(region));
