@@ -9,6 +9,8 @@
 
 #include "starhalo_kernels.h"
 
+int starhalo__xfer_status = 0;
+
 void starhalo__xfer_pack(const starhalo_cl_xfer_args_t *a, void *const *tiles, void *const *msgs)
 {
     const size_t esz = starhalo_dtype_size(a->dtype);

@@ -15,6 +15,11 @@ void starhalo__xfer_pack(const starhalo_cl_xfer_args_t *a, void *const *tiles, v
 /** Scatter each message into every field's runs with a->op: msgs[a->nmsgs], tiles[nfields]. */
 void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, void *const *tiles);
 
+/** The first failure of a pack/unpack task, process-wide (0 = none): a codelet cannot return
+ * an error, and the exchange-owned args have no status field. Only CUDA launches (and an
+ * out-of-memory for the pointer table) can fail; tests read it, the runtime does not yet. */
+extern int starhalo__xfer_status;
+
 /* Buffers of one task: at most this many on the stack (more go through the heap). */
 #define STARHALO__XFER_STACK 64
 
@@ -91,7 +96,7 @@ static inline void starhalo__xfer_task(void *buffers[], const starhalo_cl_xfer_a
     starhalo__xfer_ptrs_t x;
     void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
     if (!p) { /* cannot happen for real exchanges (a few dozen buffers) */
-        starhalo__cl_record(a->status,
+        starhalo__cl_record(&starhalo__xfer_status,
                             starhalo__error_set(STARHALO_ERR_NO_MEMORY, "pack/unpack: pointers"));
         return;
     }
@@ -99,7 +104,8 @@ static inline void starhalo__xfer_task(void *buffers[], const starhalo_cl_xfer_a
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
     if (cuda) {
         starhalo__cl_record(
-            a->status, starhalo__xfer_cuda(a, unpack, tiles, msgs, starpu_cuda_get_local_stream()));
+            &starhalo__xfer_status,
+            starhalo__xfer_cuda(a, unpack, tiles, msgs, starpu_cuda_get_local_stream()));
         starhalo__xfer_ptrs_put(&x);
         return;
     }

@@ -37,8 +37,6 @@ typedef struct starhalo_cl_xfer_args {
     int nmsgs;
     const starhalo_cl_msg_t *msgs;
     starhalo_reduce_op_t op; /**< unpack only */
-    int *status; /**< optional (NULL: not reported): where a CUDA pack/unpack that fails to
-                      launch stores its status, as starhalo__task_opts.status */
 } starhalo_cl_xfer_args_t;
 
 extern struct starpu_codelet starhalo_cl_pack;

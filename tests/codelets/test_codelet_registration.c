@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests which implementations the codelets of codelets/starpu register: a CPU one always, a
- * CUDA one on every codelet exactly when starhalo's CUDA kernels are built against a StarPU
- * with CUDA (and none otherwise), and a history perf model on every compute codelet, and on
- * pack/unpack when they can run on a GPU (dmda then chooses between the CPU and the GPU). The
+ * CUDA one on every compute and pack/unpack codelet exactly when starhalo's CUDA kernels are
+ * built against a StarPU with CUDA (and none otherwise), none ever on starhalo_cl_call (the
+ * direct transport's MPI calls run on CPUs), and a history perf model on every compute
+ * codelet, and on pack/unpack when they can run on a GPU (dmda then chooses). The
  * CMake probe (HAVE_STARPU_CUDA) must agree with the StarPU headers (STARPU_USE_CUDA). Reads
  * the codelet structs; StarPU is not started. */
 #include <stdarg.h>
@@ -49,6 +50,8 @@ static void check(struct starpu_codelet *cl, int want_model)
 static void implementations_match_the_build(void **state)
 {
     (void)state;
+    assert_non_null(starhalo_cl_call.cpu_funcs[0]);
+    assert_null(starhalo_cl_call.cuda_funcs[0]);
 #if defined(HAVE_STARPU_CUDA) != defined(STARPU_USE_CUDA)
     fail_msg("CMake's HAVE_STARPU_CUDA and starpu_config.h's STARPU_USE_CUDA disagree");
 #endif

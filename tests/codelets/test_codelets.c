@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codelet_xfer.h"
 #include "codelets_cnn.h"
 
 static starpu_data_handle_t reg(void *ptr, int64_t n, size_t esz)
@@ -227,9 +228,8 @@ static void pack_unpack_codelets(void **state)
     starhalo_kern_unpack_cpu(STARHALO_FLOAT32, w1, 27, 3, rb, 3, want, plane, STARHALO_REDUCE_SUM);
     starpu_data_handle_t ht = reg(tile, 270, 4), h0 = reg(m0, 42, 4), h1 = reg(m1, 81, 4);
     starpu_data_handle_t hacc = reg(acc, 270, 4);
-    int status = 0;
-    starhalo_cl_xfer_args_t pa = {STARHALO_FLOAT32,        1,      planes, plane, 2, msgs,
-                                  STARHALO_REDUCE_REPLACE, &status};
+    starhalo_cl_xfer_args_t pa = {STARHALO_FLOAT32,       1, planes, plane, 2, msgs,
+                                  STARHALO_REDUCE_REPLACE};
     starhalo_cl_xfer_args_t ua = pa;
     ua.op = STARHALO_REDUCE_SUM;
     const starpu_data_handle_t ph[3] = {ht, h0, h1}, uh[3] = {h0, h1, hacc};
@@ -241,7 +241,7 @@ static void pack_unpack_codelets(void **state)
     starpu_data_handle_t all[4] = {ht, h0, h1, hacc};
     for (int i = 0; i < 4; i++)
         starpu_data_unregister(all[i]);
-    assert_int_equal(status, 0);
+    assert_int_equal(starhalo__xfer_status, 0);
     assert_memory_equal(m0, w0, sizeof w0);
     assert_memory_equal(m1, w1, sizeof w1);
     assert_memory_equal(acc, want, sizeof want);

@@ -20,7 +20,7 @@ fi
 t0=$(date +%s)
 mkdir -p "$bdir"
 cmake -S "$root" -B "$bdir" -DSTARHALO_STARPU_PREFIX="$prefix" -DSTARHALO_WITH_CUDA=ON \
-  -DSTARHALO_WERROR=ON -DSTARHALO_BUILD_APPS=OFF -DSTARHALO_TEST_FXT=OFF \
+  -DSTARHALO_WERROR=ON -DSTARHALO_BUILD_APPS=ON -DSTARHALO_TEST_FXT=OFF \
   >"$bdir/configure.log" 2>&1 || { cat "$bdir/configure.log"; exit 1; }
 grep -q '^#define HAVE_STARPU_CUDA' "$bdir/include/starhalo/starhalo_config.h" ||
   { echo "cuda_build: error: $bdir did not find CUDA in $prefix" >&2; exit 1; }

@@ -112,8 +112,9 @@ if [ $cpu = 0 ]; then
   [ $rc = 0 ] || [ $rc = 77 ] || failed=1
 fi
 
-# GPU runs: one CUDA worker per rank, dmda (perf models), StarPU-MPI transport so that pack and
-# unpack run on the GPU holding the tiles (docs/GPU.md).
+# GPU runs: one CUDA worker per rank, dmda (perf models), the StarPU-MPI transport so that pack
+# and unpack run on the GPU holding the tiles (the default with CUDA workers; explicit, so that
+# the rehearsal on CPU workers runs the same transport; docs/GPU.md).
 gpu_env=(env STARPU_NCUDA=$((1 - rehearse)) STARPU_SCHED=dmda STARHALO_TRANSPORT=starpu)
 cpu_env=(env STARPU_NCUDA=0)
 # run_app LOG ENV... -- CMD...: run, keep the log, return the status
