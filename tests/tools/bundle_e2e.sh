@@ -25,10 +25,15 @@ args=(--image-size 64 --num-spatial-parts 2 --slice-method vertical --iterations
 ) >"$work/run.log" 2>&1 || { cat "$work/run.log"; exit 1; }
 [ "$(grep -c '^Validation passed' "$work/run.log")" = 2 ] ||
   { cat "$work/run.log"; echo "bundle_e2e: the bundled run did not validate on 2 ranks" >&2; exit 1; }
-# Every library the launcher and the ranks initialised: inside the bundle, or the C runtime.
-outside=$(cat "$work"/ld.* | sed -n 's/.*calling init: //p' | sort -u |
-  grep -v "^$(realpath "$b")/" |
-  grep -vE '/(ld-linux[^/]*|libc|libm|libdl|libpthread|librt|libutil|libresolv|libgcc_s|libstdc\+\+)\.so' || true)
+# Every library the launcher and the ranks initialised: inside the bundle, or one the bundle
+# leaves to the target on purpose (bundle.py's EXTERNAL: the C/C++ runtimes, CUDA's).
+outside=$(cat "$work"/ld.* | sed -n 's/.*calling init: //p' | sort -u | python3 -c '
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import bundle
+for path in sys.stdin.read().split():
+    if not path.startswith(sys.argv[2]) and not bundle.EXTERNAL.match(os.path.basename(path)):
+        print(path)' "$root/tools/lib" "$(realpath "$b")/")
 [ -z "$outside" ] || { echo "bundle_e2e: loaded from outside the bundle:"; echo "$outside"; exit 1; }
 n=$(cat "$work"/ld.* | sed -n 's/.*calling init: //p' | sort -u | grep -c "^$(realpath "$b")/")
 STARPU_HOME="$work/home" mpirun -np 2 --oversubscribe --bind-to none "$hb" "${args[@]}" \

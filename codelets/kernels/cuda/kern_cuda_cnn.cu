@@ -35,7 +35,7 @@ __global__ void bwd_weights_kernel(starhalo_kidx_bwd_t g, const float *__restric
         grad_w[t] = empty ? 0.0 : starhalo_kidx_conv_bwd_weights_tap(&g, in, grad_out, t);
 }
 
-__global__ void relu_kernel(int backward, const float *__restrict__ a, float *b, int64_t total,
+__global__ void relu_kernel(int backward, const float *a, float *b, int64_t total, /* may alias */
                             int64_t rw, int64_t rh, int64_t x0, int64_t y0, int64_t gw, int64_t gh)
 {
     for (int64_t i = first_index(); i < total; i += grid_stride()) {
