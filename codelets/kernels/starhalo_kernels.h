@@ -29,6 +29,17 @@ void starhalo_kern_unpack_cpu(starhalo_dtype_t dtype, const void *src, int64_t c
                               int64_t planes, const starhalo_run_t *runs, int nruns, void *dst,
                               int64_t plane_size, starhalo_reduce_op_t op);
 
+/** starhalo_kern_pack_cpu with the runs expanded into @p count element indexes of a plane
+ * (scattered single elements: one load per element instead of one copy per run). */
+void starhalo_kern_gather_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
+                              int64_t planes, const int64_t *index, int64_t count, void *dst);
+
+/** starhalo_kern_unpack_cpu with the runs expanded into @p count element indexes of a plane;
+ * in index order, so an index listed twice is combined twice. */
+void starhalo_kern_scatter_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
+                               int64_t planes, const int64_t *index, void *dst, int64_t plane_size,
+                               starhalo_reduce_op_t op);
+
 /** Combine packed @p src into packed @p dst element-wise with @p op (n elements). */
 void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst, int64_t n,
                               starhalo_reduce_op_t op);

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "index_mpi_internal.h"
+#include "mpi_status.h"
 
 /* Slots of the agreement vector (reduced with MPI_MAX). Negated copies give the minimum. */
 enum {
@@ -30,19 +30,6 @@ enum {
     AG_COUNT
 };
 
-starhalo_status_t starhalo__mpi_agree(MPI_Comm comm, starhalo_status_t local)
-{
-    int mine = (int)local, all = 0;
-    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce failed while agreeing on a "
-                                                     "status");
-    /* A rank that was fine locally still needs a message naming the problem. */
-    if (all != STARHALO_OK && local == STARHALO_OK)
-        starhalo__error_set((starhalo_status_t)all, "another rank failed (%s)",
-                            starhalo_err_name((starhalo_status_t)all));
-    return (starhalo_status_t)all;
-}
-
 starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_distribution_t *dist,
                                                  const int64_t *required, int64_t nrequired,
                                                  starhalo_index_plan_t **out)
@@ -50,8 +37,8 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     int rank = 0, size = 1;
     STARHALO_REQUIRE(comm != MPI_COMM_NULL, STARHALO_ERR_INVALID_ARG,
                      "index plan: comm is MPI_COMM_NULL");
-    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "index plan: invalid communicator");
+    STARHALO_MPI_CHECK(MPI_Comm_rank(comm, &rank), "index plan: MPI_Comm_rank");
+    STARHALO_MPI_CHECK(MPI_Comm_size(comm, &size), "index plan: MPI_Comm_size");
     if (out)
         *out = NULL;
 
@@ -79,9 +66,10 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     ag[AG_HASH_HI_NEG] = -ag[AG_HASH_HI];
     ag[AG_HASH_LO_NEG] = -ag[AG_HASH_LO];
     int64_t all[AG_COUNT];
-    if (MPI_Allreduce(ag, all, AG_COUNT, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS) {
+    const int reduced = MPI_Allreduce(ag, all, AG_COUNT, MPI_INT64_T, MPI_MAX, comm);
+    if (reduced != MPI_SUCCESS) {
         starhalo_index_plan_destroy(plan);
-        return starhalo__error_set(STARHALO_ERR_MPI, "index plan: MPI_Allreduce failed");
+        return starhalo__mpi_error(reduced, "index plan: MPI_Allreduce of the inputs");
     }
     const int hash_differs =
         all[AG_HASH_HI] != -all[AG_HASH_HI_NEG] || all[AG_HASH_LO] != -all[AG_HASH_LO_NEG];
@@ -121,35 +109,41 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     int64_t *rcounts = malloc((size_t)size * sizeof *rcounts);
     int *sc = malloc((size_t)size * sizeof *sc), *sd = malloc((size_t)size * sizeof *sd);
     int *rc = malloc((size_t)size * sizeof *rc), *rd = malloc((size_t)size * sizeof *rd);
-    int local_fail = !rcounts || !sc || !sd || !rc || !rd;
     int64_t *asked = NULL;
-    if (!local_fail &&
-        MPI_Alltoall(hcounts, 1, MPI_INT64_T, rcounts, 1, MPI_INT64_T, comm) != MPI_SUCCESS)
-        local_fail = 2;
-    int64_t rtotal = 0;
-    if (!local_fail) {
-        for (int r = 0; r < size; r++) {
-            if (hoff[r] > INT_MAX || hoff[r + 1] > INT_MAX || rtotal + rcounts[r] > INT_MAX)
-                local_fail = 3;
-            sc[r] = (int)hcounts[r];
-            sd[r] = (int)hoff[r];
-            rc[r] = (int)rcounts[r];
-            rd[r] = (int)rtotal;
-            rtotal += rcounts[r];
-        }
-        asked = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *asked);
-        if (!asked)
-            local_fail = 1;
+    /* Every collective is entered by every rank or by none: agree before each. */
+    st = starhalo__mpi_agree(
+        comm, rcounts && sc && sd && rc && rd
+                  ? STARHALO_OK
+                  : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory"));
+    const int entered = st == STARHALO_OK; /* the same on every rank */
+    if (entered) {
+        const int mpi_rc = MPI_Alltoall(hcounts, 1, MPI_INT64_T, rcounts, 1, MPI_INT64_T, comm);
+        st = mpi_rc == MPI_SUCCESS
+                 ? STARHALO_OK
+                 : starhalo__mpi_error(mpi_rc, "index plan: MPI_Alltoall of the counts");
     }
-    /* The all-to-all must be entered by everyone or no one. */
-    st = starhalo__mpi_agree(comm, local_fail ? STARHALO_ERR_NO_MEMORY : STARHALO_OK);
-    if (st == STARHALO_OK &&
-        MPI_Alltoallv(starhalo_index_plan_halo_globals(plan), sc, sd, MPI_INT64_T, asked, rc, rd,
-                      MPI_INT64_T, comm) != MPI_SUCCESS)
-        st = starhalo__error_set(STARHALO_ERR_MPI, "index plan: MPI_Alltoallv failed");
-    else if (st != STARHALO_OK)
-        st = starhalo__error_set(st, "index plan: a rank could not prepare the all-to-all "
-                                     "(out of memory or more than INT_MAX indexes)");
+    int64_t rtotal = 0;
+    for (int r = 0; st == STARHALO_OK && r < size; r++) {
+        if (hoff[r] > INT_MAX || hoff[r + 1] > INT_MAX || rtotal + rcounts[r] > INT_MAX)
+            st = starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
+                                     "index plan: more than INT_MAX indexes to exchange");
+        sc[r] = (int)hcounts[r];
+        sd[r] = (int)hoff[r];
+        rc[r] = (int)rcounts[r];
+        rd[r] = (int)rtotal;
+        rtotal += rcounts[r];
+    }
+    if (st == STARHALO_OK && !(asked = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *asked)))
+        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
+    /* A failed all-to-all of the counts or the preparation: agreed before the next one. */
+    if (entered)
+        st = starhalo__mpi_agree(comm, st);
+    if (st == STARHALO_OK) {
+        const int mpi_rc = MPI_Alltoallv(starhalo_index_plan_halo_globals(plan), sc, sd,
+                                         MPI_INT64_T, asked, rc, rd, MPI_INT64_T, comm);
+        if (mpi_rc != MPI_SUCCESS)
+            st = starhalo__mpi_error(mpi_rc, "index plan: MPI_Alltoallv of the indexes");
+    }
     if (st == STARHALO_OK)
         st = starhalo__mpi_agree(comm, starhalo_index_plan_finish(plan, rcounts, asked));
     free(rcounts);

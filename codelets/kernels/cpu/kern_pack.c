@@ -4,7 +4,10 @@
  * @brief Pack (gather runs into a message) and unpack (scatter with a reduction) on the CPU.
  *
  * A run is contiguous, so REPLACE is one memcpy per run and plane; the reductions are plain
- * loops the compiler vectorises. The *_by_element variants compute every element's position
+ * loops the compiler vectorises; every reduction loop (contiguous runs and index scatters) is
+ * expanded from the one FOR_EACH_REDUCE_OP table. The gather/scatter variants take expanded
+ * element indexes instead of runs (the plain-MPI executor's short runs of index plans). The
+ * *_by_element variants compute every element's position
  * with the kern_index.h math the CUDA kernels use, so the CPU tests cover that math.
  */
 #include "kern_index.h"
@@ -58,7 +61,45 @@ void starhalo_kern_pack_cpu(starhalo_dtype_t dtype, const void *src, int64_t pla
     }
 }
 
-#define REDUCE_LOOP(T, OPEXPR)                                                                     \
+/* The one set of reduction loops: LOOP(T, OPEXPR) expanded for every dtype and op, where
+ * OPEXPR combines a (the value in place) with b (the incoming one). The contiguous combine
+ * below and the index scatter use it, so SUM/MAX/MIN are written once. */
+#define FOR_EACH_REDUCE_OP(LOOP, dtype, op)                                                        \
+    do {                                                                                           \
+        if ((dtype) == STARHALO_FLOAT32) {                                                         \
+            switch (op) {                                                                          \
+            case STARHALO_REDUCE_SUM:                                                              \
+                LOOP(float, a + b);                                                                \
+                break;                                                                             \
+            case STARHALO_REDUCE_MAX:                                                              \
+                LOOP(float, a > b ? a : b);                                                        \
+                break;                                                                             \
+            case STARHALO_REDUCE_MIN:                                                              \
+                LOOP(float, a < b ? a : b);                                                        \
+                break;                                                                             \
+            default:                                                                               \
+                LOOP(float, ((void)a, b));                                                         \
+                break;                                                                             \
+            }                                                                                      \
+        } else {                                                                                   \
+            switch (op) {                                                                          \
+            case STARHALO_REDUCE_SUM:                                                              \
+                LOOP(double, a + b);                                                               \
+                break;                                                                             \
+            case STARHALO_REDUCE_MAX:                                                              \
+                LOOP(double, a > b ? a : b);                                                       \
+                break;                                                                             \
+            case STARHALO_REDUCE_MIN:                                                              \
+                LOOP(double, a < b ? a : b);                                                       \
+                break;                                                                             \
+            default:                                                                               \
+                LOOP(double, ((void)a, b));                                                        \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#define CONTIGUOUS_REDUCE_LOOP(T, OPEXPR)                                                          \
     do {                                                                                           \
         const T *in_ = (const T *)(in);                                                            \
         T *io_ = (T *)(io);                                                                        \
@@ -76,31 +117,7 @@ static void combine(starhalo_dtype_t dtype, const void *in, void *io, int64_t n,
         copy_run(io, in, (size_t)n * starhalo_dtype_size(dtype));
         return;
     }
-    if (dtype == STARHALO_FLOAT32) {
-        switch (op) {
-        case STARHALO_REDUCE_SUM:
-            REDUCE_LOOP(float, a + b);
-            break;
-        case STARHALO_REDUCE_MAX:
-            REDUCE_LOOP(float, a > b ? a : b);
-            break;
-        default:
-            REDUCE_LOOP(float, a < b ? a : b);
-            break;
-        }
-    } else {
-        switch (op) {
-        case STARHALO_REDUCE_SUM:
-            REDUCE_LOOP(double, a + b);
-            break;
-        case STARHALO_REDUCE_MAX:
-            REDUCE_LOOP(double, a > b ? a : b);
-            break;
-        default:
-            REDUCE_LOOP(double, a < b ? a : b);
-            break;
-        }
-    }
+    FOR_EACH_REDUCE_OP(CONTIGUOUS_REDUCE_LOOP, dtype, op);
 }
 
 void starhalo_kern_unpack_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
@@ -128,6 +145,45 @@ void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst
                               starhalo_reduce_op_t op)
 {
     combine(dtype, src, dst, n, op);
+}
+
+#define INDEX_GATHER_LOOP(T)                                                                       \
+    do {                                                                                           \
+        for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
+            const T *in_ = (const T *)src + p_ * plane_size;                                       \
+            T *out_ = (T *)dst + p_ * count;                                                       \
+            for (int64_t i_ = 0; i_ < count; i_++)                                                 \
+                out_[i_] = in_[index[i_]];                                                         \
+        }                                                                                          \
+    } while (0)
+
+void starhalo_kern_gather_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
+                              int64_t planes, const int64_t *index, int64_t count, void *dst)
+{
+    if (dtype == STARHALO_FLOAT64)
+        INDEX_GATHER_LOOP(double);
+    else
+        INDEX_GATHER_LOOP(float);
+}
+
+#define INDEX_SCATTER_LOOP(T, OPEXPR)                                                              \
+    do {                                                                                           \
+        for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
+            const T *in_ = (const T *)src + p_ * count;                                            \
+            T *out_ = (T *)dst + p_ * plane_size;                                                  \
+            for (int64_t i_ = 0; i_ < count; i_++) {                                               \
+                const T a = out_[index[i_]], b = in_[i_];                                          \
+                out_[index[i_]] = (OPEXPR);                                                        \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* In index order: an index listed twice is combined twice (as the executor documents). */
+void starhalo_kern_scatter_cpu(starhalo_dtype_t dtype, const void *src, int64_t count,
+                               int64_t planes, const int64_t *index, void *dst, int64_t plane_size,
+                               starhalo_reduce_op_t op)
+{
+    FOR_EACH_REDUCE_OP(INDEX_SCATTER_LOOP, dtype, op);
 }
 
 void starhalo_kern_runs_prefix(const starhalo_run_t *runs, int nruns, int64_t *offsets,
