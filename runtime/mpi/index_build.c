@@ -37,8 +37,8 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     int rank = 0, size = 1;
     STARHALO_REQUIRE(comm != MPI_COMM_NULL, STARHALO_ERR_INVALID_ARG,
                      "index plan: comm is MPI_COMM_NULL");
-    STARHALO_MPI_CHECK(MPI_Comm_rank(comm, &rank), "index plan: MPI_Comm_rank");
-    STARHALO_MPI_CHECK(MPI_Comm_size(comm, &size), "index plan: MPI_Comm_size");
+    STARHALO_CHECK_MPI(MPI_Comm_rank(comm, &rank), "index plan: MPI_Comm_rank");
+    STARHALO_CHECK_MPI(MPI_Comm_size(comm, &size), "index plan: MPI_Comm_size");
     if (out)
         *out = NULL;
 

@@ -73,8 +73,8 @@ static starhalo_status_t check_local(MPI_Comm comm, const starhalo_xfer_plan_t *
                                      starhalo_mpi_transport_t transport)
 {
     int size = 0, *tag_ub = NULL, flag = 0;
-    STARHALO_MPI_CHECK(MPI_Comm_size(comm, &size), "MPI exchange: MPI_Comm_size");
-    STARHALO_MPI_CHECK(MPI_Comm_get_attr(comm, MPI_TAG_UB, &tag_ub, &flag),
+    STARHALO_CHECK_MPI(MPI_Comm_size(comm, &size), "MPI exchange: MPI_Comm_size");
+    STARHALO_CHECK_MPI(MPI_Comm_get_attr(comm, MPI_TAG_UB, &tag_ub, &flag),
                        "MPI exchange: MPI_Comm_get_attr(MPI_TAG_UB)");
     /* The largest plan tag whose reverse message tag still fits. */
     const int max_tag = flag && tag_ub ? (*tag_ub - 1) / 2 : 16383;

@@ -26,7 +26,7 @@ static starhalo_status_t setup(starhalo_mpi_exchange_t *ex, void **state)
 static starhalo_status_t fence_move(starhalo_mpi_exchange_t *ex, const struct mx_rma_window *w,
                                     int reverse, int accumulate)
 {
-    STARHALO_MPI_CHECK(MPI_Win_fence(MPI_MODE_NOPRECEDE, w->win), "rma-fence: MPI_Win_fence");
+    STARHALO_CHECK_MPI(MPI_Win_fence(MPI_MODE_NOPRECEDE, w->win), "rma-fence: MPI_Win_fence");
     int rc = MPI_SUCCESS, failed_entry = -1;
     for (int i = 0; i < ex->nentries && rc == MPI_SUCCESS; i++)
         if (starhalo__mx_out_elems(ex, reverse, i) > 0) {
@@ -38,7 +38,7 @@ static starhalo_status_t fence_move(starhalo_mpi_exchange_t *ex, const struct mx
         return starhalo__mpi_error(rc, "rma-fence: %s to rank %d",
                                    accumulate ? "MPI_Accumulate" : "MPI_Put",
                                    ex->entry_rank[failed_entry]);
-    STARHALO_MPI_CHECK(closed, "rma-fence: closing MPI_Win_fence");
+    STARHALO_CHECK_MPI(closed, "rma-fence: closing MPI_Win_fence");
     return STARHALO_OK;
 }
 

@@ -114,7 +114,7 @@ static starhalo_status_t wait_counter(starhalo_mpi_exchange_t *ex, struct rma_lo
 {
     for (int spins = 0;; spins++) {
         int64_t value = 0;
-        STARHALO_MPI_CHECK(read_counter(ex, s, slot, &value),
+        STARHALO_CHECK_MPI(read_counter(ex, s, slot, &value),
                            "rma-lock: reading counter %d (MPI_Fetch_and_op)", slot);
         if (value >= target)
             return STARHALO_OK;
@@ -135,11 +135,11 @@ static starhalo_status_t grant(starhalo_mpi_exchange_t *ex, struct rma_lock_stat
 {
     for (int i = 0; i < ex->nentries; i++)
         if (starhalo__mx_in_elems(ex, reverse, i) > 0)
-            STARHALO_MPI_CHECK(
+            STARHALO_CHECK_MPI(
                 bump(s, ex->entry_rank[i],
                      reverse ? s->data.rev_credit_slot[i] : s->data.fwd_credit_slot[i]),
                 "rma-lock: crediting rank %d (MPI_Accumulate)", ex->entry_rank[i]);
-    STARHALO_MPI_CHECK(MPI_Win_flush_all(s->counter_win), "rma-lock: MPI_Win_flush_all");
+    STARHALO_CHECK_MPI(MPI_Win_flush_all(s->counter_win), "rma-lock: MPI_Win_flush_all");
     return STARHALO_OK;
 }
 
@@ -164,11 +164,11 @@ static starhalo_status_t move(starhalo_mpi_exchange_t *ex, struct rma_lock_state
     const int arrived = reverse ? ARRIVED_REV : ARRIVED_FWD;
     for (int i = 0; i < ex->nentries; i++)
         if (starhalo__mx_out_elems(ex, reverse, i) > 0)
-            STARHALO_MPI_CHECK(bump(s, ex->entry_rank[i], arrived),
+            STARHALO_CHECK_MPI(bump(s, ex->entry_rank[i], arrived),
                                "rma-lock: notifying rank %d (MPI_Accumulate)", ex->entry_rank[i]);
-    STARHALO_MPI_CHECK(MPI_Win_flush_all(s->counter_win), "rma-lock: MPI_Win_flush_all");
+    STARHALO_CHECK_MPI(MPI_Win_flush_all(s->counter_win), "rma-lock: MPI_Win_flush_all");
     STARHALO_CHECK(wait_counter(ex, s, arrived, k * s->msgs_in[reverse]));
-    STARHALO_MPI_CHECK(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
     return st;
 }
 
@@ -177,7 +177,7 @@ static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *
     struct rma_lock_state *s = state;
     s->calls[0]++;
     STARHALO_CHECK(grant(ex, s, 0));
-    STARHALO_MPI_CHECK(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
     starhalo__mx_pack_fwd(ex, array);
     STARHALO_CHECK(move(ex, s, 0, 0));
     starhalo__mx_unpack_fwd(ex, array);
@@ -192,10 +192,10 @@ static starhalo_status_t update_by_halo(starhalo_mpi_exchange_t *ex, void *state
      * (each segment has exactly one writer) and are combined while unpacking. */
     const int accumulate = op == STARHALO_REDUCE_SUM;
     s->calls[1]++;
-    STARHALO_MPI_CHECK(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
     if (accumulate)
         memset(ex->send_buf, 0, (size_t)ex->send_total * ex->elem_size);
-    STARHALO_MPI_CHECK(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
     STARHALO_CHECK(grant(ex, s, 1));
     starhalo__mx_pack_rev(ex, array);
     STARHALO_CHECK(move(ex, s, 1, accumulate));

@@ -61,7 +61,7 @@ static starhalo_status_t describe_message(mx_requests_t *set, const mx_message_t
 static starhalo_status_t check_messages(MPI_Datatype type, const mx_message_t *msgs, int nmsgs,
                                         int *esz, int *nrecv, int *nsend)
 {
-    STARHALO_MPI_CHECK(MPI_Type_size(type, esz), "MPI_Type_size of a request set's type");
+    STARHALO_CHECK_MPI(MPI_Type_size(type, esz), "MPI_Type_size of a request set's type");
     STARHALO_REQUIRE(*esz > 0, STARHALO_ERR_INVALID_ARG, "requests: empty MPI datatype");
     *nrecv = *nsend = 0;
     for (int i = 0; i < nmsgs; i++) {
@@ -165,7 +165,7 @@ static starhalo_status_t start_range(mx_requests_t *set, int first, int n)
         return STARHALO_OK;
     if (set->kind == MX_REQUESTS_IMMEDIATE)
         return post_immediate(set, first, n);
-    STARHALO_MPI_CHECK(MPI_Startall(n, set->req + first), "MPI_Startall of %d %s", n,
+    STARHALO_CHECK_MPI(MPI_Startall(n, set->req + first), "MPI_Startall of %d %s", n,
                        first == 0 && n == set->nrecv ? "receives" : "requests");
     return STARHALO_OK;
 }

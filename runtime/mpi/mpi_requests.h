@@ -13,7 +13,7 @@
  * (trace ids, ...) of starhalo__mx_requests_count() entries indexed the same way.
  *
  * Chunks: a message of B bytes with chunk size C > 0 and B > C becomes n = ceil(B / C) requests
- * of equal size (ceil(B / n) bytes, the last one shorter; 128 KiB with C = 64 KiB: three of
+ * of equal size (ceil(B / n) bytes, the last one shorter; 128 KiB with C = 65472: three of
  * 43691 bytes, not 65472 + 65472 + 128), rounded to whole elements. Sender and receiver must
  * pass the same B and C. Chunks of one message share peer, tag and communicator, so MPI
  * matches them in order (messages do not overtake each other).

@@ -25,7 +25,7 @@ starhalo_status_t starhalo__mpi_error(int rc, const char *what_fmt, ...)
 starhalo_status_t starhalo__mpi_comm_dup_returning(MPI_Comm comm, MPI_Comm *out)
 {
     *out = MPI_COMM_NULL;
-    STARHALO_MPI_CHECK(MPI_Comm_dup(comm, out), "MPI_Comm_dup");
+    STARHALO_CHECK_MPI(MPI_Comm_dup(comm, out), "MPI_Comm_dup");
     const int rc = MPI_Comm_set_errhandler(*out, MPI_ERRORS_RETURN);
     if (rc != MPI_SUCCESS) {
         MPI_Comm_free(out);

@@ -26,14 +26,14 @@
 /**
  * STARHALO_ERR_MPI with a message "<what>: <MPI's error string>" (what is printf-formatted,
  * e.g. "MPI_Waitall of the forward messages with rank %d"). Returns STARHALO_ERR_MPI; call it
- * only for rc != MPI_SUCCESS (STARHALO_MPI_CHECK does).
+ * only for rc != MPI_SUCCESS (STARHALO_CHECK_MPI does).
  */
 starhalo_status_t starhalo__mpi_error(int rc, const char *what_fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /** Evaluate an MPI call; on failure return STARHALO_ERR_MPI from the enclosing function with
  * "<formatted what>: <MPI error string>". */
-#define STARHALO_MPI_CHECK(call, ...)                                                              \
+#define STARHALO_CHECK_MPI(call, ...)                                                              \
     do {                                                                                           \
         const int mpi_rc_ = (call);                                                                \
         if (mpi_rc_ != MPI_SUCCESS)                                                                \
