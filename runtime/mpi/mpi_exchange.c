@@ -171,7 +171,7 @@ starhalo_status_t starhalo_mpi_exchange_update(starhalo_mpi_exchange_t *ex, void
 {
     STARHALO_REQUIRE(ex && (array || ex->plane_size * ex->planes == 0), STARHALO_ERR_INVALID_ARG,
                      "MPI exchange update: NULL argument");
-    return ex->ops->update(ex, ex->transport_state, array);
+    return ex->ops->update(ex, ex->transport_state, array, 0, STARHALO_REDUCE_REPLACE);
 }
 
 starhalo_status_t starhalo_mpi_exchange_update_by_halo(starhalo_mpi_exchange_t *ex, void *array,
@@ -182,7 +182,7 @@ starhalo_status_t starhalo_mpi_exchange_update_by_halo(starhalo_mpi_exchange_t *
     STARHALO_REQUIRE(op >= STARHALO_REDUCE_REPLACE && op <= STARHALO_REDUCE_MIN,
                      STARHALO_ERR_INVALID_ARG, "MPI exchange update_by_halo: unknown op %d",
                      (int)op);
-    return ex->ops->update_by_halo(ex, ex->transport_state, array, op);
+    return ex->ops->update(ex, ex->transport_state, array, 1, op);
 }
 
 void starhalo_mpi_exchange_destroy(starhalo_mpi_exchange_t *ex)

@@ -34,11 +34,10 @@ struct mx_transport_ops {
     /** Make the transport's private state (*state, also on failure, for teardown) and set
      * ex->send_buf / ex->recv_buf. Returns a status agreed on every rank. */
     starhalo_status_t (*setup)(starhalo_mpi_exchange_t *ex, void **state);
-    /** Forward: pack the send runs, move, unpack into the recv runs. */
-    starhalo_status_t (*update)(starhalo_mpi_exchange_t *ex, void *state, void *array);
-    /** Reverse: pack the recv runs, move back, combine into the send runs with @p op. */
-    starhalo_status_t (*update_by_halo)(starhalo_mpi_exchange_t *ex, void *state, void *array,
-                                        starhalo_reduce_op_t op);
+    /** One update of direction @p reverse: pack (starhalo__mx_pack), move, unpack with @p op
+     * (forward: REPLACE into the recv runs; reverse: combined into the send runs). */
+    starhalo_status_t (*update)(starhalo_mpi_exchange_t *ex, void *state, void *array, int reverse,
+                                starhalo_reduce_op_t op);
     /** Free @p state (NULL allowed; also a partly set-up one). */
     void (*teardown)(starhalo_mpi_exchange_t *ex, void *state);
 };
@@ -74,13 +73,13 @@ struct starhalo_mpi_exchange {
 starhalo_status_t starhalo__mx_layout_init(starhalo_mpi_exchange_t *ex, const int *part_rank);
 void starhalo__mx_layout_free(starhalo_mpi_exchange_t *ex);
 
-/** Pack the forward messages (send runs) into send_buf / unpack recv_buf into the recv runs. */
-void starhalo__mx_pack_fwd(const starhalo_mpi_exchange_t *ex, const void *array);
-void starhalo__mx_unpack_fwd(const starhalo_mpi_exchange_t *ex, void *array);
-/** Pack the reverse messages (recv runs) into recv_buf / combine send_buf into the send runs. */
-void starhalo__mx_pack_rev(const starhalo_mpi_exchange_t *ex, const void *array);
-void starhalo__mx_unpack_rev(const starhalo_mpi_exchange_t *ex, void *array,
-                             starhalo_reduce_op_t op);
+/** Pack direction @p reverse's outgoing messages from @p array (forward: the send runs into
+ * send_buf; reverse: the recv runs into recv_buf). */
+void starhalo__mx_pack(const starhalo_mpi_exchange_t *ex, int reverse, const void *array);
+/** Unpack direction @p reverse's incoming messages into @p array with @p op (forward: recv_buf
+ * into the recv runs, REPLACE; reverse: send_buf combined into the send runs). */
+void starhalo__mx_unpack(const starhalo_mpi_exchange_t *ex, int reverse, void *array,
+                         starhalo_reduce_op_t op);
 
 /** Elements of entry @p i's message in direction @p reverse that this rank sends / receives. */
 int64_t starhalo__mx_out_elems(const starhalo_mpi_exchange_t *ex, int reverse, int i);

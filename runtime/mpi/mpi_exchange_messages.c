@@ -99,46 +99,33 @@ static char *recv_segment(const starhalo_mpi_exchange_t *ex, int i)
     return ex->recv_buf + (size_t)ex->recv_offset[i] * ex->elem_size;
 }
 
-void starhalo__mx_pack_fwd(const starhalo_mpi_exchange_t *ex, const void *array)
+/* Forward messages are packed from the send runs into send_buf and unpacked from recv_buf
+ * into the recv runs; reverse ones from the recv runs into recv_buf and combined from send_buf
+ * into the send runs. */
+void starhalo__mx_pack(const starhalo_mpi_exchange_t *ex, int reverse, const void *array)
 {
     for (int i = 0; i < ex->nentries; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
-        if (p->send_count > 0)
-            pack(ex, array, p->send_runs, p->nsend_runs, ex->send_index[i], p->send_count,
-                 send_segment(ex, i));
+        if (reverse ? p->recv_count > 0 : p->send_count > 0)
+            pack(ex, array, reverse ? p->recv_runs : p->send_runs,
+                 reverse ? p->nrecv_runs : p->nsend_runs,
+                 reverse ? ex->recv_index[i] : ex->send_index[i],
+                 reverse ? p->recv_count : p->send_count, starhalo__mx_out_buf(ex, reverse, i));
     }
 }
 
-void starhalo__mx_unpack_fwd(const starhalo_mpi_exchange_t *ex, void *array)
-{
-    for (int i = 0; i < ex->nentries; i++) {
-        const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
-        if (p->recv_count > 0)
-            unpack(ex, recv_segment(ex, i), p->recv_runs, p->nrecv_runs, ex->recv_index[i],
-                   p->recv_count, array, STARHALO_REDUCE_REPLACE);
-    }
-}
-
-void starhalo__mx_pack_rev(const starhalo_mpi_exchange_t *ex, const void *array)
-{
-    for (int i = 0; i < ex->nentries; i++) {
-        const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
-        if (p->recv_count > 0)
-            pack(ex, array, p->recv_runs, p->nrecv_runs, ex->recv_index[i], p->recv_count,
-                 recv_segment(ex, i));
-    }
-}
-
-void starhalo__mx_unpack_rev(const starhalo_mpi_exchange_t *ex, void *array,
-                             starhalo_reduce_op_t op)
+void starhalo__mx_unpack(const starhalo_mpi_exchange_t *ex, int reverse, void *array,
+                         starhalo_reduce_op_t op)
 {
     /* Entries are combined one after another, so an index sent to k peers is combined k times
      * in entry order (deterministic for SUM of floats; REPLACE keeps the last entry's value). */
     for (int i = 0; i < ex->nentries; i++) {
         const starhalo_peer_xfer_t *p = starhalo_xfer_plan_peer(ex->plan, i);
-        if (p->send_count > 0)
-            unpack(ex, send_segment(ex, i), p->send_runs, p->nsend_runs, ex->send_index[i],
-                   p->send_count, array, op);
+        if (reverse ? p->send_count > 0 : p->recv_count > 0)
+            unpack(ex, starhalo__mx_in_buf(ex, reverse, i), reverse ? p->send_runs : p->recv_runs,
+                   reverse ? p->nsend_runs : p->nrecv_runs,
+                   reverse ? ex->send_index[i] : ex->recv_index[i],
+                   reverse ? p->send_count : p->recv_count, array, op);
     }
 }
 
@@ -184,21 +171,18 @@ int starhalo__mx_direction_messages(const starhalo_mpi_exchange_t *ex, int rever
 {
     const int64_t esz = (int64_t)ex->elem_size;
     int n = 0;
-    for (int i = 0; i < ex->nentries; i++) {
-        const int64_t in = starhalo__mx_in_elems(ex, reverse, i);
-        const int64_t out = starhalo__mx_out_elems(ex, reverse, i);
-        if (in > 0)
-            msgs[n++] = (mx_message_t){.peer = ex->entry_rank[i],
-                                       .tag = starhalo__mx_in_tag(ex, reverse, i),
-                                       .is_send = 0,
-                                       .buf = starhalo__mx_in_buf(ex, reverse, i),
-                                       .bytes = in * esz};
-        if (out > 0)
-            msgs[n++] = (mx_message_t){.peer = ex->entry_rank[i],
-                                       .tag = starhalo__mx_out_tag(ex, reverse, i),
-                                       .is_send = 1,
-                                       .buf = starhalo__mx_out_buf(ex, reverse, i),
-                                       .bytes = out * esz};
-    }
+    for (int i = 0; i < ex->nentries; i++)
+        for (int is_send = 0; is_send < 2; is_send++) { /* the receive first */
+            const int64_t elems = is_send ? starhalo__mx_out_elems(ex, reverse, i)
+                                          : starhalo__mx_in_elems(ex, reverse, i);
+            if (elems > 0)
+                msgs[n++] = (mx_message_t){.peer = ex->entry_rank[i],
+                                           .tag = is_send ? starhalo__mx_out_tag(ex, reverse, i)
+                                                          : starhalo__mx_in_tag(ex, reverse, i),
+                                           .is_send = is_send,
+                                           .buf = is_send ? starhalo__mx_out_buf(ex, reverse, i)
+                                                          : starhalo__mx_in_buf(ex, reverse, i),
+                                           .bytes = elems * esz};
+        }
     return n;
 }

@@ -71,22 +71,13 @@ static starhalo_status_t move(mx_requests_t *set)
     return started != STARHALO_OK ? started : waited;
 }
 
-static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array)
+static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array, int reverse,
+                                starhalo_reduce_op_t op)
 {
     struct p2p_state *s = state;
-    starhalo__mx_pack_fwd(ex, array);
-    STARHALO_CHECK(move(&s->requests[0]));
-    starhalo__mx_unpack_fwd(ex, array);
-    return STARHALO_OK;
-}
-
-static starhalo_status_t update_by_halo(starhalo_mpi_exchange_t *ex, void *state, void *array,
-                                        starhalo_reduce_op_t op)
-{
-    struct p2p_state *s = state;
-    starhalo__mx_pack_rev(ex, array);
-    STARHALO_CHECK(move(&s->requests[1]));
-    starhalo__mx_unpack_rev(ex, array, op);
+    starhalo__mx_pack(ex, reverse, array);
+    STARHALO_CHECK(move(&s->requests[reverse]));
+    starhalo__mx_unpack(ex, reverse, array, op);
     return STARHALO_OK;
 }
 
@@ -106,7 +97,6 @@ const struct mx_transport_ops starhalo__mx_two_sided_ops = {
     .transport = STARHALO_MPI_TWO_SIDED,
     .setup = setup_two_sided,
     .update = update,
-    .update_by_halo = update_by_halo,
     .teardown = teardown,
 };
 
@@ -114,6 +104,5 @@ const struct mx_transport_ops starhalo__mx_persistent_ops = {
     .transport = STARHALO_MPI_PERSISTENT,
     .setup = setup_persistent,
     .update = update,
-    .update_by_halo = update_by_halo,
     .teardown = teardown,
 };

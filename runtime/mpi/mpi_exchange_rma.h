@@ -34,4 +34,10 @@ void starhalo__mx_rma_window_teardown(struct mx_rma_window *w);
 int starhalo__mx_rma_put(const starhalo_mpi_exchange_t *ex, const struct mx_rma_window *w,
                          int reverse, int i, int accumulate);
 
+/** Reverse SUM lands through MPI_Accumulate into a zeroed send_buf (zeroed here); the other
+ * ops, and forward, are plain puts (each segment has exactly one writer), combined while
+ * unpacking. Returns whether the moves accumulate. */
+int starhalo__mx_rma_prepare_accumulate(const starhalo_mpi_exchange_t *ex, int reverse,
+                                        starhalo_reduce_op_t op);
+
 #endif

@@ -6,7 +6,6 @@
  * called, because it is collective: peers then return instead of waiting in it.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "mpi_exchange_rma.h"
 
@@ -42,25 +41,13 @@ static starhalo_status_t fence_move(starhalo_mpi_exchange_t *ex, const struct mx
     return STARHALO_OK;
 }
 
-static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array)
+static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array, int reverse,
+                                starhalo_reduce_op_t op)
 {
-    starhalo__mx_pack_fwd(ex, array);
-    STARHALO_CHECK(fence_move(ex, state, 0, 0));
-    starhalo__mx_unpack_fwd(ex, array);
-    return STARHALO_OK;
-}
-
-static starhalo_status_t update_by_halo(starhalo_mpi_exchange_t *ex, void *state, void *array,
-                                        starhalo_reduce_op_t op)
-{
-    /* SUM lands through MPI_Accumulate into a zeroed send_buf; the other ops are plain puts
-     * (each segment has exactly one writer) and are combined while unpacking. */
-    const int accumulate = op == STARHALO_REDUCE_SUM;
-    if (accumulate)
-        memset(ex->send_buf, 0, (size_t)ex->send_total * ex->elem_size);
-    starhalo__mx_pack_rev(ex, array);
-    STARHALO_CHECK(fence_move(ex, state, 1, accumulate));
-    starhalo__mx_unpack_rev(ex, array, op);
+    const int accumulate = starhalo__mx_rma_prepare_accumulate(ex, reverse, op);
+    starhalo__mx_pack(ex, reverse, array);
+    STARHALO_CHECK(fence_move(ex, state, reverse, accumulate));
+    starhalo__mx_unpack(ex, reverse, array, op);
     return STARHALO_OK;
 }
 
@@ -77,6 +64,5 @@ const struct mx_transport_ops starhalo__mx_rma_fence_ops = {
     .transport = STARHALO_MPI_RMA_FENCE,
     .setup = setup,
     .update = update,
-    .update_by_halo = update_by_halo,
     .teardown = teardown,
 };

@@ -172,34 +172,25 @@ static starhalo_status_t move(starhalo_mpi_exchange_t *ex, struct rma_lock_state
     return st;
 }
 
-static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array)
+static starhalo_status_t update(starhalo_mpi_exchange_t *ex, void *state, void *array, int reverse,
+                                starhalo_reduce_op_t op)
 {
     struct rma_lock_state *s = state;
-    s->calls[0]++;
-    STARHALO_CHECK(grant(ex, s, 0));
-    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
-    starhalo__mx_pack_fwd(ex, array);
-    STARHALO_CHECK(move(ex, s, 0, 0));
-    starhalo__mx_unpack_fwd(ex, array);
-    return STARHALO_OK;
-}
-
-static starhalo_status_t update_by_halo(starhalo_mpi_exchange_t *ex, void *state, void *array,
-                                        starhalo_reduce_op_t op)
-{
-    struct rma_lock_state *s = state;
-    /* SUM lands through MPI_Accumulate into a zeroed send_buf; the other ops are plain puts
-     * (each segment has exactly one writer) and are combined while unpacking. */
-    const int accumulate = op == STARHALO_REDUCE_SUM;
-    s->calls[1]++;
-    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
-    if (accumulate)
-        memset(ex->send_buf, 0, (size_t)ex->send_total * ex->elem_size);
-    STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
-    STARHALO_CHECK(grant(ex, s, 1));
-    starhalo__mx_pack_rev(ex, array);
-    STARHALO_CHECK(move(ex, s, 1, accumulate));
-    starhalo__mx_unpack_rev(ex, array, op);
+    s->calls[reverse]++;
+    int accumulate = 0;
+    if (reverse) {
+        /* This rank's puts of the last forward call are complete before send_buf is zeroed. */
+        STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+        accumulate = starhalo__mx_rma_prepare_accumulate(ex, reverse, op);
+        STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+        STARHALO_CHECK(grant(ex, s, reverse));
+    } else {
+        STARHALO_CHECK(grant(ex, s, reverse));
+        STARHALO_CHECK_MPI(MPI_Win_sync(s->data.win), "rma-lock: MPI_Win_sync");
+    }
+    starhalo__mx_pack(ex, reverse, array);
+    STARHALO_CHECK(move(ex, s, reverse, accumulate));
+    starhalo__mx_unpack(ex, reverse, array, op);
     return STARHALO_OK;
 }
 
@@ -207,6 +198,5 @@ const struct mx_transport_ops starhalo__mx_rma_lock_ops = {
     .transport = STARHALO_MPI_RMA_LOCK,
     .setup = setup,
     .update = update,
-    .update_by_halo = update_by_halo,
     .teardown = teardown,
 };

@@ -8,6 +8,7 @@
  * stays distinct).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "mpi_exchange_rma.h"
 
@@ -134,4 +135,13 @@ int starhalo__mx_rma_put(const starhalo_mpi_exchange_t *ex, const struct mx_rma_
                               ex->elem_type, MPI_SUM, w->win);
     return MPI_Put(src, count, ex->elem_type, ex->entry_rank[i], disp, count, ex->elem_type,
                    w->win);
+}
+
+int starhalo__mx_rma_prepare_accumulate(const starhalo_mpi_exchange_t *ex, int reverse,
+                                        starhalo_reduce_op_t op)
+{
+    if (!reverse || op != STARHALO_REDUCE_SUM)
+        return 0;
+    memset(ex->send_buf, 0, (size_t)ex->send_total * ex->elem_size);
+    return 1;
 }

@@ -64,39 +64,30 @@ void starhalo_kern_pack_cpu(starhalo_dtype_t dtype, const void *src, int64_t pla
 /* The one set of reduction loops: LOOP(T, OPEXPR) expanded for every dtype and op, where
  * OPEXPR combines a (the value in place) with b (the incoming one). The contiguous combine
  * below and the index scatter use it, so SUM/MAX/MIN are written once. */
+#define REDUCE_OPS_OF_TYPE(LOOP, T, op)                                                            \
+    do {                                                                                           \
+        switch (op) {                                                                              \
+        case STARHALO_REDUCE_SUM:                                                                  \
+            LOOP(T, a + b);                                                                        \
+            break;                                                                                 \
+        case STARHALO_REDUCE_MAX:                                                                  \
+            LOOP(T, a > b ? a : b);                                                                \
+            break;                                                                                 \
+        case STARHALO_REDUCE_MIN:                                                                  \
+            LOOP(T, a < b ? a : b);                                                                \
+            break;                                                                                 \
+        default:                                                                                   \
+            LOOP(T, ((void)a, b));                                                                 \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
 #define FOR_EACH_REDUCE_OP(LOOP, dtype, op)                                                        \
     do {                                                                                           \
-        if ((dtype) == STARHALO_FLOAT32) {                                                         \
-            switch (op) {                                                                          \
-            case STARHALO_REDUCE_SUM:                                                              \
-                LOOP(float, a + b);                                                                \
-                break;                                                                             \
-            case STARHALO_REDUCE_MAX:                                                              \
-                LOOP(float, a > b ? a : b);                                                        \
-                break;                                                                             \
-            case STARHALO_REDUCE_MIN:                                                              \
-                LOOP(float, a < b ? a : b);                                                        \
-                break;                                                                             \
-            default:                                                                               \
-                LOOP(float, ((void)a, b));                                                         \
-                break;                                                                             \
-            }                                                                                      \
-        } else {                                                                                   \
-            switch (op) {                                                                          \
-            case STARHALO_REDUCE_SUM:                                                              \
-                LOOP(double, a + b);                                                               \
-                break;                                                                             \
-            case STARHALO_REDUCE_MAX:                                                              \
-                LOOP(double, a > b ? a : b);                                                       \
-                break;                                                                             \
-            case STARHALO_REDUCE_MIN:                                                              \
-                LOOP(double, a < b ? a : b);                                                       \
-                break;                                                                             \
-            default:                                                                               \
-                LOOP(double, ((void)a, b));                                                        \
-                break;                                                                             \
-            }                                                                                      \
-        }                                                                                          \
+        if ((dtype) == STARHALO_FLOAT32)                                                           \
+            REDUCE_OPS_OF_TYPE(LOOP, float, op);                                                   \
+        else                                                                                       \
+            REDUCE_OPS_OF_TYPE(LOOP, double, op);                                                  \
     } while (0)
 
 #define CONTIGUOUS_REDUCE_LOOP(T, OPEXPR)                                                          \
