@@ -43,4 +43,19 @@ static inline void starhalo_mpi_assert_all_ok(int bad, const char *what)
     assert_int_equal(total, 0);
 }
 
+/** Run CMocka @p tests on every rank (ranks > 0 report in the quieter subunit format, so the
+ * log carries rank 0's summary) and agree on the outcome: 0 if every rank passed, else 1.
+ * Call between MPI_Init and MPI_Finalize. */
+static inline int starhalo_mpi_run_tests(const char *name, const struct CMUnitTest *tests,
+                                         size_t ntests)
+{
+    int rank = 0, any = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank != 0)
+        cmocka_set_message_output(CM_OUTPUT_SUBUNIT);
+    const int failed = _cmocka_run_group_tests(name, tests, ntests, NULL, NULL);
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any ? 1 : 0;
+}
+
 #endif

@@ -82,13 +82,17 @@ void starhalo_kern_pack_cpu(starhalo_dtype_t dtype, const void *src, int64_t pla
         }                                                                                          \
     } while (0)
 
-#define FOR_EACH_REDUCE_OP(LOOP, dtype, op)                                                        \
+/* BODY(T, ...) for the C type of @p dtype. */
+#define FOR_DTYPE(dtype, BODY, ...)                                                                \
     do {                                                                                           \
         if ((dtype) == STARHALO_FLOAT32)                                                           \
-            REDUCE_OPS_OF_TYPE(LOOP, float, op);                                                   \
+            BODY(float, __VA_ARGS__);                                                              \
         else                                                                                       \
-            REDUCE_OPS_OF_TYPE(LOOP, double, op);                                                  \
+            BODY(double, __VA_ARGS__);                                                             \
     } while (0)
+
+#define REDUCE_OPS_OF_TYPE_(T, LOOP, op)    REDUCE_OPS_OF_TYPE(LOOP, T, op)
+#define FOR_EACH_REDUCE_OP(LOOP, dtype, op) FOR_DTYPE(dtype, REDUCE_OPS_OF_TYPE_, LOOP, op)
 
 #define CONTIGUOUS_REDUCE_LOOP(T, OPEXPR)                                                          \
     do {                                                                                           \
@@ -138,7 +142,7 @@ void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst
     combine(dtype, src, dst, n, op);
 }
 
-#define INDEX_GATHER_LOOP(T)                                                                       \
+#define INDEX_GATHER_LOOP(T, unused_)                                                              \
     do {                                                                                           \
         for (int64_t p_ = 0; p_ < planes; p_++) {                                                  \
             const T *in_ = (const T *)src + p_ * plane_size;                                       \
@@ -151,10 +155,7 @@ void starhalo_kern_reduce_cpu(starhalo_dtype_t dtype, const void *src, void *dst
 void starhalo_kern_gather_cpu(starhalo_dtype_t dtype, const void *src, int64_t plane_size,
                               int64_t planes, const int64_t *index, int64_t count, void *dst)
 {
-    if (dtype == STARHALO_FLOAT64)
-        INDEX_GATHER_LOOP(double);
-    else
-        INDEX_GATHER_LOOP(float);
+    FOR_DTYPE(dtype, INDEX_GATHER_LOOP, 0);
 }
 
 #define INDEX_SCATTER_LOOP(T, OPEXPR)                                                              \
@@ -188,7 +189,7 @@ void starhalo_kern_runs_prefix(const starhalo_run_t *runs, int nruns, int64_t *o
     offsets[nruns] = 0;
 }
 
-#define BY_ELEMENT_PACK(T)                                                                         \
+#define BY_ELEMENT_PACK(T, unused_)                                                                \
     do {                                                                                           \
         const T *s_ = src;                                                                         \
         T *d_ = dst;                                                                               \
@@ -204,10 +205,7 @@ void starhalo_kern_pack_by_element_cpu(starhalo_dtype_t dtype, const void *src, 
     const int64_t total = count * planes;
     if (count <= 0)
         return;
-    if (dtype == STARHALO_FLOAT32)
-        BY_ELEMENT_PACK(float);
-    else
-        BY_ELEMENT_PACK(double);
+    FOR_DTYPE(dtype, BY_ELEMENT_PACK, 0);
 }
 
 #define BY_ELEMENT_UNPACK(T, SUFFIX)                                                               \
