@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests pack/unpack on the CPU: the run-loop kernels and the per-element kernels (the CUDA
- * kernels' index math from kern_index.h) against a naive reference written here, bitwise, for
- * both dtypes, several planes, zero-length runs and every reduction operator. */
+/* Tests pack/unpack on the CPU: the run-loop kernels, the index gather/scatter kernels (runs
+ * expanded into element indexes, as the plain-MPI executor does for short runs) and the
+ * per-element kernels (the CUDA kernels' index math from kern_index.h) against a naive reference
+ * written here, bitwise, for both dtypes, several planes, zero-length runs and every reduction
+ * operator. */
 #include "kern_test_util.h"
 #include "kern_index.h"
 
@@ -82,9 +84,15 @@ static void check_one(starhalo_dtype_t dt, uint64_t seed)
     int64_t offsets[MAXRUNS + 1], prefix[MAXRUNS + 1];
     starhalo_kern_runs_prefix(runs, nruns, offsets, prefix);
     assert_int_equal(prefix[nruns], count);
+    int64_t index[PLANE], nindex = 0;
+    char g[PLANE * PLANES * 8];
+    for (int r = 0; r < nruns; r++)
+        for (int64_t e = 0; e < runs[r].length; e++)
+            index[nindex++] = runs[r].offset + e;
 
     starhalo_kern_pack_cpu(dt, src, PLANE, PLANES, runs, nruns, count, a);
     starhalo_kern_pack_by_element_cpu(dt, src, PLANE, PLANES, offsets, prefix, nruns, count, b);
+    starhalo_kern_gather_cpu(dt, src, PLANE, PLANES, index, count, g);
     for (int64_t i = 0; i < count * PLANES; i++) {
         if (dt == STARHALO_FLOAT32)
             ((float *)want)[i] = (float)packed_ref[i];
@@ -93,6 +101,7 @@ static void check_one(starhalo_dtype_t dt, uint64_t seed)
     }
     assert_memory_equal(a, want, count * PLANES * esz);
     assert_memory_equal(b, want, count * PLANES * esz);
+    assert_memory_equal(g, want, count * PLANES * esz);
 
     /* Unpack a different message into the tile with each operator. */
     double msg[PLANE * PLANES];
@@ -123,12 +132,16 @@ static void check_one(starhalo_dtype_t dt, uint64_t seed)
         }
         memcpy(a, src, PLANE * PLANES * esz);
         memcpy(b, src, PLANE * PLANES * esz);
+        memcpy(g, src, PLANE * PLANES * esz);
+        starhalo_kern_scatter_cpu(dt, msgt, count, PLANES, index, g, PLANE,
+                                  (starhalo_reduce_op_t)op);
         starhalo_kern_unpack_cpu(dt, msgt, count, PLANES, runs, nruns, a, PLANE,
                                  (starhalo_reduce_op_t)op);
         starhalo_kern_unpack_by_element_cpu(dt, msgt, count, PLANES, offsets, prefix, nruns, b,
                                             PLANE, (starhalo_reduce_op_t)op);
         assert_memory_equal(a, want, PLANE * PLANES * esz);
         assert_memory_equal(b, want, PLANE * PLANES * esz);
+        assert_memory_equal(g, want, PLANE * PLANES * esz);
     }
 }
 
