@@ -23,6 +23,22 @@
  *
  * Messages use a private duplicate of the communicator and fixed tags (2 * plan tag + direction),
  * so nothing else can match them and tags never grow.
+ *
+ * MPI errors: the private communicator and the windows have the error handler
+ * MPI_ERRORS_RETURN, and every MPI result is checked: a failure returns STARHALO_ERR_MPI, whose
+ * message (starhalo_last_error_message) names the call, the peer rank and tag where known,
+ * and MPI's error string (e.g. "MPI_ERR_TRUNCATE: message truncated" for a message larger
+ * than its receive, which happens when ranks pass plans that do not match). Create agrees on
+ * its result, so it fails on every rank or on none. An update does not agree (that would
+ * cost a reduction per call): the rank that saw the error returns it, and its peers may
+ * return STARHALO_OK with that message's data undefined. Where it can, the failing rank still
+ * keeps the protocol going so that no peer is left waiting: after a failed start it starts
+ * the remaining messages and completes the started ones, after a failed put it still closes
+ * the fence (RMA_FENCE) or signals the arrival (RMA_LOCK). MPI itself guarantees little after
+ * an error (MPI 3.1 leaves its state undefined; Open MPI keeps working after argument and
+ * truncation errors, not after a lost process), so after STARHALO_ERR_MPI agree on it (e.g.
+ * MPI_Allreduce of the status) and destroy the executor. Calls on the caller's communicator
+ * (the argument agreement, MPI_Comm_dup) use the caller's error handler.
  */
 #ifndef STARHALO_MPI_EXCHANGE_H
 #define STARHALO_MPI_EXCHANGE_H
@@ -73,17 +89,24 @@ typedef struct starhalo_mpi_exchange starhalo_mpi_exchange_t;
  * @retval STARHALO_ERR_MISMATCH ranks chose different transports (on every rank)
  * @retval STARHALO_ERR_INVALID_ARG a NULL plan, unknown dtype or transport, a peer mapped
  *         outside the communicator (on every rank)
+ * @retval STARHALO_ERR_TAGS_EXHAUSTED a plan tag above (MPI_TAG_UB - 1) / 2 (on every rank)
+ * @retval STARHALO_ERR_UNSUPPORTED a message over INT_MAX elements (on every rank)
+ * @retval STARHALO_ERR_NO_MEMORY, STARHALO_ERR_MPI (on every rank)
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_mpi_exchange_create(
     MPI_Comm comm, const starhalo_xfer_plan_t *plan, const int *part_rank, starhalo_dtype_t dtype,
     starhalo_mpi_transport_t transport, starhalo_mpi_exchange_t **out);
 
-/** Forward: fill @p array's recv runs with the peers' send runs (planes x plane_size). */
+/** Forward: fill @p array's recv runs with the peers' send runs (planes x plane_size).
+ * @retval STARHALO_ERR_INVALID_ARG NULL executor or array
+ * @retval STARHALO_ERR_MPI on the rank that saw an MPI failure (see "MPI errors" above) */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_mpi_exchange_update(starhalo_mpi_exchange_t *ex, void *array);
 
 /** Reverse: send @p array's recv runs back to their owners, which combine them into their send
- * runs with @p op (an index received by k ranks is combined k times). */
+ * runs with @p op (an index received by k ranks is combined k times).
+ * @retval STARHALO_ERR_INVALID_ARG NULL executor or array, unknown @p op
+ * @retval STARHALO_ERR_MPI on the rank that saw an MPI failure */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_mpi_exchange_update_by_halo(
     starhalo_mpi_exchange_t *ex, void *array, starhalo_reduce_op_t op);
 
