@@ -186,21 +186,20 @@ starhalo_status_t starhalo__mx_requests_start_all(mx_requests_t *set)
 }
 
 /* The message of a failed MPI_Waitall / MPI_Testall / MPI_Testsome: with MPI_ERR_IN_STATUS,
- * the first request whose status carries an error names the real cause. */
+ * the first status that carries an error names the real cause. statuses[k] belongs to
+ * request which[k] (Testsome), or to request k when @p which is NULL. */
 static starhalo_status_t completion_error(const mx_requests_t *set, int rc, const char *call,
-                                          const int *which, int nwhich)
+                                          const int *which, int nstatuses)
 {
-    if (rc == MPI_ERR_IN_STATUS)
-        for (int k = 0; k < nwhich; k++) {
-            const int i = which ? which[k] : k;
-            const int err = set->statuses[which ? k : i].MPI_ERROR;
-            if (err != MPI_SUCCESS && err != MPI_ERR_PENDING) {
-                const mx_request_desc_t *d = &set->desc[i];
-                return starhalo__mpi_error(err, "%s: the %s of %lld bytes with rank %d, tag %d",
-                                           call, d->is_send ? "send" : "receive",
-                                           (long long)d->bytes, d->peer, d->tag);
-            }
+    for (int k = 0; rc == MPI_ERR_IN_STATUS && k < nstatuses; k++) {
+        const int err = set->statuses[k].MPI_ERROR;
+        if (err != MPI_SUCCESS && err != MPI_ERR_PENDING) {
+            const mx_request_desc_t *d = &set->desc[which ? which[k] : k];
+            return starhalo__mpi_error(err, "%s: the %s of %lld bytes with rank %d, tag %d", call,
+                                       d->is_send ? "send" : "receive", (long long)d->bytes,
+                                       d->peer, d->tag);
         }
+    }
     return starhalo__mpi_error(rc, "%s of %d requests", call, set->nrecv + set->nsend);
 }
 
