@@ -119,8 +119,16 @@ int main(int argc, char **argv)
         MPI_Dims_create(size, 2, dims);
     const long n = o.size, h = o.halo;
     const int px = rank % dims[0], py = rank / dims[0];
-    tile_t t = {n * px / dims[0], n * (px + 1) / dims[0], n * py / dims[1], n * (py + 1) / dims[1],
-                h, 0, 0, o.batch * o.channels, 0, NULL};
+    tile_t t = {n * px / dims[0],
+                n * (px + 1) / dims[0],
+                n * py / dims[1],
+                n * (py + 1) / dims[1],
+                h,
+                0,
+                0,
+                o.batch * o.channels,
+                0,
+                NULL};
     if (t.x1 - t.x0 < h || t.y1 - t.y0 < h) {
         if (rank == 0)
             fprintf(stderr, "raw_halo: parts of %ld x %ld cells are thinner than the halo %ld\n",
@@ -196,14 +204,14 @@ int main(int argc, char **argv)
         MPI_Startall(nrecv, req);
         for (int i = 0; i < nl; i++)
             if (!links[i].rows)
-                copy_box(&t, links[i].sx0, links[i].sx1, links[i].sy0, links[i].sy1,
-                         links[i].sbuf, 1);
+                copy_box(&t, links[i].sx0, links[i].sx1, links[i].sy0, links[i].sy1, links[i].sbuf,
+                         1);
         MPI_Startall(nr - nrecv, req + nrecv);
         MPI_Waitall(nr, req, MPI_STATUSES_IGNORE);
         for (int i = 0; i < nl; i++)
             if (!links[i].rows)
-                copy_box(&t, links[i].rx0, links[i].rx1, links[i].ry0, links[i].ry1,
-                         links[i].rbuf, 0);
+                copy_box(&t, links[i].rx0, links[i].rx1, links[i].ry0, links[i].ry1, links[i].rbuf,
+                         0);
         if (it >= 0)
             times[it] = MPI_Wtime() - t0;
     }
@@ -226,8 +234,8 @@ int main(int argc, char **argv)
     MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     MPI_Reduce(&wrong, &all_wrong, 1, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank == 0)
-        printf("raw_halo,%d,%ld,%ld,%ld,%ld,%s,%.2f,%d\n", size, n, o.channels, o.batch, h,
-               o.split, worst * 1e6, all_wrong == 0);
+        printf("raw_halo,%d,%ld,%ld,%ld,%ld,%s,%.2f,%d\n", size, n, o.channels, o.batch, h, o.split,
+               worst * 1e6, all_wrong == 0);
     for (int i = 0; i < nr; i++)
         MPI_Request_free(&req[i]);
     for (int i = 0; i < nl; i++) {
