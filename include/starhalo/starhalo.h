@@ -12,6 +12,7 @@
 #include <starhalo/starhalo_error.h>
 #include <starhalo/starhalo_types.h>
 #include <starhalo/starhalo_plan.h>
+#include <starhalo/starhalo_tile.h>
 #include <starhalo/starhalo_index.h>
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_mpi_exchange.h>

@@ -18,6 +18,7 @@
 #include <mpi.h>
 
 #include <starhalo/starhalo_plan.h>
+#include <starhalo/starhalo_tile.h>
 #include <starhalo/starhalo_types.h>
 
 STARHALO_BEGIN_DECLS
@@ -74,7 +75,26 @@ typedef struct starhalo_field starhalo_field_t;
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_field_create(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
                       const int *part_rank, starhalo_dtype_t dtype, starhalo_field_t **out);
-/** Unregister and free. Collective. NULL is allowed. */
+/**
+ * Create a field over the caller's memory (GHEX wrap_field, PETSc VecCreateMPIWithArray):
+ * as starhalo_field_create, but the tile of each part this rank owns is @p tiles[part]
+ * (indexed by part number, @p tiles has nparts entries; entries of other ranks' parts are
+ * ignored and may be NULL). Each tile must hold starhalo_tile_elems() elements of @p dtype in
+ * the layout of starhalo_decomp_part_tile() (ghosted box, W fastest, planes after each
+ * other), aligned to the element size. Its content is kept (not zeroed); the ghosts are
+ * whatever the caller left until an exchange fills them. The field never frees the memory,
+ * which must outlive it; between tasks, access it through starhalo_field_acquire() like any
+ * tile (StarPU may hold it while tasks run). Collective; the arguments are checked and
+ * agreed on like starhalo_field_create's.
+ * @retval STARHALO_ERR_INVALID_ARG NULL tiles, a NULL or misaligned tile of a local part
+ *         (every rank gets an error), and the errors of starhalo_field_create
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_field_wrap(starhalo_context_t *ctx, const starhalo_decomp_t *decomp, const int *part_rank,
+                    starhalo_dtype_t dtype, void *const *tiles, starhalo_field_t **out);
+
+/** Unregister and free (a wrapped field's tiles stay the caller's). Collective. NULL is
+ * allowed. */
 STARHALO_API void starhalo_field_destroy(starhalo_field_t *field);
 
 STARHALO_API const starhalo_decomp_t *starhalo_field_decomp(const starhalo_field_t *field);
@@ -85,6 +105,25 @@ STARHALO_API int starhalo_field_local_parts(const starhalo_field_t *field, int *
 /** The plan of a local part (owned/ghosted boxes, neighbours). */
 STARHALO_API const starhalo_part_plan_t *starhalo_field_part_plan(const starhalo_field_t *field,
                                                                   int part);
+
+/**
+ * The tile geometry (boxes, strides, planes, dtype) of any part of @p field, local or remote
+ * (starhalo_decomp_part_tile with the field's dtype).
+ * @retval STARHALO_ERR_INVALID_ARG NULL out, an index field (its local array has no boxes)
+ * @retval STARHALO_ERR_OUT_OF_RANGE NULL field, part outside [0, nparts)
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_field_part_tile(const starhalo_field_t *field, int part, starhalo_tile_t *out);
+
+/**
+ * Flush StarPU-MPI's cache of @p field's tiles (starpu_mpi_cache_flush of every tile handle
+ * and every remote-part handle this rank registered): call it after starhalo's own writes
+ * to the tiles (exchanges, host writes, starhalo tasks) when another rank reads them through
+ * starpu_mpi_task_insert, so that it receives the new values instead of its cached copy.
+ * Collective (same point of the task flow on every rank); a no-op with the cache disabled.
+ * @retval STARHALO_ERR_INVALID_ARG NULL field
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_mpi_flush(starhalo_field_t *field);
 
 /**
  * Host pointer to the ghosted tile of a local part: planes (batch x channels) of the ghosted
