@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file rt_field.c
- * @brief Distributed fields: a zeroed ghosted tile per local part, registered as a StarPU
- * vector handle (planes x plane_size elements), and the collective consistency check.
+ * @brief Distributed fields: a ghosted tile per local part (zeroed, or the caller's memory for
+ * starhalo_field_wrap), registered as a StarPU vector handle (planes x plane_size elements)
+ * and with StarPU-MPI, placeholders for remote parts, and the collective consistency check.
+ *
+ * StarPU-MPI registration: field creation books nparts tags (collective, so every rank books
+ * the same base) and registers each local tile with tag base + part and its rank as owner. A
+ * rank that asks for a remote part's handle gets a placeholder registered on first use with
+ * the same tag and owner (home node -1, as StarPU's mpi/examples/stencil/stencil5.c), so
+ * starpu_mpi_task_insert can move tiles between ranks. StarPU-MPI's cache only learns about
+ * writes submitted through starpu_mpi_task_insert: starhalo_field_mpi_flush() covers the
+ * others.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +70,24 @@ static starhalo_status_t build_map(starhalo_context_t *ctx, const starhalo_decom
     return STARHALO_OK;
 }
 
+/* starhalo_field_wrap: every local part's tile must be given and aligned. */
+static starhalo_status_t check_tiles(const starhalo_context_t *ctx, const int *map, int nparts,
+                                     starhalo_dtype_t dtype, void *const *tiles)
+{
+    STARHALO_REQUIRE(tiles, STARHALO_ERR_INVALID_ARG, "field_wrap: tiles is NULL");
+    const uintptr_t esz = (uintptr_t)starhalo_dtype_size(dtype);
+    for (int p = 0; p < nparts; p++) {
+        if (map[p] != ctx->rank)
+            continue;
+        STARHALO_REQUIRE(tiles[p], STARHALO_ERR_INVALID_ARG,
+                         "field_wrap: the tile of part %d (owned by rank %d) is NULL", p,
+                         ctx->rank);
+        STARHALO_REQUIRE((uintptr_t)tiles[p] % esz == 0, STARHALO_ERR_INVALID_ARG,
+                         "field_wrap: the tile of part %d is not aligned to %d bytes", p, (int)esz);
+    }
+    return STARHALO_OK;
+}
+
 #ifdef STARHALO_SIMGRID
 /* Simulated codelets do not run, so tiles are folded onto shared pages (SMPI's shared malloc
  * behind STARPU_MALLOC_SIMULATION_FOLDED): values are bogus, 1024 ranks fit in memory. */
@@ -71,7 +98,7 @@ static void *sim_tile_alloc(size_t bytes)
 }
 #endif
 
-static starhalo_status_t create_parts(starhalo_field_t *f)
+static starhalo_status_t create_parts(starhalo_field_t *f, void *const *tiles)
 {
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(f->decomp);
     const size_t esz = starhalo_dtype_size(f->dtype);
@@ -93,22 +120,28 @@ static starhalo_status_t create_parts(starhalo_field_t *f)
         const int64_t plane = starhalo_box_volume(&g);
         rp->plane_size = plane;
         const size_t n = (size_t)(plane * f->planes);
+        if (tiles) {
+            rp->data = tiles[p];
+        } else {
 #ifdef STARHALO_SIMGRID
-        rp->data = sim_tile_alloc((n ? n : 1) * esz);
+            rp->data = sim_tile_alloc((n ? n : 1) * esz);
 #else
-        rp->data = calloc(n ? n : 1, esz);
+            rp->data = calloc(n ? n : 1, esz);
 #endif
+        }
         STARHALO_REQUIRE(rp->data, STARHALO_ERR_NO_MEMORY,
                          "no memory for the %zu-element tile of part %d", n, p);
         starpu_vector_data_register(&rp->handle, STARPU_MAIN_RAM, (uintptr_t)rp->data, (uint32_t)n,
                                     esz);
+        starpu_mpi_data_register_comm(rp->handle, f->tag_base + p, f->ctx->rank, f->ctx->comm);
     }
     return STARHALO_OK;
 }
 
-starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
-                                        const int *part_rank, starhalo_dtype_t dtype,
-                                        starhalo_field_t **out)
+/* field_create and field_wrap (@p tiles non-NULL): validate, agree, book the tags, build. */
+static starhalo_status_t field_new(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
+                                   const int *part_rank, starhalo_dtype_t dtype, int wrap,
+                                   void *const *tiles, starhalo_field_t **out)
 {
     STARHALO_REQUIRE(ctx && out, STARHALO_ERR_INVALID_ARG, "field_create: ctx or out is NULL");
     *out = NULL;
@@ -117,8 +150,11 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
      * hanging in the next collective. */
     starhalo_status_t local = build_map(ctx, decomp, part_rank, dtype, &map);
     const int nparts = decomp ? starhalo_decomp_num_parts(decomp) : 0;
+    if (local == STARHALO_OK && wrap)
+        local = check_tiles(ctx, map, nparts, dtype, tiles);
     const uint64_t h = field_hash(decomp, map, nparts, dtype);
-    starhalo_status_t rc = starhalo__agree(ctx->comm, h, local, "decomposition/part map", 0);
+    starhalo_status_t rc = starhalo__agree(
+        ctx->comm, h, local, wrap ? "decomposition/part map/tiles" : "decomposition/part map", 0);
     if (rc != STARHALO_OK) {
         free(map);
         return rc;
@@ -133,9 +169,18 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
     f->dtype = dtype;
     f->nparts = nparts;
     f->part_rank = map;
+    f->wrapped = wrap;
+    /* Booking is collective and deterministic: every rank gets the same base or the same
+     * error, so nobody needs to agree on it. */
+    rc = starhalo__tags_book(ctx, nparts, &f->tag_base);
+    if (rc != STARHALO_OK) {
+        starhalo_field_destroy(f);
+        return rc;
+    }
+    f->ntags = nparts;
     /* Agree again: a tile allocation fails on one rank only (out of memory), and the others
      * must not go on into the next collective without it (ctest halo_bench_bad_out_of_memory). */
-    rc = starhalo__agree(ctx->comm, 0, create_parts(f), "field tiles", 0);
+    rc = starhalo__agree(ctx->comm, 0, create_parts(f, wrap ? tiles : NULL), "field tiles", 0);
     if (rc != STARHALO_OK) {
         starhalo_field_destroy(f);
         return rc;
@@ -144,24 +189,46 @@ starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_
     return STARHALO_OK;
 }
 
+starhalo_status_t starhalo_field_create(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
+                                        const int *part_rank, starhalo_dtype_t dtype,
+                                        starhalo_field_t **out)
+{
+    return field_new(ctx, decomp, part_rank, dtype, 0, NULL, out);
+}
+
+starhalo_status_t starhalo_field_wrap(starhalo_context_t *ctx, const starhalo_decomp_t *decomp,
+                                      const int *part_rank, starhalo_dtype_t dtype,
+                                      void *const *tiles, starhalo_field_t **out)
+{
+    return field_new(ctx, decomp, part_rank, dtype, 1, tiles, out);
+}
+
 void starhalo_field_destroy(starhalo_field_t *f)
 {
     if (!f)
         return;
+    for (int p = 0; f->remote && p < f->nparts; p++)
+        if (f->remote[p])
+            starpu_data_unregister(f->remote[p]);
+    free(f->remote);
     for (int i = 0; i < f->nlocal && f->parts; i++) {
         rt_part_t *rp = &f->parts[i];
         if (rp->handle)
             starpu_data_unregister(rp->handle);
+        if (!f->wrapped) {
 #ifdef STARHALO_SIMGRID
-        if (rp->data)
-            starpu_free_flags(rp->data,
-                              (size_t)(rp->plane_size * f->planes) * starhalo_dtype_size(f->dtype),
-                              STARPU_MALLOC_SIMULATION_FOLDED);
+            if (rp->data)
+                starpu_free_flags(
+                    rp->data, (size_t)(rp->plane_size * f->planes) * starhalo_dtype_size(f->dtype),
+                    STARPU_MALLOC_SIMULATION_FOLDED);
 #else
-        free(rp->data);
+            free(rp->data);
 #endif
+        }
         starhalo_part_plan_destroy(rp->plan);
     }
+    if (f->ntags > 0)
+        starhalo__tags_release(f->ctx, f->tag_base, f->ntags);
     free(f->parts);
     free(f->local_of);
     free(f->part_rank);
@@ -219,13 +286,63 @@ starhalo_status_t starhalo_field_part_data(starhalo_field_t *f, int part, void *
     return STARHALO_OK;
 }
 
+/* The placeholder of remote part @p part: registered on first use (home node -1, no memory)
+ * with the tag and owner the owner registered its tile with. */
+static starhalo_status_t remote_handle(starhalo_field_t *f, int part, starpu_data_handle_t *out)
+{
+    if (!f->remote) {
+        f->remote = calloc((size_t)f->nparts, sizeof *f->remote);
+        STARHALO_REQUIRE(f->remote, STARHALO_ERR_NO_MEMORY, "field_part_handle: no memory");
+    }
+    if (!f->remote[part]) {
+        starhalo_tile_t t;
+        STARHALO_CHECK(starhalo_field_part_tile(f, part, &t));
+        starpu_vector_data_register(&f->remote[part], -1, 0, (uint32_t)starhalo_tile_elems(&t),
+                                    (size_t)t.elemsize);
+        starpu_mpi_data_register_comm(f->remote[part], f->tag_base + part, f->part_rank[part],
+                                      f->ctx->comm);
+    }
+    *out = f->remote[part];
+    return STARHALO_OK;
+}
+
 starhalo_status_t starhalo_field_part_handle(starhalo_field_t *f, int part,
                                              starpu_data_handle_t *out)
 {
-    rt_part_t *rp;
     STARHALO_REQUIRE(out, STARHALO_ERR_INVALID_ARG, "field_part_handle: out is NULL");
-    REQUIRE_LOCAL(rp, f, part);
-    *out = rp->handle;
+    rt_part_t *rp = local_part(f, part);
+    if (rp) {
+        *out = rp->handle;
+        return STARHALO_OK;
+    }
+    STARHALO_REQUIRE(f && part >= 0 && part < f->nparts && f->ntags > 0, STARHALO_ERR_OUT_OF_RANGE,
+                     "part %d is not owned by this rank and has no StarPU-MPI handle here (parts "
+                     "[0, %d), index fields have local handles only)",
+                     part, f ? f->nparts : 0);
+    return remote_handle(f, part, out);
+}
+
+starhalo_status_t starhalo_field_part_tile(const starhalo_field_t *f, int part,
+                                           starhalo_tile_t *out)
+{
+    STARHALO_REQUIRE(out, STARHALO_ERR_INVALID_ARG, "field_part_tile: out is NULL");
+    STARHALO_REQUIRE(f && part >= 0 && part < f->nparts, STARHALO_ERR_OUT_OF_RANGE,
+                     "field_part_tile: part %d is outside [0, %d)", part, f ? f->nparts : 0);
+    STARHALO_REQUIRE(f->decomp, STARHALO_ERR_INVALID_ARG,
+                     "field_part_tile: an index field has no tile geometry");
+    return starhalo_decomp_part_tile(f->decomp, part, f->dtype, out);
+}
+
+starhalo_status_t starhalo_field_mpi_flush(starhalo_field_t *f)
+{
+    STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_mpi_flush: field is NULL");
+    if (f->ntags == 0)
+        return STARHALO_OK;
+    for (int i = 0; i < f->nlocal; i++)
+        starpu_mpi_cache_flush(f->ctx->comm, f->parts[i].handle);
+    for (int p = 0; f->remote && p < f->nparts; p++)
+        if (f->remote[p])
+            starpu_mpi_cache_flush(f->ctx->comm, f->remote[p]);
     return STARHALO_OK;
 }
 

@@ -157,6 +157,11 @@ struct starhalo_field {
     int nlocal;
     rt_part_t *parts;
     int64_t planes; /**< batch x channels */
+    int wrapped;    /**< tiles are the caller's memory (starhalo_field_wrap): never freed */
+    /* StarPU-MPI registration (rt_field.c): part p's tile has tag tag_base + p on every rank;
+     * ntags = 0 for fields that are not registered (index fields). */
+    int64_t tag_base, ntags;
+    starpu_data_handle_t *remote; /**< part -> placeholder of a remote part (lazy), or NULL */
 };
 
 /** The integer in environment variable @p name if it is one in [0, @p max], else @p dflt
