@@ -4,12 +4,10 @@
  * @brief The stencil step task graph: output tiles split into row bands (asynchronous
  * partitioning), interior bands submitted between exchange begin and end, boundary tasks after.
  *
- * Why bands of the output and not COMMUTE: STARPU_RW|STARPU_COMMUTE still serialises the
- * writers of one handle, so a part's interior would use one worker. Row bands of a row-major
- * plane are contiguous, so a vector filter gives each band its own child handle and two
- * workers write one tile at once. Left/right boundary strips are not contiguous: they are
- * computed by one task per interior band, after the halo arrived (merged with nothing else
- * in that band, so the task is tiny: 2 * h columns by the band height).
+ * The bands are starhalo_bands_t pieces of the output field (runtime/rt_bands.c, the public
+ * sub-handle mechanism): interior pieces between exchange begin and end, boundary pieces
+ * (top and bottom slabs, and the left/right strips of each interior band merged into one
+ * task) after, the whole tile in BSP mode.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,19 +17,17 @@
 
 #include "rt_compute_internal.h"
 
-/** A piece of work: the regions of one band task, and which band it writes. */
+/** A piece of work: the regions of one band task, and the handle it writes. */
 typedef struct band_task {
-    int band; /**< child index, or -1 for the whole tile */
+    starpu_data_handle_t handle; /**< a band of the output tile, or the whole tile */
     starhalo__band_args_t args;
 } band_task_t;
 
-/** Per local part: its tiles, band children and precomputed tasks. */
+/** Per local part: its tiles and precomputed tasks. */
 typedef struct part_graph {
     int part;
     starpu_data_handle_t in_tile;
     starpu_data_handle_t out_tile;
-    int nbands; /**< 0: the output is not partitioned (one band or several planes) */
-    starpu_data_handle_t *children;
     int ninterior;
     band_task_t *interior;
     int nboundary;
@@ -47,6 +43,7 @@ struct starhalo_stencil {
     starhalo_stencil_kind_t kind;
     starhalo_compute_conf_t conf;
     int nlocal;
+    starhalo_bands_t *bands; /**< the output tiles' interior and boundary pieces */
     part_graph_t *parts;
     int status;                   /**< first task failure (atomic) */
     int window;                   /**< steps kept in flight (>= 1), 0 = unlimited */
@@ -112,10 +109,10 @@ starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, i
 
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part)
 {
-    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(field));
-    starhalo_box_t g = starhalo_part_plan_ghosted(starhalo_field_part_plan(field, part));
-    return starhalo_kern_tile_make(&g, d->batch > 0 ? d->batch : 1,
-                                   d->channels > 0 ? d->channels : 1);
+    starhalo_tile_t t;
+    if (starhalo_field_part_tile(field, part, &t) != STARHALO_OK)
+        memset(&t, 0, sizeof t);
+    return starhalo_kern_tile_make(&t.ghosted, t.batch, t.channels);
 }
 
 starhalo_status_t starhalo__compute_same_tile(const starhalo_field_t *a, const starhalo_field_t *b,
@@ -135,23 +132,6 @@ static starhalo_status_t starpu_rc(int rc, const char *what)
     if (rc == -ENODEV)
         return starhalo__error_set(STARHALO_ERR_NO_DEVICE, "%s: no worker can run the task", what);
     return starhalo__error_set(STARHALO_ERR_STARPU, "%s: StarPU returned %d", what, rc);
-}
-
-static int box_empty(const starhalo_box_t *b)
-{
-    for (int d = 0; d < STARHALO_MAX_DIMS; d++)
-        if (b->hi[d] <= b->lo[d])
-            return 1;
-    return 0;
-}
-
-/* Rows [lo, hi) of @p b (dim 1), possibly empty. */
-static starhalo_box_t rows_of(const starhalo_box_t *b, int64_t lo, int64_t hi)
-{
-    starhalo_box_t r = *b;
-    r.lo[1] = b->lo[1] > lo ? b->lo[1] : lo;
-    r.hi[1] = b->hi[1] < hi ? b->hi[1] : hi;
-    return r;
 }
 
 static starhalo_status_t check_fields(const starhalo_field_t *in, const starhalo_field_t *out,
@@ -193,115 +173,43 @@ static starhalo_status_t check_fields(const starhalo_field_t *in, const starhalo
     return STARHALO_OK;
 }
 
-static band_task_t make_task(const starhalo_stencil_t *st, const starhalo_kern_tile_t *tile,
-                             int band, int64_t band_offset)
+/* The tasks of one kind of pieces of a part. */
+static starhalo_status_t make_tasks(const starhalo_stencil_t *st, const starhalo_kern_tile_t *tile,
+                                    int part, starhalo_region_kind_t kind, band_task_t **tasks,
+                                    int *n)
 {
-    band_task_t t;
-    memset(&t, 0, sizeof t);
-    t.band = band;
-    t.args.kind = st->kind;
-    t.args.dtype = starhalo_field_dtype(st->in);
-    t.args.tile = *tile;
-    t.args.band_offset = band_offset;
-    t.args.status = (int *)&st->status;
-    return t;
-}
-
-/* Build the bands and tasks of one part; plans the partition of its output tile. */
-static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg, int nbands_wanted)
-{
-    const starhalo_part_plan_t *plan = starhalo_field_part_plan(st->out, pg->part);
-    const int reach[2 * STARHALO_MAX_DIMS] = {1, 1, 1, 1, 0, 0};
-    starhalo_regions_t reg;
-    STARHALO_CHECK(starhalo_part_plan_regions(plan, reach, &reg));
-    STARHALO_CHECK(starhalo_field_part_handle(st->in, pg->part, &pg->in_tile));
-    STARHALO_CHECK(starhalo_field_part_handle(st->out, pg->part, &pg->out_tile));
-    starhalo_kern_tile_t tile = starhalo__compute_tile(st->out, pg->part);
-    const starhalo_box_t owned = starhalo_part_plan_owned(plan);
-    const int64_t gw = tile.box.hi[0] - tile.box.lo[0];
-
-    pg->whole = make_task(st, &tile, -1, 0);
-    pg->whole.args.nregions = 1;
-    pg->whole.args.region[0] = owned;
-
-    /* Row cuts of the ghosted tile: [ghost + top boundary) [interior bands...) [bottom). */
-    int64_t cuts[64];
-    int ncuts = 0;
-    const int planes = (int)(tile.batch * tile.channels);
-    const int interior_ok = !box_empty(&reg.interior);
-    if (planes == 1 && interior_ok) {
-        const int64_t ilo = reg.interior.lo[1], ihi = reg.interior.hi[1];
-        int nb = nbands_wanted;
-        if (nb > ihi - ilo)
-            nb = (int)(ihi - ilo);
-        if (nb > 60)
-            nb = 60;
-        cuts[ncuts++] = tile.box.lo[1];
-        for (int b = 0; b < nb; b++)
-            cuts[ncuts++] = ilo + (ihi - ilo) * b / nb;
-        cuts[ncuts++] = ihi;
-        cuts[ncuts++] = tile.box.hi[1];
-    } else {
-        cuts[ncuts++] = tile.box.lo[1];
-        cuts[ncuts++] = tile.box.hi[1];
-    }
-    const int nb = ncuts - 1;
-    /* Bands only pay off when two interior bands can run at once: with one interior band the
-     * tasks of a step are ordered anyway (interior, unpack, boundary), so they write the whole
-     * tile and the step saves the partition and unpartition operations. */
-    const int partition = nb > 3;
-    pg->nbands = partition ? nb : 0;
-
-    if (partition) {
-        pg->children = calloc((size_t)nb, sizeof *pg->children);
-        uint32_t *len = calloc((size_t)nb, sizeof *len);
-        if (!pg->children || !len) {
-            free(len);
-            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil: band handles");
-        }
-        for (int b = 0; b < nb; b++)
-            len[b] = (uint32_t)((cuts[b + 1] - cuts[b]) * gw);
-        struct starpu_data_filter f = {
-            .filter_func = starpu_vector_filter_list,
-            .nchildren = (unsigned)nb,
-            .filter_arg_ptr = len,
-        };
-        starpu_data_partition_plan(pg->out_tile, &f, pg->children);
-        free(len);
-    }
-
-    /* Interior: one task per interior band (bands 1 .. nb-2). */
-    band_task_t *merged = NULL;
-    pg->interior = calloc((size_t)nb, sizeof *pg->interior);
-    pg->boundary = calloc((size_t)nb * STARHALO__BAND_MAX_REGIONS, sizeof *pg->boundary);
-    if (!pg->interior || !pg->boundary)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil: band tasks");
-    for (int b = 0; b < nb; b++) {
-        const int64_t off = (cuts[b] - tile.box.lo[1]) * gw;
-        const int band = partition ? b : -1;
-        starhalo_box_t piece = rows_of(&reg.interior, cuts[b], cuts[b + 1]);
-        if (interior_ok && !box_empty(&piece)) {
-            band_task_t *t = &pg->interior[pg->ninterior++];
-            *t = make_task(st, &tile, band, partition ? off : 0);
-            t->args.nregions = 1;
-            t->args.region[0] = piece;
-        }
-        /* Boundary pieces of this band (of the whole part when not partitioned): merged into
-         * one task unless split_strips. */
-        if (partition)
-            merged = NULL;
-        for (int k = 0; k < reg.nboundary; k++) {
-            piece = rows_of(&reg.boundary[k], cuts[b], cuts[b + 1]);
-            if (box_empty(&piece))
-                continue;
-            if (!merged || st->conf.split_strips) {
-                merged = &pg->boundary[pg->nboundary++];
-                *merged = make_task(st, &tile, band, partition ? off : 0);
-            }
-            merged->args.region[merged->args.nregions++] = piece;
-        }
+    *n = starhalo_bands_num_pieces(st->bands, part, kind);
+    *tasks = calloc((size_t)*n + 1, sizeof **tasks);
+    STARHALO_REQUIRE(*tasks, STARHALO_ERR_NO_MEMORY, "stencil: band tasks");
+    for (int i = 0; i < *n; i++) {
+        const starhalo_piece_t *pc = starhalo_bands_piece(st->bands, part, kind, i);
+        band_task_t *t = &(*tasks)[i];
+        t->handle = pc->handle;
+        t->args.kind = st->kind;
+        t->args.dtype = starhalo_field_dtype(st->in);
+        t->args.tile = *tile;
+        t->args.band_offset = pc->offset;
+        t->args.nregions = pc->nregions;
+        memcpy(t->args.region, pc->region, sizeof t->args.region);
+        t->args.status = (int *)&st->status;
     }
     return STARHALO_OK;
+}
+
+/* The tasks of one part, from the pieces of its output tile. */
+static starhalo_status_t build_part(starhalo_stencil_t *st, part_graph_t *pg)
+{
+    STARHALO_CHECK(starhalo_field_part_handle(st->in, pg->part, &pg->in_tile));
+    STARHALO_CHECK(starhalo_field_part_handle(st->out, pg->part, &pg->out_tile));
+    const starhalo_kern_tile_t tile = starhalo__compute_tile(st->out, pg->part);
+    band_task_t *whole = NULL;
+    int nwhole = 0;
+    STARHALO_CHECK(make_tasks(st, &tile, pg->part, STARHALO_REGION_OWNED, &whole, &nwhole));
+    pg->whole = whole[0];
+    free(whole);
+    STARHALO_CHECK(
+        make_tasks(st, &tile, pg->part, STARHALO_REGION_INTERIOR, &pg->interior, &pg->ninterior));
+    return make_tasks(st, &tile, pg->part, STARHALO_REGION_BOUNDARY, &pg->boundary, &pg->nboundary);
 }
 
 /* Wait for (and free) the markers of ring slot @p slot. */
@@ -321,14 +229,11 @@ static void free_parts(starhalo_stencil_t *st)
         wait_markers(st, w);
     free(st->markers);
     for (int i = 0; st->parts && i < st->nlocal; i++) {
-        part_graph_t *pg = &st->parts[i];
-        if (pg->nbands > 0 && pg->children)
-            starpu_data_partition_clean(pg->out_tile, (unsigned)pg->nbands, pg->children);
-        free(pg->children);
-        free(pg->interior);
-        free(pg->boundary);
+        free(st->parts[i].interior);
+        free(st->parts[i].boundary);
     }
     free(st->parts);
+    starhalo_bands_destroy(st->bands);
 }
 
 starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_field_t *in,
@@ -364,13 +269,17 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
     if (bands < 1)
         bands = 1;
     int *ids = NULL;
+    static const int reach[2 * STARHALO_MAX_DIMS] = {1, 1, 1, 1, 0, 0};
     starhalo_status_t rc = starhalo__compute_local_parts(out, &ids, &st->nlocal);
+    if (rc == STARHALO_OK)
+        rc = starhalo_bands_create(
+            out, reach, bands, st->conf.split_strips ? STARHALO_BANDS_SPLIT_STRIPS : 0, &st->bands);
     st->parts = calloc((size_t)st->nlocal + 1, sizeof *st->parts);
     if (rc == STARHALO_OK && !st->parts)
         rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
     for (int i = 0; i < st->nlocal && rc == STARHALO_OK; i++) {
         st->parts[i].part = ids[i];
-        rc = build_part(st, &st->parts[i], bands);
+        rc = build_part(st, &st->parts[i]);
     }
     if (rc == STARHALO_OK && st->window > 0) {
         st->markers = calloc((size_t)(st->window * st->nlocal) + 1, sizeof *st->markers);
@@ -406,10 +315,9 @@ int starhalo_stencil_tasks_per_step(const starhalo_stencil_t *st)
 
 static starhalo_status_t submit(part_graph_t *pg, band_task_t *t, int priority)
 {
-    starpu_data_handle_t out = t->band >= 0 ? pg->children[t->band] : pg->out_tile;
-    int rc = starpu_task_insert(&starhalo__cl_band_stencil, STARPU_R, pg->in_tile, STARPU_RW, out,
-                                STARPU_CL_ARGS_NFREE, &t->args, sizeof t->args, STARPU_PRIORITY,
-                                priority, 0);
+    int rc = starpu_task_insert(&starhalo__cl_band_stencil, STARPU_R, pg->in_tile, STARPU_RW,
+                                t->handle, STARPU_CL_ARGS_NFREE, &t->args, sizeof t->args,
+                                STARPU_PRIORITY, priority, 0);
     return starpu_rc(rc, "stencil task");
 }
 
@@ -444,10 +352,7 @@ static starhalo_status_t step_task(starhalo_stencil_t *st)
 {
     const int hi_prio = starpu_sched_get_max_priority();
     throttle(st);
-    for (int i = 0; i < st->nlocal; i++)
-        if (st->parts[i].nbands > 0)
-            starpu_data_partition_submit(st->parts[i].out_tile, (unsigned)st->parts[i].nbands,
-                                         st->parts[i].children);
+    STARHALO_CHECK(starhalo_bands_partition(st->bands));
     STARHALO_CHECK(starhalo_exchange_begin(st->ex));
     for (int i = 0; i < st->nlocal; i++)
         for (int k = 0; k < st->parts[i].ninterior; k++)
@@ -456,13 +361,11 @@ static starhalo_status_t step_task(starhalo_stencil_t *st)
     for (int i = 0; i < st->nlocal; i++)
         for (int k = 0; k < st->parts[i].nboundary; k++)
             STARHALO_CHECK(submit(&st->parts[i], &st->parts[i].boundary[k], hi_prio));
-    for (int i = 0; i < st->nlocal; i++)
-        if (st->parts[i].nbands > 0)
-            starpu_data_unpartition_submit(st->parts[i].out_tile, (unsigned)st->parts[i].nbands,
-                                           st->parts[i].children, STARPU_MAIN_RAM);
+    STARHALO_CHECK(starhalo_bands_unpartition(st->bands));
     STARHALO_CHECK(mark(st));
     st->step++;
-    return STARHALO_OK;
+    /* The output tiles changed behind StarPU-MPI's back (plain tasks on the owner). */
+    return starhalo_field_mpi_flush(st->out);
 }
 
 static starhalo_status_t step_bsp(starhalo_stencil_t *st)
@@ -471,7 +374,7 @@ static starhalo_status_t step_bsp(starhalo_stencil_t *st)
     STARHALO_CHECK(starhalo_exchange_wait(st->ex));
     for (int i = 0; i < st->nlocal; i++)
         STARHALO_CHECK(submit(&st->parts[i], &st->parts[i].whole, 0));
-    return STARHALO_OK;
+    return starhalo_field_mpi_flush(st->out);
 }
 
 starhalo_status_t starhalo_stencil_step(starhalo_stencil_t *st, starhalo_step_mode_t mode)

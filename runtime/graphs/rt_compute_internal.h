@@ -51,7 +51,8 @@ starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, i
 starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *field,
                                                        const char *what, const char *which);
 
-/** The kernel tile geometry of a local part of @p field. */
+/** The kernel tile geometry of a part of @p field: its starhalo_tile_t (starhalo_field_part_tile)
+ * as the kernels see it, the one conversion between the two. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 
 /** STARHALO_ERR_INVALID_ARG unless local part @p part has the same tile (boxes, batch,
