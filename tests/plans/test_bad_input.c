@@ -21,6 +21,7 @@
 #include <starhalo/starhalo_index.h>
 #include <starhalo/starhalo_npy.h>
 #include <starhalo/starhalo_plan.h>
+#include <starhalo/starhalo_tile.h>
 #include <starhalo/starhalo_types.h>
 
 static starhalo_decomp_t *g_dc, *dc;
@@ -32,6 +33,7 @@ static starhalo_split_t split;
 static starhalo_dtype_t dtype;
 static starhalo_reduce_op_t rop;
 static starhalo_regions_t rg;
+static starhalo_tile_t g_tile;
 static starhalo_box_t g_box = {{0, 0, 0}, {2, 2, 1}};
 static int minus, plus, part, ppd[3], coord[3];
 static int64_t lo, hi;
@@ -160,6 +162,10 @@ static int box_is_empty(starhalo_box_t b)
     V(owned_box_null, "an empty box", "%s", box_is_empty(starhalo_decomp_owned_box(NULL, 0)) ? "an empty box" : "a box") \
     S(owner_of_null, STARHALO_ERR_INVALID_ARG, starhalo_decomp_owner_of(NULL, cell_out, &part)) \
     S(owner_of_outside, STARHALO_ERR_OUT_OF_RANGE, starhalo_decomp_owner_of(g_dc, cell_out, &part)) \
+    S(part_tile_null, STARHALO_ERR_INVALID_ARG, starhalo_decomp_part_tile(NULL, 0, STARHALO_FLOAT32, &g_tile)) \
+    S(part_tile_null_out, STARHALO_ERR_INVALID_ARG, starhalo_decomp_part_tile(g_dc, 0, STARHALO_FLOAT32, NULL)) \
+    S(part_tile_dtype, STARHALO_ERR_INVALID_ARG, starhalo_decomp_part_tile(g_dc, 0, (starhalo_dtype_t)3, &g_tile)) \
+    S(part_tile_out, STARHALO_ERR_OUT_OF_RANGE, starhalo_decomp_part_tile(g_dc, -1, STARHALO_FLOAT32, &g_tile)) \
     S(pp_null, STARHALO_ERR_INVALID_ARG, starhalo_part_plan_create(NULL, 0, &pp)) \
     S(pp_null_out, STARHALO_ERR_INVALID_ARG, starhalo_part_plan_create(g_dc, 0, NULL)) \
     S(pp_neg, STARHALO_ERR_OUT_OF_RANGE, starhalo_part_plan_create(g_dc, -1, &pp)) \

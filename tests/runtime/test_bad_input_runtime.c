@@ -12,7 +12,9 @@
  * different decomposition), g_dist / g_ip (10 indexes, one rank, finished index plan),
  * g_xp (its transfer plan), g_mx (a plain-MPI exchange of it), g_ip_open / g_if_open (an
  * index plan not finished and a field of it), g_sxp (part 0 of g_dc lowered: peer part 1),
- * g_buf (a large buffer), g_junk (a file of text), g_wrong_shape (a checkpoint of g_other).
+ * g_buf (a large buffer), g_junk (a file of text), g_wrong_shape (a checkpoint of g_other),
+ * tiles_null / tiles_odd (two NULL / two odd-address tiles for starhalo_field_wrap), g_desc
+ * (an empty insert description).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -40,6 +42,13 @@ static starhalo_step_mode_t mode;
 static starhalo_stencil_kind_t kind;
 static starhalo_mpi_transport_t mtr;
 static starpu_data_handle_t handle;
+static starhalo_tile_t tile;
+static starhalo_bands_t *bands;
+static starhalo_insert_desc_t g_desc;
+static const int reach_wide[6] = {2, 1, 1, 1, 0, 0};
+static double g_tile_mem[2];
+static void *const tiles_null[2] = {NULL, NULL};
+static void *const tiles_odd[2] = {(char *)g_tile_mem + 1, (char *)g_tile_mem + 1};
 static void *ptr;
 static double sum, g_gradw[64];
 static float g_buf[4096];
@@ -220,7 +229,30 @@ static starhalo_status_t begin_twice(void)
     S(mx_by_halo_op, STARHALO_ERR_INVALID_ARG, starhalo_mpi_exchange_update_by_halo(g_mx, g_buf, (starhalo_reduce_op_t)9)) \
     S(mx_by_halo_null, STARHALO_ERR_INVALID_ARG, starhalo_mpi_exchange_update_by_halo(NULL, g_buf, STARHALO_REDUCE_SUM)) \
     V(mx_transport_null, "-1", "%d", (int)starhalo_mpi_exchange_transport(NULL)) \
-    V(mx_bytes_null, "0", "%lld", (long long)starhalo_mpi_exchange_send_bytes(NULL))
+    V(mx_bytes_null, "0", "%lld", (long long)starhalo_mpi_exchange_send_bytes(NULL)) \
+    S(f_tile_null_out, STARHALO_ERR_INVALID_ARG, starhalo_field_part_tile(g_f, 0, NULL)) \
+    S(f_tile_null, STARHALO_ERR_OUT_OF_RANGE, starhalo_field_part_tile(NULL, 0, &tile)) \
+    S(f_tile_out, STARHALO_ERR_OUT_OF_RANGE, starhalo_field_part_tile(g_f, 2, &tile)) \
+    S(f_tile_index_field, STARHALO_ERR_INVALID_ARG, starhalo_field_part_tile(g_if_open, 0, &tile)) \
+    S(f_flush_null, STARHALO_ERR_INVALID_ARG, starhalo_field_mpi_flush(NULL)) \
+    S(f_wrap_null_tiles, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(g_ctx, g_dc, NULL, STARHALO_FLOAT32, NULL, &f)) \
+    S(f_wrap_null_tile, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(g_ctx, g_dc, NULL, STARHALO_FLOAT32, tiles_null, &f)) \
+    S(f_wrap_misaligned, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(g_ctx, g_dc, NULL, STARHALO_FLOAT32, tiles_odd, &f)) \
+    S(f_wrap_null_ctx, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(NULL, g_dc, NULL, STARHALO_FLOAT32, tiles_odd, &f)) \
+    S(bands_null, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(NULL, halo1, 0, 0, &bands)) \
+    S(bands_null_reach, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_f, NULL, 0, 0, &bands)) \
+    S(bands_reach_wide, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_f, reach_wide, 0, 0, &bands)) \
+    S(bands_nbands_neg, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_f, halo1, -2, 0, &bands)) \
+    S(bands_flags, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_f, halo1, 0, 4u, &bands)) \
+    S(bands_index_field, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_if_open, halo1, 0, 0, &bands)) \
+    S(bands_null_out, STARHALO_ERR_INVALID_ARG, starhalo_bands_create(g_f, halo1, 0, 0, NULL)) \
+    V(bands_field_null, "NULL", "%s", starhalo_bands_field(NULL) ? "non-NULL" : "NULL") \
+    V(bands_pieces_null, "0", "%d", starhalo_bands_num_pieces(NULL, 0, STARHALO_REGION_INTERIOR)) \
+    V(bands_piece_null, "NULL", "%s", starhalo_bands_piece(NULL, 0, STARHALO_REGION_OWNED, 0) ? "non-NULL" : "NULL") \
+    S(bands_partition_null, STARHALO_ERR_INVALID_ARG, starhalo_bands_partition(NULL)) \
+    S(bands_unpartition_null, STARHALO_ERR_INVALID_ARG, starhalo_bands_unpartition(NULL)) \
+    S(bands_insert_null, STARHALO_ERR_INVALID_ARG, starhalo_bands_insert(NULL, STARHALO_REGION_INTERIOR, &g_desc, NULL)) \
+    V(bands_destroy_null, "nothing", "%s", (starhalo_bands_destroy(NULL), "nothing"))
 /* clang-format on */
 
 BAD_INPUT_FUNCTIONS(CASES)
