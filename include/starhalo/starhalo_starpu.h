@@ -62,11 +62,13 @@ starhalo_field_part_handle(starhalo_field_t *field, int part, starpu_data_handle
  * it has more than one plane, or when fewer than two interior bands fit: its pieces then use
  * the whole tile (one task at a time per part, same regions).
  *
- * Switching between pieces and the whole tile is StarPU's: starhalo_bands_insert() and
- * starhalo_bands_partition() submit the partition, any task or acquire on the whole tile
- * (exchanges, host access, starpu_mpi_task_insert) after starhalo_bands_unpartition(); StarPU
- * 1.3 also unpartitions by itself when a task accesses the whole tile. Sub-handles are local
- * StarPU data (not registered with StarPU-MPI): submit on them with starpu_task_insert.
+ * Switching between pieces and the whole tile is StarPU's (asynchronous partitioning, StarPU
+ * 1.3): a task or acquire on a band submits the partition of the tile, one on the whole tile
+ * (exchanges, host access, starpu_mpi_task_insert, OWNED pieces) the unpartition, ordered
+ * like any data access. starhalo_bands_partition() / _unpartition() submit them explicitly
+ * (e.g. the partition before an exchange begin, so that it is not queued behind it).
+ * Sub-handles are local StarPU data (not registered with StarPU-MPI): submit on them with
+ * starpu_task_insert (or starhalo_bands_insert).
  */
 typedef struct starhalo_bands starhalo_bands_t;
 
@@ -90,7 +92,8 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_bands_create(starhalo_field_t *field, const int reach[2 * STARHALO_MAX_DIMS], int nbands,
                       unsigned flags, starhalo_bands_t **out);
 
-/** Waits for the tasks on the field's tiles, unpartitions and forgets the plans. NULL is
+/** Forget the plans: unpartitions the tiles (submitted, if partitioned) and unregisters the
+ * sub-handles once their tasks are done. Call it before destroying the field. NULL is
  * allowed. */
 STARHALO_API void starhalo_bands_destroy(starhalo_bands_t *bands);
 
@@ -140,14 +143,15 @@ typedef struct starhalo_insert_desc {
  * Submit @p desc->cl once per piece of @p kind of every local part (parts in increasing
  * order, pieces in band order), with starpu_task_insert: buffer 0 the piece, buffers 1.. the
  * extra fields' tiles, cl_arg a starhalo_task_info_t (tile geometry, regions, the piece's
- * offset) followed by the desc->arg bytes. INTERIOR / BOUNDARY pieces submit the partition
- * first when the tile is split; OWNED pieces use the whole tile (unpartition first).
+ * offset) followed by the desc->arg bytes. StarPU itself submits the partition of a split
+ * tile before the first task on a band, and the unpartition before the next access to the
+ * whole tile (OWNED pieces, exchanges, host access).
  * Typical step, overlapping the halo of u with the interior of v = f(u):
  *
  *     starhalo_exchange_begin(ex_u);
- *     starhalo_bands_insert(bands_v, STARHALO_REGION_INTERIOR, &d);   // reads u's tile
+ *     starhalo_bands_insert(bands_v, STARHALO_REGION_INTERIOR, &d, NULL); // reads u's tile
  *     starhalo_exchange_end(ex_u);
- *     starhalo_bands_insert(bands_v, STARHALO_REGION_BOUNDARY, &d);
+ *     starhalo_bands_insert(bands_v, STARHALO_REGION_BOUNDARY, &d, NULL);
  *
  * @p ntasks (may be NULL) receives the number of tasks submitted on this rank. On an error
  * the tasks submitted before it stay submitted.
