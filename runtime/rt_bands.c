@@ -203,12 +203,11 @@ starhalo_status_t starhalo_bands_create(starhalo_field_t *field,
         b->parts ? STARHALO_OK : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "bands_create");
     for (int i = 0; i < b->nlocal && rc == STARHALO_OK; i++)
         rc = plan_part(b, i, reach, nbands, flags);
-    if (rc != STARHALO_OK) {
+    if (rc == STARHALO_OK)
+        *out = b;
+    else
         starhalo_bands_destroy(b);
-        return rc;
-    }
-    *out = b;
-    return STARHALO_OK;
+    return rc;
 }
 
 void starhalo_bands_destroy(starhalo_bands_t *b)

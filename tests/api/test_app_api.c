@@ -140,7 +140,10 @@ static void fill_tile(const starhalo_decomp_t *dc, const starhalo_tile_t *t, dou
                 }
 }
 
-static starhalo_status_t fill_field(starhalo_field_t *f, double ghost, double border)
+/* Call @p fn on every local tile of @p f, acquired for writing. */
+typedef void (*tile_fn)(const starhalo_decomp_t *dc, const starhalo_tile_t *t, double *a, double x,
+                        double y);
+static starhalo_status_t each_tile(starhalo_field_t *f, tile_fn fn, double x, double y)
 {
     int ids[16];
     const int n = starhalo_field_local_parts(f, ids);
@@ -150,10 +153,15 @@ static starhalo_status_t fill_field(starhalo_field_t *f, double ghost, double bo
         STARHALO_CHECK(starhalo_field_part_tile(f, ids[i], &t));
         STARHALO_CHECK(starhalo_field_acquire(f, ids[i], 1));
         STARHALO_CHECK(starhalo_field_part_data(f, ids[i], &p));
-        fill_tile(starhalo_field_decomp(f), &t, p, ghost, border);
+        fn(starhalo_field_decomp(f), &t, p, x, y);
         STARHALO_CHECK(starhalo_field_release(f, ids[i]));
     }
     return STARHALO_OK;
+}
+
+static starhalo_status_t fill_field(starhalo_field_t *f, double ghost, double border)
+{
+    return each_tile(f, fill_tile, ghost, border);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -213,14 +221,19 @@ static int geo_ok(const geo_t *g)
     return g->split != STARHALO_SPLIT_SQUARE || compute_test_is_square(g_size * g->ppr);
 }
 
+/* Run @p fn on every geometry this rank count allows; the failures over all ranks. */
+static void over_geos(int (*fn)(const geo_t *))
+{
+    int bad = 0;
+    for (int i = 0; i < NGEOS; i++)
+        bad += geo_ok(&g_geos[i]) ? fn(&g_geos[i]) : 0;
+    starhalo_mpi_assert_none_failed(bad);
+}
+
 static void tile_geometry(void **state)
 {
     (void)state;
-    int bad = 0;
-    for (int i = 0; i < NGEOS; i++)
-        if (geo_ok(&g_geos[i]))
-            bad += check_geometry(&g_geos[i]);
-    starhalo_mpi_assert_none_failed(bad);
+    over_geos(check_geometry);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -451,23 +464,16 @@ static double expected_sum(const starhalo_decomp_t *dc, int p, double add)
     return s;
 }
 
-static starhalo_status_t add_owned(starhalo_field_t *f, double add)
+/* Owned cells += @p add (2-D). */
+static void add_tile(const starhalo_decomp_t *dc, const starhalo_tile_t *t, double *a, double add,
+                     double unused)
 {
-    int ids[16];
-    const int n = starhalo_field_local_parts(f, ids);
-    for (int i = 0; i < n; i++) {
-        starhalo_tile_t t;
-        void *p = NULL;
-        STARHALO_CHECK(starhalo_field_part_tile(f, ids[i], &t));
-        STARHALO_CHECK(starhalo_field_acquire(f, ids[i], 1));
-        STARHALO_CHECK(starhalo_field_part_data(f, ids[i], &p));
-        for (int64_t q = 0; q < t.planes; q++)
-            for (int64_t y = t.owned.lo[1]; y < t.owned.hi[1]; y++)
-                for (int64_t x = t.owned.lo[0]; x < t.owned.hi[0]; x++)
-                    ((double *)p)[starhalo_tile_offset(&t, q, x, y, 0)] += add;
-        STARHALO_CHECK(starhalo_field_release(f, ids[i]));
-    }
-    return STARHALO_OK;
+    (void)dc;
+    (void)unused;
+    for (int64_t q = 0; q < t->planes; q++)
+        for (int64_t y = t->owned.lo[1]; y < t->owned.hi[1]; y++)
+            for (int64_t x = t->owned.lo[0]; x < t->owned.hi[0]; x++)
+                a[starhalo_tile_offset(t, q, x, y, 0)] += add;
 }
 
 /* Per part p: the application's 2-double result, owned by the rank after the tile's. */
@@ -497,6 +503,15 @@ static int read_all(starhalo_field_t *f, starpu_data_handle_t *res, double *vals
         starpu_data_release(res[p]);
     }
     return bad;
+}
+
+/* The application's handles (placeholders included) and their memory. */
+static void app_data_free(starpu_data_handle_t *res, double *vals, int np)
+{
+    for (int p = 0; p < np; p++)
+        starpu_data_unregister(res[p]);
+    free(res);
+    free(vals);
 }
 
 static void mpi_task_insert_on_tiles(void **state)
@@ -529,7 +544,7 @@ static void mpi_task_insert_on_tiles(void **state)
     bad += read_all(f, res, vals, np, 0.0, 1.0);
     /* New values behind StarPU-MPI's back (host writes, then the exchange): after the flush
      * the remote readers must receive them, not their cached copies. */
-    CHECK(bad, add_owned(f, 1000.0) == STARHALO_OK);
+    CHECK(bad, each_tile(f, add_tile, 1000.0, 0.0) == STARHALO_OK);
     CHECK(bad, starhalo_exchange_run(ex) == STARHALO_OK);
     CHECK(bad, starhalo_field_mpi_flush(f) == STARHALO_OK);
     bad += read_all(f, res, vals, np, 1000.0, 1.0);
@@ -543,10 +558,7 @@ static void mpi_task_insert_on_tiles(void **state)
     }
     bad += read_all(f, res, vals, np, 1000.0, 2.0);
     CHECK(bad, starhalo_context_wait_all(g_ctx) == STARHALO_OK);
-    for (int p = 0; p < np; p++)
-        starpu_data_unregister(res[p]);
-    free(res);
-    free(vals);
+    app_data_free(res, vals, np);
     starhalo_exchange_destroy(ex);
     starhalo_field_destroy(f);
     starhalo_decomp_destroy(dc);
@@ -605,6 +617,8 @@ static int run_wrap(const geo_t *g)
     }
     starhalo_exchange_destroy(ex);
     starhalo_field_destroy(f);
+    starhalo_decomp_destroy(dc);
+    free(geo);
     /* Still the caller's: writable and freed here (a double free would show under ASan). */
     for (int p = 0; p < np; p++) {
         if (tiles[p])
@@ -612,19 +626,13 @@ static int run_wrap(const geo_t *g)
         free(tiles[p]);
     }
     free(tiles);
-    free(geo);
-    starhalo_decomp_destroy(dc);
     return bad;
 }
 
 static void wrapped_user_buffer(void **state)
 {
     (void)state;
-    int bad = 0;
-    for (int i = 0; i < NGEOS; i++)
-        if (geo_ok(&g_geos[i]))
-            bad += run_wrap(&g_geos[i]);
-    starhalo_mpi_assert_none_failed(bad);
+    over_geos(run_wrap);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -633,9 +641,9 @@ static void wrapped_user_buffer(void **state)
 
 static void bad_input(void **state)
 {
+    const geo_t g = {2, {23, 19, 1}, 0, STARHALO_SPLIT_HORIZONTAL, 1};
     (void)state;
     int bad = 0;
-    const geo_t g = {2, {23, 19, 1}, 0, STARHALO_SPLIT_HORIZONTAL, 1};
     starhalo_decomp_t *dc = NULL;
     starhalo_field_t *f = NULL, *f2 = NULL, *w = NULL, *other = NULL;
     starhalo_bands_t *b = NULL;
@@ -739,14 +747,15 @@ static void bad_input(void **state)
     starhalo_mpi_assert_none_failed(bad);
 }
 
+static const struct CMUnitTest g_tests[] = {
+    cmocka_unit_test(tile_geometry),
+    cmocka_unit_test(user_codelet_interior_boundary),
+    cmocka_unit_test(mpi_task_insert_on_tiles),
+    cmocka_unit_test(wrapped_user_buffer),
+    cmocka_unit_test(bad_input),
+};
+
 int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(tile_geometry),
-        cmocka_unit_test(user_codelet_interior_boundary),
-        cmocka_unit_test(mpi_task_insert_on_tiles),
-        cmocka_unit_test(wrapped_user_buffer),
-        cmocka_unit_test(bad_input),
-    };
-    return compute_test_main(argc, argv, "test_app_api", tests, sizeof tests / sizeof tests[0]);
+    return compute_test_main(argc, argv, "test_app_api", g_tests, sizeof g_tests / sizeof *g_tests);
 }
