@@ -66,9 +66,12 @@ typedef struct starhalo_field starhalo_field_t;
 
 /**
  * Create a field: each rank allocates (zeroed) and registers the ghosted tiles of the parts
- * it owns. @p part_rank maps part -> rank (NULL: contiguous blocks of nparts/size parts per
- * rank). Collective; checks that every rank passed the same decomposition and mapping.
+ * it owns, with StarPU and with StarPU-MPI (nparts tags booked from the context's range, see
+ * starhalo_field_part_handle). @p part_rank maps part -> rank (NULL: contiguous blocks of
+ * nparts/size parts per rank). Collective; checks that every rank passed the same
+ * decomposition and mapping.
  * @retval STARHALO_ERR_MISMATCH ranks disagree (same error on every rank)
+ * @retval STARHALO_ERR_TAGS_EXHAUSTED no nparts free tags left (same error on every rank)
  * @retval STARHALO_ERR_INVALID_ARG a rank outside [0, size), or nparts not a multiple of size
  *         when part_rank is NULL
  */

@@ -107,7 +107,8 @@ typedef struct starhalo_task_info {
     int64_t arg_size; /**< bytes of the caller's argument after this struct */
 } starhalo_task_info_t;
 
-/** The caller's argument bytes that follow the info in a task's cl_arg (NULL if none). */
+/** The caller's argument bytes that follow the info in a task's cl_arg (NULL if none); they
+ * start 8-byte aligned (sizeof(starhalo_task_info_t) is a multiple of 8). */
 static inline void *starhalo_task_arg(void *cl_arg)
 {
     starhalo_task_info_t *info = (starhalo_task_info_t *)cl_arg;

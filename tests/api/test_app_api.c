@@ -233,6 +233,8 @@ static void over_geos(int (*fn)(const geo_t *))
 static void tile_geometry(void **state)
 {
     (void)state;
+    /* The caller's bytes after the task info start 8-byte aligned (the header says so). */
+    assert_int_equal(sizeof(starhalo_task_info_t) % 8, 0);
     over_geos(check_geometry);
 }
 
