@@ -17,7 +17,6 @@
  * the whole tile, so exchanges, host access and StarPU-MPI transfers of the tile need no
  * call here. This is also the mechanism behind starhalo_stencil_t (runtime/graphs).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,9 +374,7 @@ starhalo_status_t starhalo_bands_insert(starhalo_bands_t *b, starhalo_region_kin
                 d->cl, STARPU_DATA_MODE_ARRAY, descr, nbuf, STARPU_CL_ARGS, arg, size,
                 STARPU_PRIORITY, d->priority, STARPU_NAME, d->name ? d->name : d->cl->name, 0);
             if (ret != 0)
-                rc = starhalo__error_set(
-                    ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
-                    "bands_insert: part %d piece %d: StarPU returned %d", bp->part, j, ret);
+                rc = starhalo__starpu_status(ret, "bands_insert: a piece's task");
             else if (ntasks)
                 (*ntasks)++;
         }

@@ -9,13 +9,13 @@
  * (top and bottom slabs, and the left/right strips of each interior band merged into one
  * task) after, the whole tile in BSP mode.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <starhalo/starhalo_starpu.h>
 
 #include "rt_compute_internal.h"
+#include "rt_submit.h"
 
 /** A piece of work: the regions of one band task, and the handle it writes. */
 typedef struct band_task {
@@ -123,15 +123,6 @@ starhalo_status_t starhalo__compute_same_tile(const starhalo_field_t *a, const s
     STARHALO_REQUIRE(memcmp(&ta, &tb, sizeof ta) == 0, STARHALO_ERR_INVALID_ARG,
                      "%s: part %d has different tiles in the two fields", what, part);
     return STARHALO_OK;
-}
-
-static starhalo_status_t starpu_rc(int rc, const char *what)
-{
-    if (rc == 0)
-        return STARHALO_OK;
-    if (rc == -ENODEV)
-        return starhalo__error_set(STARHALO_ERR_NO_DEVICE, "%s: no worker can run the task", what);
-    return starhalo__error_set(STARHALO_ERR_STARPU, "%s: StarPU returned %d", what, rc);
 }
 
 static starhalo_status_t check_fields(const starhalo_field_t *in, const starhalo_field_t *out,
@@ -318,7 +309,7 @@ static starhalo_status_t submit(part_graph_t *pg, band_task_t *t, int priority)
     int rc = starpu_task_insert(&starhalo__cl_band_stencil, STARPU_R, pg->in_tile, STARPU_RW,
                                 t->handle, STARPU_CL_ARGS_NFREE, &t->args, sizeof t->args,
                                 STARPU_PRIORITY, priority, 0);
-    return starpu_rc(rc, "stencil task");
+    return starhalo__starpu_status(rc, "stencil task");
 }
 
 /* Sliding window: wait for this object's step (step - window) before submitting more. */
@@ -341,7 +332,7 @@ static starhalo_status_t mark(starhalo_stencil_t *st)
         const int rc = starpu_task_submit(t);
         if (rc != 0) {
             starpu_task_destroy(t);
-            return starpu_rc(rc, "step marker");
+            return starhalo__starpu_status(rc, "step marker");
         }
         st->markers[(st->step % st->window) * st->nlocal + i] = t;
     }
