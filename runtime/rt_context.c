@@ -16,6 +16,7 @@
 
 #include <hwloc.h>
 
+#include "mpi_status.h"
 #include "runtime_internal.h"
 
 void starhalo_context_conf_init(starhalo_context_conf_t *conf)
@@ -221,9 +222,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     ctx->comm = cc.comm;
     /* The private communicator returns errors instead of aborting: the direct transport maps
      * them to statuses (docs/RUNTIME.md, "MPI errors"). */
-    if (MPI_Comm_dup(ctx->comm, &ctx->dcomm) != MPI_SUCCESS ||
-        MPI_Comm_set_errhandler(ctx->dcomm, MPI_ERRORS_RETURN) != MPI_SUCCESS) {
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "MPI_Comm_dup failed");
+    rc = starhalo__mpi_comm_dup_returning(ctx->comm, &ctx->dcomm);
+    if (rc != STARHALO_OK) {
         if (ctx->we_init_mpi)
             MPI_Finalize();
         free(ctx);

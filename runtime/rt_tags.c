@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_status.h"
 #include "runtime_internal.h"
 
 starhalo_status_t starhalo__tags_book(starhalo_context_t *ctx, int64_t n, int64_t *base)
@@ -76,24 +77,17 @@ uint64_t starhalo__hash(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* The MPI layer's one agreement (mpi_status.c); without @p spread a rank whose own input
+ * was fine reports MISMATCH rather than another rank's error, as field and exchange creation
+ * document. */
 starhalo_status_t starhalo__agree(MPI_Comm comm, uint64_t hash, starhalo_status_t local_err,
                                   const char *what, int spread)
 {
-    /* max(h), max(~h) = ~min(h), max(error flag), max(-code) = -(most negative code): one
-     * reduction, every rank learns all of it. */
-    const int64_t code = (int64_t)local_err;
-    uint64_t in[4] = {hash, ~hash, local_err != STARHALO_OK, (uint64_t)(INT32_MAX - code)}, out[4];
-    if (MPI_Allreduce(in, out, 4, MPI_UINT64_T, MPI_MAX, comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce failed checking the %s", what);
+    const starhalo_status_t rc = starhalo__agree_status(comm, local_err, hash, what);
     if (local_err != STARHALO_OK)
-        return local_err;
-    if (out[2]) {
-        const starhalo_status_t worst = (starhalo_status_t)(INT32_MAX - (int64_t)out[3]);
-        return starhalo__error_set(spread ? worst : STARHALO_ERR_MISMATCH,
-                                   "another rank rejected its %s (%s)", what,
-                                   starhalo_err_name(worst));
-    }
-    if (out[0] != hash || ~out[1] != hash)
-        return starhalo__error_set(STARHALO_ERR_MISMATCH, "ranks passed different %s", what);
-    return STARHALO_OK;
+        return rc == STARHALO_ERR_MPI && rc != local_err ? rc : local_err;
+    if (rc == STARHALO_OK || spread || rc == STARHALO_ERR_MISMATCH)
+        return rc;
+    return starhalo__error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s (%s)", what,
+                               starhalo_err_name(rc));
 }

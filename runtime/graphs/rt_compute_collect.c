@@ -9,18 +9,8 @@
 
 #include <starhalo/starhalo_starpu.h>
 
+#include "mpi_status.h"
 #include "rt_compute_internal.h"
-
-/* Agree on a status: the most negative code wins, so every rank returns the same error. */
-static starhalo_status_t agree(MPI_Comm comm, starhalo_status_t rc)
-{
-    int local = (int)rc, global = 0;
-    if (MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Allreduce of a status failed");
-    if (global != STARHALO_OK && local == STARHALO_OK)
-        return starhalo__error_set((starhalo_status_t)global, "failed on another rank");
-    return (starhalo_status_t)global;
-}
 
 /* The main thread calls MPI while StarPU-MPI's progress thread does too. */
 static starhalo_status_t require_multiple(const char *what)
@@ -94,7 +84,7 @@ starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx, starhalo_field_
     STARHALO_CHECK(require_multiple("starhalo_field_sqdiff"));
     double local = 0.0;
     MPI_Comm comm = starhalo_context_comm(ctx);
-    STARHALO_CHECK(agree(comm, local_sqdiff(a, b, &local)));
+    STARHALO_CHECK(starhalo__mpi_agree(comm, local_sqdiff(a, b, &local)));
     if (MPI_Allreduce(&local, sum, 1, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS)
         return starhalo__error_set(STARHALO_ERR_MPI, "sqdiff: MPI_Allreduce failed");
     return STARHALO_OK;
@@ -196,5 +186,5 @@ starhalo_status_t starhalo_field_gather(starhalo_context_t *ctx, starhalo_field_
             place(d, &o, planes, es, dense, global);
     }
     free(dense);
-    return agree(comm, rc);
+    return starhalo__mpi_agree(comm, rc);
 }
