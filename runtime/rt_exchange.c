@@ -12,7 +12,7 @@
 
 #include "rt_exchange_internal.h"
 
-/* Fields of one exchange must share geometry, map and element type (planes may differ). */
+/* Fields of one exchange share the part map, halos and element type (planes may differ). */
 static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t *const *fields,
                                       int nfields)
 {
@@ -29,24 +29,10 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
         for (int j = 0; j < i; j++)
             STARHALO_REQUIRE(fields[j] != f, STARHALO_ERR_INVALID_ARG,
                              "exchange_create: field %d is passed twice (also %d)", i, j);
-        STARHALO_REQUIRE(f->dtype == f0->dtype, STARHALO_ERR_INVALID_ARG,
-                         "exchange_create: field %d has another dtype than field 0", i);
-        STARHALO_REQUIRE(f->nparts == f0->nparts &&
-                             !memcmp(f->part_rank, f0->part_rank, sizeof(int) * (size_t)f->nparts),
-                         STARHALO_ERR_INVALID_ARG,
-                         "exchange_create: field %d has another part count or part map", i);
-        const starhalo_decomp_desc_t *a = starhalo_decomp_desc(f->decomp);
-        const starhalo_decomp_desc_t *b = starhalo_decomp_desc(f0->decomp);
-        int same = a->ndims == b->ndims && a->shape == b->shape &&
-                   !memcmp(a->halo, b->halo, sizeof a->halo) &&
-                   !memcmp(a->periodic, b->periodic, sizeof a->periodic);
-        for (int p = 0; same && p < f->nparts; p++) {
-            const starhalo_box_t x = starhalo_decomp_owned_box(f->decomp, p);
-            const starhalo_box_t y = starhalo_decomp_owned_box(f0->decomp, p);
-            same = !memcmp(&x, &y, sizeof x);
-        }
-        STARHALO_REQUIRE(same, STARHALO_ERR_INVALID_ARG,
-                         "exchange_create: field %d has another decomposition than field 0", i);
+        char what[64];
+        snprintf(what, sizeof what, "exchange_create: field %d against field 0", i);
+        STARHALO_CHECK(starhalo_field_match(f0, f, STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS,
+                                            what));
     }
     return STARHALO_OK;
 }

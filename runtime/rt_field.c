@@ -333,6 +333,58 @@ starhalo_status_t starhalo_field_part_tile(const starhalo_field_t *f, int part,
     return starhalo_decomp_part_tile(f->decomp, part, f->dtype, out);
 }
 
+/* N and C as the tile counts them: 0 in a description means 1. */
+static int64_t at_least_one(int64_t n)
+{
+    return n > 0 ? n : 1;
+}
+
+starhalo_status_t starhalo_field_match(const starhalo_field_t *a, const starhalo_field_t *b,
+                                       unsigned match, const char *what)
+{
+    what = what ? what : "field_match";
+    STARHALO_REQUIRE(a && b, STARHALO_ERR_INVALID_ARG, "%s: a field is NULL", what);
+    STARHALO_REQUIRE(a->ctx == b->ctx, STARHALO_ERR_INVALID_ARG,
+                     "%s: the fields come from different contexts", what);
+    STARHALO_REQUIRE(a->decomp && b->decomp, STARHALO_ERR_INVALID_ARG,
+                     "%s: an index field (it has no decomposition to match)", what);
+    STARHALO_REQUIRE(!(match & STARHALO_MATCH_DTYPE) || a->dtype == b->dtype,
+                     STARHALO_ERR_INVALID_ARG, "%s: dtypes differ (%zu-byte and %zu-byte elements)",
+                     what, starhalo_dtype_size(a->dtype), starhalo_dtype_size(b->dtype));
+    STARHALO_REQUIRE(a->nparts == b->nparts, STARHALO_ERR_INVALID_ARG,
+                     "%s: %d parts and %d parts", what, a->nparts, b->nparts);
+    for (int p = 0; p < a->nparts; p++) {
+        const starhalo_box_t x = starhalo_decomp_owned_box(a->decomp, p);
+        const starhalo_box_t y = starhalo_decomp_owned_box(b->decomp, p);
+        STARHALO_REQUIRE(a->part_rank[p] == b->part_rank[p] && !memcmp(&x, &y, sizeof x),
+                         STARHALO_ERR_INVALID_ARG,
+                         "%s: part %d owns other cells or lives on another rank", what, p);
+    }
+    const starhalo_decomp_desc_t *x = starhalo_decomp_desc(a->decomp);
+    const starhalo_decomp_desc_t *y = starhalo_decomp_desc(b->decomp);
+    STARHALO_REQUIRE(!(match & STARHALO_MATCH_HALOS) ||
+                         (x->shape == y->shape && !memcmp(x->halo, y->halo, sizeof x->halo) &&
+                          !memcmp(x->periodic, y->periodic, sizeof x->periodic)),
+                     STARHALO_ERR_INVALID_ARG,
+                     "%s: halo widths, periodicity or stencil shape differ", what);
+    STARHALO_REQUIRE(!(match & STARHALO_MATCH_BATCH) ||
+                         at_least_one(x->batch) == at_least_one(y->batch),
+                     STARHALO_ERR_INVALID_ARG, "%s: batches differ (%lld and %lld)", what,
+                     (long long)at_least_one(x->batch), (long long)at_least_one(y->batch));
+    STARHALO_REQUIRE(!(match & STARHALO_MATCH_CHANNELS) ||
+                         at_least_one(x->channels) == at_least_one(y->channels),
+                     STARHALO_ERR_INVALID_ARG, "%s: channels differ (%lld and %lld)", what,
+                     (long long)at_least_one(x->channels), (long long)at_least_one(y->channels));
+    for (int p = 0; (match & STARHALO_MATCH_TILES) && p < a->nparts; p++) {
+        starhalo_tile_t ta, tb;
+        STARHALO_CHECK(starhalo_decomp_part_tile(a->decomp, p, a->dtype, &ta));
+        STARHALO_CHECK(starhalo_decomp_part_tile(b->decomp, p, a->dtype, &tb));
+        STARHALO_REQUIRE(!memcmp(&ta, &tb, sizeof ta), STARHALO_ERR_INVALID_ARG,
+                         "%s: part %d has different tiles in the two fields", what, p);
+    }
+    return STARHALO_OK;
+}
+
 starhalo_status_t starhalo_field_mpi_flush(starhalo_field_t *f)
 {
     STARHALO_REQUIRE(f, STARHALO_ERR_INVALID_ARG, "field_mpi_flush: field is NULL");

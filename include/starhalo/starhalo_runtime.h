@@ -109,6 +109,32 @@ STARHALO_API int starhalo_field_local_parts(const starhalo_field_t *field, int *
 STARHALO_API const starhalo_part_plan_t *starhalo_field_part_plan(const starhalo_field_t *field,
                                                                   int part);
 
+/** What two fields must share for starhalo_field_match(), beyond what they always share:
+ * the context, the part count, each part's owned box and each part's rank. */
+typedef enum starhalo_field_match_flags {
+    STARHALO_MATCH_PARTS = 0,         /**< only the always-shared part map */
+    STARHALO_MATCH_DTYPE = 1 << 0,    /**< the element type */
+    STARHALO_MATCH_HALOS = 1 << 1,    /**< halo widths, periodicity and stencil shape: the
+                                           same exchange plan serves both */
+    STARHALO_MATCH_BATCH = 1 << 2,    /**< the batch N */
+    STARHALO_MATCH_CHANNELS = 1 << 3, /**< the channels C */
+    STARHALO_MATCH_TILES = 1 << 4     /**< the same tile per part (ghosted box, strides,
+                                           planes): one's geometry addresses the other */
+} starhalo_field_match_flags_t;
+
+/**
+ * Check that @p b can be used beside @p a (the one field-compatibility check of the library:
+ * exchanges, stencils, conv layers and sqdiff call it). @p match is an OR of
+ * starhalo_field_match_flags_t. Local (no communication); structured fields only.
+ * @p what names the caller in the error message (NULL: "field_match").
+ * @retval STARHALO_ERR_INVALID_ARG NULL fields, an index field, another context, or the
+ *         first property that differs (named in the message, with the part where it applies)
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_match(const starhalo_field_t *a,
+                                                                     const starhalo_field_t *b,
+                                                                     unsigned match,
+                                                                     const char *what);
+
 /**
  * The tile geometry (boxes, strides, planes, dtype) of any part of @p field, local or remote
  * (starhalo_decomp_part_tile with the field's dtype).

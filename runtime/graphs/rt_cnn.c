@@ -5,6 +5,7 @@
  * exchange), backward (backward-weights and backward-data codelets, reverse SUM exchange of
  * the input gradient's ghosts), deterministic weight-gradient sum; ReLU tasks.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,26 +48,13 @@ static int64_t chans(const starhalo_field_t *f)
 static starhalo_status_t check_pair(const char *an, const starhalo_field_t *a, const char *bn,
                                     const starhalo_field_t *b, int halo)
 {
-    const starhalo_decomp_t *da = starhalo_field_decomp(a), *db = starhalo_field_decomp(b);
-    const starhalo_decomp_desc_t *x = starhalo_decomp_desc(da), *y = starhalo_decomp_desc(db);
+    const starhalo_decomp_desc_t *y = starhalo_decomp_desc(starhalo_field_decomp(b));
     STARHALO_REQUIRE(starhalo_field_dtype(b) == STARHALO_FLOAT32, STARHALO_ERR_INVALID_ARG,
                      "cnn_conv: %s must be float32", bn);
     STARHALO_REQUIRE(y->ndims == 2, STARHALO_ERR_INVALID_ARG, "cnn_conv: %s is %d-D", bn, y->ndims);
-    STARHALO_REQUIRE((x->batch > 0 ? x->batch : 1) == (y->batch > 0 ? y->batch : 1),
-                     STARHALO_ERR_INVALID_ARG, "cnn_conv: %s and %s have different batches", an,
-                     bn);
-    const int np = starhalo_decomp_num_parts(da);
-    STARHALO_REQUIRE(np == starhalo_decomp_num_parts(db), STARHALO_ERR_INVALID_ARG,
-                     "cnn_conv: %s has %d parts, %s %d", an, np, bn, starhalo_decomp_num_parts(db));
-    for (int p = 0; p < np; p++) {
-        const starhalo_box_t ba = starhalo_decomp_owned_box(da, p);
-        const starhalo_box_t bb = starhalo_decomp_owned_box(db, p);
-        STARHALO_REQUIRE(memcmp(&ba, &bb, sizeof ba) == 0 &&
-                             starhalo_field_part_rank(a, p) == starhalo_field_part_rank(b, p),
-                         STARHALO_ERR_INVALID_ARG,
-                         "cnn_conv: part %d of %s and of %s own different cells or ranks", p, an,
-                         bn);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "cnn_conv: %s against %s", bn, an);
+    STARHALO_CHECK(starhalo_field_match(a, b, STARHALO_MATCH_BATCH, what));
     for (int k = 0; k < 2 * 2 && halo >= 0; k++)
         STARHALO_REQUIRE(y->halo[k] >= halo, STARHALO_ERR_INVALID_ARG,
                          "cnn_conv: %s has halo %d on side %d, the layer needs %d", bn, y->halo[k],
@@ -376,10 +364,10 @@ static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starha
                      what);
     STARHALO_CHECK(starhalo__compute_require_structured(a, what, "first"));
     STARHALO_CHECK(starhalo__compute_require_structured(b, what, "second"));
-    STARHALO_REQUIRE(starhalo_field_dtype(a) == STARHALO_FLOAT32 &&
-                         starhalo_field_dtype(b) == STARHALO_FLOAT32 && chans(a) == chans(b),
-                     STARHALO_ERR_INVALID_ARG, "%s: fields must be float32 with equal channels",
-                     what);
+    STARHALO_REQUIRE(starhalo_field_dtype(a) == STARHALO_FLOAT32, STARHALO_ERR_INVALID_ARG,
+                     "%s: fields must be float32", what);
+    /* One task reads both tiles with b's geometry. */
+    STARHALO_CHECK(starhalo_field_match(a, b, STARHALO_MATCH_DTYPE | STARHALO_MATCH_TILES, what));
     int *ids = NULL, n = 0;
     STARHALO_CHECK(starhalo__compute_local_parts(b, &ids, &n));
     starhalo_status_t rc = STARHALO_OK;
@@ -390,9 +378,7 @@ static starhalo_status_t relu_pass(const char *what, starhalo_field_t *a, starha
         r.region = starhalo_part_plan_owned(starhalo_field_part_plan(b, ids[i]));
         r.backward = backward;
         starpu_data_handle_t ha = NULL, hb = NULL;
-        rc = starhalo__compute_same_tile(a, b, ids[i], what);
-        if (rc == STARHALO_OK)
-            rc = starhalo_field_part_handle(a, ids[i], &ha);
+        rc = starhalo_field_part_handle(a, ids[i], &ha);
         if (rc == STARHALO_OK)
             rc = starhalo_field_part_handle(b, ids[i], &hb);
         if (rc == STARHALO_OK)

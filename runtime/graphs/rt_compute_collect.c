@@ -40,8 +40,6 @@ static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, 
         rc = starhalo_field_part_handle(a, ids[i], &ta);
         if (rc == STARHALO_OK)
             rc = starhalo_field_part_handle(b, ids[i], &tb);
-        if (rc == STARHALO_OK) /* b's tiles are read with a's geometry */
-            rc = starhalo__compute_same_tile(a, b, ids[i], "sqdiff");
         if (rc != STARHALO_OK)
             break;
         args[i].dtype = starhalo_field_dtype(a);
@@ -76,11 +74,9 @@ starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx, starhalo_field_
     STARHALO_REQUIRE(ctx && a && b && sum, STARHALO_ERR_INVALID_ARG, "sqdiff: NULL argument");
     STARHALO_CHECK(starhalo__compute_require_structured(a, "sqdiff", "first"));
     STARHALO_CHECK(starhalo__compute_require_structured(b, "sqdiff", "second"));
-    STARHALO_REQUIRE(starhalo_decomp_num_parts(starhalo_field_decomp(a)) ==
-                             starhalo_decomp_num_parts(starhalo_field_decomp(b)) &&
-                         starhalo_field_dtype(a) == starhalo_field_dtype(b),
-                     STARHALO_ERR_INVALID_ARG,
-                     "sqdiff: fields must have the same decomposition and dtype");
+    /* b's tiles are read with a's geometry */
+    STARHALO_CHECK(starhalo_field_match(a, b, STARHALO_MATCH_DTYPE | STARHALO_MATCH_TILES,
+                                        "sqdiff: second field against first"));
     STARHALO_CHECK(require_multiple("starhalo_field_sqdiff"));
     double local = 0.0;
     MPI_Comm comm = starhalo_context_comm(ctx);

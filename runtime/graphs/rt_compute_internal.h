@@ -55,9 +55,5 @@ starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *f
  * as the kernels see it, the one conversion between the two. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 
-/** STARHALO_ERR_INVALID_ARG unless local part @p part has the same tile (boxes, batch,
- * channels) in @p a and @p b: a kernel reading both with one geometry stays in bounds. */
-starhalo_status_t starhalo__compute_same_tile(const starhalo_field_t *a, const starhalo_field_t *b,
-                                              int part, const char *what);
 
 #endif

@@ -89,6 +89,11 @@ static starhalo_status_t begin_twice(void)
     return second;
 }
 
+/* Every starhalo_field_match flag (one name: the doc table cannot hold a '|'). */
+#define MATCH_ALL                                                                                  \
+    (STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS | STARHALO_MATCH_BATCH |                           \
+     STARHALO_MATCH_CHANNELS | STARHALO_MATCH_TILES)
+
 /* clang-format off */
 #define CASES(S, V) \
     V(conf_init_null, "nothing", "%s", (starhalo_context_conf_init(NULL), "nothing")) \
@@ -234,6 +239,10 @@ static starhalo_status_t begin_twice(void)
     S(f_tile_null, STARHALO_ERR_OUT_OF_RANGE, starhalo_field_part_tile(NULL, 0, &tile)) \
     S(f_tile_out, STARHALO_ERR_OUT_OF_RANGE, starhalo_field_part_tile(g_f, 2, &tile)) \
     S(f_tile_index_field, STARHALO_ERR_INVALID_ARG, starhalo_field_part_tile(g_if_open, 0, &tile)) \
+    S(f_match_null, STARHALO_ERR_INVALID_ARG, starhalo_field_match(NULL, g_f, STARHALO_MATCH_PARTS, NULL)) \
+    S(f_match_index_field, STARHALO_ERR_INVALID_ARG, starhalo_field_match(g_f, g_if_open, STARHALO_MATCH_PARTS, NULL)) \
+    S(f_match_other_decomp, STARHALO_ERR_INVALID_ARG, starhalo_field_match(g_f, g_other, STARHALO_MATCH_PARTS, "x")) \
+    V(f_match_twin, "STARHALO_OK", "%s", starhalo_field_match(g_f, g_f2, MATCH_ALL, NULL) == STARHALO_OK ? "STARHALO_OK" : "an error") \
     S(f_flush_null, STARHALO_ERR_INVALID_ARG, starhalo_field_mpi_flush(NULL)) \
     S(f_wrap_null_tiles, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(g_ctx, g_dc, NULL, STARHALO_FLOAT32, NULL, &f)) \
     S(f_wrap_null_tile, STARHALO_ERR_INVALID_ARG, starhalo_field_wrap(g_ctx, g_dc, NULL, STARHALO_FLOAT32, tiles_null, &f)) \
