@@ -31,8 +31,8 @@ static starhalo_status_t check_fields(starhalo_context_t *ctx, starhalo_field_t 
                              "exchange_create: field %d is passed twice (also %d)", i, j);
         char what[64];
         snprintf(what, sizeof what, "exchange_create: field %d against field 0", i);
-        STARHALO_CHECK(starhalo_field_match(f0, f, STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS,
-                                            what));
+        STARHALO_CHECK(
+            starhalo_field_match(f0, f, STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS, what));
     }
     return STARHALO_OK;
 }

@@ -351,8 +351,8 @@ starhalo_status_t starhalo_field_match(const starhalo_field_t *a, const starhalo
     STARHALO_REQUIRE(!(match & STARHALO_MATCH_DTYPE) || a->dtype == b->dtype,
                      STARHALO_ERR_INVALID_ARG, "%s: dtypes differ (%zu-byte and %zu-byte elements)",
                      what, starhalo_dtype_size(a->dtype), starhalo_dtype_size(b->dtype));
-    STARHALO_REQUIRE(a->nparts == b->nparts, STARHALO_ERR_INVALID_ARG,
-                     "%s: %d parts and %d parts", what, a->nparts, b->nparts);
+    STARHALO_REQUIRE(a->nparts == b->nparts, STARHALO_ERR_INVALID_ARG, "%s: %d parts and %d parts",
+                     what, a->nparts, b->nparts);
     for (int p = 0; p < a->nparts; p++) {
         const starhalo_box_t x = starhalo_decomp_owned_box(a->decomp, p);
         const starhalo_box_t y = starhalo_decomp_owned_box(b->decomp, p);

@@ -131,9 +131,9 @@ typedef enum starhalo_field_match_flags {
  *         first property that differs (named in the message, with the part where it applies)
  */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_field_match(const starhalo_field_t *a,
-                                                                     const starhalo_field_t *b,
-                                                                     unsigned match,
-                                                                     const char *what);
+                                                                       const starhalo_field_t *b,
+                                                                       unsigned match,
+                                                                       const char *what);
 
 /**
  * The tile geometry (boxes, strides, planes, dtype) of any part of @p field, local or remote

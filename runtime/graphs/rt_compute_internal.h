@@ -55,5 +55,4 @@ starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *f
  * as the kernels see it, the one conversion between the two. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 
-
 #endif

@@ -91,7 +91,7 @@ static starhalo_status_t begin_twice(void)
 
 /* Every starhalo_field_match flag (one name: the doc table cannot hold a '|'). */
 #define MATCH_ALL                                                                                  \
-    (STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS | STARHALO_MATCH_BATCH |                           \
+    (STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS | STARHALO_MATCH_BATCH |                          \
      STARHALO_MATCH_CHANNELS | STARHALO_MATCH_TILES)
 
 /* clang-format off */
