@@ -85,6 +85,32 @@ typedef struct starhalo__stencil_args {
     int *status;
 } starhalo__stencil_args_t;
 
+/** Most regions one band task computes: the interior piece, or the boundary pieces of a band. */
+#define STARHALO__BAND_MAX_REGIONS (STARHALO_MAX_BOUNDARY_BOXES + 1)
+
+/**
+ * cl_args of starhalo_cl_band_stencil (copied by StarPU). Buffers: the input tile (R), the
+ * output band (RW). The band is a contiguous piece of the output tile starting at element
+ * @p band_offset, so the kernel runs on the tile geometry with out = band - band_offset.
+ */
+typedef struct starhalo__band_args {
+    int points; /**< 5 or 9 */
+    starhalo_dtype_t dtype;
+    starhalo_kern_tile_t tile;
+    int64_t band_offset;
+    int nregions;
+    starhalo_box_t region[STARHALO__BAND_MAX_REGIONS];
+    int *status; /**< first failure of any task of the owner (atomic), 0 = none */
+} starhalo__band_args_t;
+
+/** cl_args of starhalo_cl_sqdiff. Buffers: tile a (R), tile b (R), one double (W). */
+typedef struct starhalo__sqdiff_args {
+    starhalo_dtype_t dtype;
+    starhalo_kern_tile_t tile;
+    starhalo_box_t region;
+    int *status;
+} starhalo__sqdiff_args_t;
+
 /** cl_args of starhalo_cl_conv2d (float32). Buffers: in tile (R), weights (R: Cout x Cin x k x
  * k, then Cout bias values when has_bias), out tile (RW|COMMUTE). */
 typedef struct starhalo__conv_args {
@@ -112,6 +138,8 @@ extern struct starpu_codelet starhalo_cl_stencil5;
 extern struct starpu_codelet starhalo_cl_stencil9;
 extern struct starpu_codelet starhalo_cl_conv2d;
 extern struct starpu_codelet starhalo_cl_pool2d;
+extern struct starpu_codelet starhalo_cl_band_stencil;
+extern struct starpu_codelet starhalo_cl_sqdiff;
 
 /** Submit one stencil region task (5- or 9-point by the function name). */
 starhalo_status_t starhalo__insert_stencil5(const struct starhalo__task_opts *o,

@@ -148,7 +148,7 @@ static starhalo_status_t make_tasks(const starhalo_stencil_t *st, const starhalo
         const starhalo_piece_t *pc = starhalo_bands_piece(st->bands, part, kind, i);
         band_task_t *t = &(*tasks)[i];
         t->handle = pc->handle;
-        t->args.kind = st->kind;
+        t->args.points = st->kind == STARHALO_STENCIL_9PT ? 9 : 5;
         t->args.dtype = starhalo_field_dtype(st->in);
         t->args.tile = *tile;
         t->args.band_offset = pc->offset;
@@ -278,7 +278,7 @@ int starhalo_stencil_tasks_per_step(const starhalo_stencil_t *st)
 
 static starhalo_status_t submit(part_graph_t *pg, band_task_t *t, int priority)
 {
-    int rc = starpu_task_insert(&starhalo__cl_band_stencil, STARPU_R, pg->in_tile, STARPU_RW,
+    int rc = starpu_task_insert(&starhalo_cl_band_stencil, STARPU_R, pg->in_tile, STARPU_RW,
                                 t->handle, STARPU_CL_ARGS_NFREE, &t->args, sizeof t->args,
                                 STARPU_PRIORITY, priority, 0);
     return starhalo__starpu_status(rc, "stencil task");

@@ -48,7 +48,7 @@ static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, 
         args[i].status = &status;
         starpu_variable_data_register(&h[i], STARPU_MAIN_RAM, (uintptr_t)&part_sum[i],
                                       sizeof(double));
-        int src = starpu_task_insert(&starhalo__cl_sqdiff, STARPU_R, ta, STARPU_R, tb, STARPU_W,
+        int src = starpu_task_insert(&starhalo_cl_sqdiff, STARPU_R, ta, STARPU_R, tb, STARPU_W,
                                      h[i], STARPU_CL_ARGS_NFREE, &args[i], sizeof args[i], 0);
         if (src != 0)
             rc = starhalo__error_set(STARHALO_ERR_STARPU, "sqdiff task: StarPU returned %d", src);

@@ -2,10 +2,10 @@
 /* Tests which implementations the codelets of codelets/starpu register: a CPU one always, a
  * CUDA one on every compute and pack/unpack codelet exactly when starhalo's CUDA kernels are
  * built against a StarPU with CUDA (and none otherwise), none ever on starhalo_cl_call (the
- * direct transport's MPI calls run on CPUs), and a history perf model on every compute
- * codelet, and on pack/unpack when they can run on a GPU (dmda then chooses). The
- * CMake probe (HAVE_STARPU_CUDA) must agree with the StarPU headers (STARPU_USE_CUDA). Reads
- * the codelet structs; StarPU is not started. */
+ * direct transport's MPI calls run on CPUs) or starhalo_cl_sqdiff (the residual, on the host), and
+ * a history perf model on every compute codelet, and on pack/unpack when they can run on a GPU
+ * (dmda then chooses). The CMake probe (HAVE_STARPU_CUDA) must agree with the StarPU headers
+ * (STARPU_USE_CUDA). Reads the codelet structs; StarPU is not started. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,13 +22,10 @@
 #endif
 
 static struct starpu_codelet *const compute[] = {
-    &starhalo_cl_stencil5,
-    &starhalo_cl_stencil9,
-    &starhalo_cl_conv2d,
-    &starhalo_cl_pool2d,
-    &starhalo_cl_relu,
-    &starhalo_cl_conv2d_bwd_data,
-    &starhalo_cl_conv2d_bwd_weights,
+    &starhalo_cl_stencil5,        &starhalo_cl_stencil9,
+    &starhalo_cl_band_stencil,    &starhalo_cl_conv2d,
+    &starhalo_cl_pool2d,          &starhalo_cl_relu,
+    &starhalo_cl_conv2d_bwd_data, &starhalo_cl_conv2d_bwd_weights,
 };
 static struct starpu_codelet *const xfer[] = {&starhalo_cl_pack, &starhalo_cl_unpack};
 
@@ -52,6 +49,8 @@ static void implementations_match_the_build(void **state)
     (void)state;
     assert_non_null(starhalo_cl_call.cpu_funcs[0]);
     assert_null(starhalo_cl_call.cuda_funcs[0]);
+    assert_non_null(starhalo_cl_sqdiff.cpu_funcs[0]);
+    assert_null(starhalo_cl_sqdiff.cuda_funcs[0]);
 #if defined(HAVE_STARPU_CUDA) != defined(STARPU_USE_CUDA)
     fail_msg("CMake's HAVE_STARPU_CUDA and starpu_config.h's STARPU_USE_CUDA disagree");
 #endif
