@@ -45,10 +45,10 @@ starhalo_status_t starhalo_split_parse(const char *name, starhalo_split_t *out)
             return STARHALO_OK;
         }
     }
-    return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                               "unknown split method '%s' (expected vertical, horizontal, "
-                               "square or grid)",
-                               name);
+    return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                              "unknown split method '%s' (expected vertical, horizontal, "
+                              "square or grid)",
+                              name);
 }
 
 const char *starhalo_split_name(starhalo_split_t split)

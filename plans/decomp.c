@@ -29,10 +29,10 @@ static starhalo_status_t resolve_grid(const starhalo_decomp_desc_t *in, int grid
     case STARHALO_SPLIT_GRID:
         break;
     default:
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                   "unknown split method %d (expected vertical, horizontal, "
-                                   "square or grid)",
-                                   (int)in->split);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                  "unknown split method %d (expected vertical, horizontal, "
+                                  "square or grid)",
+                                  (int)in->split);
     }
     if (in->split == STARHALO_SPLIT_VERTICAL) {
         grid[0] = in->nparts;
@@ -193,7 +193,7 @@ starhalo_status_t starhalo_decomp_create(const starhalo_decomp_desc_t *desc,
 
     starhalo_decomp_t *dc = calloc(1, sizeof *dc);
     if (!dc)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "decomp_create: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "decomp_create: out of memory");
     dc->desc = *desc;
     starhalo_decomp_desc_t *ds = &dc->desc;
     ds->batch = ds->batch ? ds->batch : 1;
@@ -217,7 +217,7 @@ starhalo_status_t starhalo_decomp_create(const starhalo_decomp_desc_t *desc,
     for (int d = 0; d < STARHALO_MAX_DIMS && st == STARHALO_OK; d++) {
         dc->offsets[d] = malloc(((size_t)grid[d] + 1) * sizeof(int64_t));
         if (!dc->offsets[d])
-            st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "decomp_create: out of memory");
+            st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "decomp_create: out of memory");
         else if (d < ds->ndims)
             st = fill_offsets(desc, d, grid[d], dc->offsets[d]);
         else

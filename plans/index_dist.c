@@ -87,10 +87,10 @@ starhalo_status_t starhalo_distribution_create_general(int64_t n, int nranks, co
         if (owners[g] < 0 || owners[g] >= nranks) {
             if (out)
                 *out = NULL;
-            return starhalo__error_set(STARHALO_ERR_OUT_OF_RANGE,
-                                       "distribution: owner %d of global index %lld is outside "
-                                       "[0, %d)",
-                                       owners[g], (long long)g, nranks);
+            return starhalo_error_set(STARHALO_ERR_OUT_OF_RANGE,
+                                      "distribution: owner %d of global index %lld is outside "
+                                      "[0, %d)",
+                                      owners[g], (long long)g, nranks);
         }
     starhalo_distribution_t *d;
     STARHALO_CHECK(alloc_dist(STARHALO_DIST_GENERAL, n, nranks, 1, out));
@@ -103,7 +103,7 @@ starhalo_status_t starhalo_distribution_create_general(int64_t n, int nranks, co
     if (!d->owner || !d->local_of || !d->globals_by_rank || !d->rank_start) {
         starhalo_distribution_destroy(d);
         *out = NULL;
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "distribution: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "distribution: out of memory");
     }
     if (n > 0)
         memcpy(d->owner, owners, (size_t)n * sizeof *owners);
@@ -116,7 +116,7 @@ starhalo_status_t starhalo_distribution_create_general(int64_t n, int nranks, co
     if (!fill) {
         starhalo_distribution_destroy(d);
         *out = NULL;
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "distribution: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "distribution: out of memory");
     }
     for (int64_t g = 0; g < n; g++) {
         const int r = owners[g];

@@ -89,7 +89,7 @@ starhalo_status_t starhalo_index_plan_begin(const starhalo_distribution_t *dist,
         free(keys);
         free(tmp);
         starhalo_index_plan_destroy(p);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
     }
     p->dist = dist;
     p->rank = rank;
@@ -151,10 +151,10 @@ starhalo_status_t starhalo_index_plan_finish(starhalo_index_plan_t *plan,
             const int64_t g = requested[i];
             if (starhalo_distribution_owner(plan->dist, g) != plan->rank) {
                 free(prov);
-                return starhalo__error_set(STARHALO_ERR_PLAN_INVALID,
-                                           "index plan finish: rank %d requested global %lld "
-                                           "from rank %d, which does not own it",
-                                           r, (long long)g, plan->rank);
+                return starhalo_error_set(STARHALO_ERR_PLAN_INVALID,
+                                          "index plan finish: rank %d requested global %lld "
+                                          "from rank %d, which does not own it",
+                                          r, (long long)g, plan->rank);
             }
             prov[i] = starhalo_distribution_global_to_local(plan->dist, g);
         }
@@ -287,7 +287,7 @@ starhalo_status_t starhalo_index_plan_lower(const starhalo_index_plan_t *plan, i
         free(peers);
         free(sruns);
         free(rruns);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan lower: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "index plan lower: out of memory");
     }
     int np = 0;
     int64_t nsr = 0;

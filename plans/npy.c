@@ -82,7 +82,7 @@ static int accept(cur_t *c, const char *word)
     return 1;
 }
 
-#define BAD(...) starhalo__error_set(STARHALO_ERR_CORRUPT, "npy header: " __VA_ARGS__)
+#define BAD(...) starhalo_error_set(STARHALO_ERR_CORRUPT, "npy header: " __VA_ARGS__)
 
 /* A quoted Python string without escapes (all NumPy writes here), into @p out. */
 static starhalo_status_t parse_string(cur_t *c, char *out, size_t cap)
@@ -136,9 +136,8 @@ static starhalo_status_t parse_shape(cur_t *c, starhalo_npy_header_t *h)
         if (accept(c, ")"))
             break;
         if (h->ndims == STARHALO_NPY_MAX_DIMS)
-            return starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                       "npy header: more than %d dimensions",
-                                       STARHALO_NPY_MAX_DIMS);
+            return starhalo_error_set(STARHALO_ERR_UNSUPPORTED,
+                                      "npy header: more than %d dimensions", STARHALO_NPY_MAX_DIMS);
         int64_t v = 0;
         STARHALO_CHECK(parse_int(c, 0, &v));
         if (v > 0 && bytes > UINT64_C(0x7fffffffffffffff) / (uint64_t)v)
@@ -231,12 +230,12 @@ starhalo_status_t starhalo_npy_header_parse(const char *buf, size_t len, starhal
             else if (!strcmp(val, "<f8"))
                 out->dtype = STARHALO_FLOAT64;
             else
-                return starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                           "npy header: dtype '%s' (expected '<f4' or '<f8')", val);
+                return starhalo_error_set(STARHALO_ERR_UNSUPPORTED,
+                                          "npy header: dtype '%s' (expected '<f4' or '<f8')", val);
         } else if (k == 1) {
             if (accept(&c, "True"))
-                return starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                           "npy header: Fortran order is not supported");
+                return starhalo_error_set(STARHALO_ERR_UNSUPPORTED,
+                                          "npy header: Fortran order is not supported");
             if (!accept(&c, "False"))
                 return BAD("fortran_order is not False or True");
         } else {
@@ -344,7 +343,7 @@ starhalo_status_t starhalo_npy_header_check(const char *buf, size_t len, int64_t
     if (rc != STARHALO_OK) {
         char why[400]; /* a copy: the message buffer is also the output */
         snprintf(why, sizeof why, "%s", starhalo_last_error_message());
-        return starhalo__error_set(rc, "'%s': %s", path, why);
+        return starhalo_error_set(rc, "'%s': %s", path, why);
     }
     STARHALO_REQUIRE(h->has_meta, STARHALO_ERR_CORRUPT,
                      "'%s': no starhalo metadata (step, checksum) in the .npy header", path);
@@ -358,8 +357,8 @@ starhalo_status_t starhalo_npy_header_check(const char *buf, size_t len, int64_t
         char a[200], b[200];
         shape_text(h, a, sizeof a);
         shape_text(want, b, sizeof b);
-        return starhalo__error_set(STARHALO_ERR_FILE_MISMATCH, "'%s' has shape (%s), expected (%s)",
-                                   path, a, b);
+        return starhalo_error_set(STARHALO_ERR_FILE_MISMATCH, "'%s' has shape (%s), expected (%s)",
+                                  path, a, b);
     }
     /* The parser bounded the element count, so this cannot overflow. */
     const int64_t size = h->data_offset + element_count(h) * (int64_t)starhalo_dtype_size(h->dtype);
@@ -373,8 +372,8 @@ starhalo_status_t starhalo_npy_header_check(const char *buf, size_t len, int64_t
 starhalo_status_t starhalo__npy_publish(const char *tmp, const char *path)
 {
     if (rename(tmp, path) != 0)
-        return starhalo__error_set(STARHALO_ERR_IO, "renaming '%s' to '%s': %s", tmp, path,
-                                   strerror(errno));
+        return starhalo_error_set(STARHALO_ERR_IO, "renaming '%s' to '%s': %s", tmp, path,
+                                  strerror(errno));
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -410,7 +409,7 @@ starhalo_status_t starhalo_npy_save(const char *path, starhalo_npy_header_t *h, 
     ok = fclose(f) == 0 && ok;
     if (!ok) {
         unlink(tmp);
-        return starhalo__error_set(STARHALO_ERR_IO, "writing '%s': %s", tmp, strerror(err));
+        return starhalo_error_set(STARHALO_ERR_IO, "writing '%s': %s", tmp, strerror(err));
     }
     return starhalo__npy_publish(tmp, path);
 }
@@ -426,7 +425,7 @@ starhalo_status_t starhalo_npy_load(const char *path, const starhalo_npy_header_
     starhalo_status_t rc = STARHALO_OK;
     long size = -1;
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        rc = starhalo__error_set(STARHALO_ERR_IO, "cannot size '%s': %s", path, strerror(errno));
+        rc = starhalo_error_set(STARHALO_ERR_IO, "cannot size '%s': %s", path, strerror(errno));
     const size_t n = rc == STARHALO_OK ? fread(buf, 1, sizeof buf, f) : 0;
     if (rc == STARHALO_OK)
         rc = starhalo_npy_header_check(buf, n, (int64_t)size, want, path, out);
@@ -434,7 +433,7 @@ starhalo_status_t starhalo_npy_load(const char *path, const starhalo_npy_header_
     const size_t bytes = (size_t)count * starhalo_dtype_size(want->dtype);
     if (rc == STARHALO_OK &&
         (fseek(f, (long)out->data_offset, SEEK_SET) != 0 || fread(data, 1, bytes, f) != bytes))
-        rc = starhalo__error_set(STARHALO_ERR_IO, "reading '%s' failed", path);
+        rc = starhalo_error_set(STARHALO_ERR_IO, "reading '%s' failed", path);
     fclose(f);
     if (rc != STARHALO_OK)
         return rc;

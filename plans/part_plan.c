@@ -82,7 +82,7 @@ starhalo_status_t starhalo_part_plan_create(const starhalo_decomp_t *decomp, int
                      "part %d is outside [0, %d)", part, ds->nparts);
     starhalo_part_plan_t *p = calloc(1, sizeof *p);
     if (!p)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "part_plan_create: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "part_plan_create: out of memory");
     p->part = part;
     p->ndims = ds->ndims;
     p->planes = ds->batch * ds->channels;

@@ -45,7 +45,7 @@ const char *starhalo_last_error_message(void)
     return last_message;
 }
 
-starhalo_status_t starhalo__error_set(starhalo_status_t status, const char *fmt, ...)
+starhalo_status_t starhalo_error_set(starhalo_status_t status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -54,7 +54,7 @@ starhalo_status_t starhalo__error_set(starhalo_status_t status, const char *fmt,
     return status;
 }
 
-void starhalo__error_clear(void)
+void starhalo_error_clear(void)
 {
     last_message[0] = '\0';
 }

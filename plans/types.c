@@ -29,8 +29,8 @@ starhalo_status_t starhalo_dtype_parse(const char *name, starhalo_dtype_t *out)
         *out = STARHALO_FLOAT64;
         return STARHALO_OK;
     }
-    return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                               "unknown dtype '%s' (expected float32 or float64)", name);
+    return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                              "unknown dtype '%s' (expected float32 or float64)", name);
 }
 
 static const char *const reduce_names[] = {"replace", "sum", "max", "min"};
@@ -44,8 +44,8 @@ starhalo_status_t starhalo_reduce_op_parse(const char *name, starhalo_reduce_op_
             return STARHALO_OK;
         }
     }
-    return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                               "unknown reduction '%s' (expected replace, sum, max or min)", name);
+    return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                              "unknown reduction '%s' (expected replace, sum, max or min)", name);
 }
 
 const char *starhalo_reduce_op_name(starhalo_reduce_op_t op)

@@ -51,9 +51,9 @@ static starhalo_status_t xfer_alloc(int npeers, int64_t nruns, starhalo_xfer_pla
     }
     if (!x || !x->peers || !x->runs) {
         starhalo_xfer_plan_destroy(x);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY,
-                                   "transfer plan: out of memory (%d peers, %lld runs)", npeers,
-                                   (long long)nruns);
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY,
+                                  "transfer plan: out of memory (%d peers, %lld runs)", npeers,
+                                  (long long)nruns);
     }
     x->npeers = npeers;
     *out = x;

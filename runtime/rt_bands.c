@@ -199,7 +199,7 @@ starhalo_status_t starhalo_bands_create(starhalo_field_t *field,
     b->nlocal = field->nlocal;
     b->parts = calloc((size_t)b->nlocal + 1, sizeof *b->parts);
     starhalo_status_t rc =
-        b->parts ? STARHALO_OK : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "bands_create");
+        b->parts ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "bands_create");
     for (int i = 0; i < b->nlocal && rc == STARHALO_OK; i++)
         rc = plan_part(b, i, reach, nbands, flags);
     if (rc == STARHALO_OK)
@@ -364,7 +364,7 @@ starhalo_status_t starhalo_bands_insert(starhalo_bands_t *b, starhalo_region_kin
             size_t size = 0;
             void *arg = task_arg(&t, kind, pc, d, &size);
             if (!arg) {
-                rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "bands_insert: no memory");
+                rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "bands_insert: no memory");
                 break;
             }
             descr[0].handle = pc->handle;

@@ -69,7 +69,7 @@ static starhalo_status_t io_agree(const io_plan_t *p, starhalo_status_t local)
 {
     int key = local != STARHALO_OK ? p->rank : p->size, first = 0;
     if (MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, p->comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of a status");
+        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of a status");
     if (first == p->size)
         return STARHALO_OK;
     struct {
@@ -82,10 +82,10 @@ static starhalo_status_t io_agree(const io_plan_t *p, starhalo_status_t local)
         snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
     }
     if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, p->comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of a status");
+        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of a status");
     if (p->rank == first)
         return local;
-    return starhalo__error_set((starhalo_status_t)m.status, "%s", m.msg);
+    return starhalo_error_set((starhalo_status_t)m.status, "%s", m.msg);
 }
 
 static starhalo_status_t io_error(int mpi_rc, const char *what, const char *path)
@@ -93,7 +93,7 @@ static starhalo_status_t io_error(int mpi_rc, const char *what, const char *path
     char s[MPI_MAX_ERROR_STRING] = "";
     int n = 0;
     MPI_Error_string(mpi_rc, s, &n);
-    return starhalo__error_set(STARHALO_ERR_IO, "%s '%s': %s", what, path, s);
+    return starhalo_error_set(STARHALO_ERR_IO, "%s '%s': %s", what, path, s);
 }
 
 static void plan_free(io_plan_t *p)
@@ -132,8 +132,8 @@ static starhalo_status_t part_type(const starhalo_field_t *f, const rt_part_t *r
     }
     if (MPI_Type_create_subarray(nd, ifs, is, ifst, MPI_ORDER_C, etype, file) != MPI_SUCCESS ||
         MPI_Type_commit(file) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: subarray type of part %d",
-                                   rp->part);
+        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: subarray type of part %d",
+                                  rp->part);
     return STARHALO_OK;
 }
 
@@ -216,17 +216,17 @@ static starhalo_status_t plan_agreed(starhalo_field_t *f, const char *path,
         h = starhalo__hash(starhalo__hash(h, &meta->step, 8), &meta->generation, 8);
     STARHALO_CHECK(starhalo__agree(p->comm, h, STARHALO_OK, "checkpoint path or metadata", 0));
     if (MPI_Allreduce(&f->nlocal, &p->rounds, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
+        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     int64_t *mine = calloc((size_t)p->rounds + 1, sizeof *mine);
     p->calls = calloc((size_t)p->rounds + 1, sizeof *p->calls);
     starhalo_status_t rc = io_agree(
         p, mine && p->calls ? STARHALO_OK
-                            : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint: no memory"));
+                            : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "checkpoint: no memory"));
     for (int i = 0; rc == STARHALO_OK && i < f->nlocal; i++)
         mine[i] = (part_rows(f, &f->parts[i]).n + p->row_cap - 1) / p->row_cap;
     if (rc == STARHALO_OK &&
         MPI_Allreduce(mine, p->calls, p->rounds, MPI_INT64_T, MPI_MAX, p->comm) != MPI_SUCCESS)
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
+        rc = starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce");
     free(mine);
     return rc;
 }
@@ -316,9 +316,9 @@ static starhalo_status_t transfer(starhalo_field_t *f, const io_plan_t *p, MPI_F
                 rc =
                     mrc != MPI_SUCCESS
                         ? io_error(mrc, write ? "checkpoint: writing" : "checkpoint: reading", path)
-                        : starhalo__error_set(write ? STARHALO_ERR_IO : STARHALO_ERR_CORRUPT,
-                                              "checkpoint: short %s of part %d in '%s'",
-                                              write ? "write" : "read", f->parts[r].part, path);
+                        : starhalo_error_set(write ? STARHALO_ERR_IO : STARHALO_ERR_CORRUPT,
+                                             "checkpoint: short %s of part %d in '%s'",
+                                             write ? "write" : "read", f->parts[r].part, path);
             if (!write && n)
                 *sum = copy_rows(f, p, &f->parts[r], &rw, first, n, 0, *sum);
         }
@@ -333,7 +333,7 @@ static starhalo_status_t sum_ranks(const io_plan_t *p, uint64_t *sum)
 {
     uint64_t mine = *sum;
     if (MPI_Allreduce(&mine, sum, 1, MPI_UINT64_T, MPI_SUM, p->comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of the checksum");
+        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of the checksum");
     return STARHALO_OK;
 }
 
@@ -358,7 +358,7 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
     int pid = (int)getpid();
     char tmp[4096];
     if (rc == STARHALO_OK && MPI_Bcast(&pid, 1, MPI_INT, 0, p.comm) != MPI_SUCCESS)
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast");
+        rc = starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast");
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, pid);
     MPI_File fh = MPI_FILE_NULL;
     if (rc == STARHALO_OK) {
@@ -383,7 +383,7 @@ starhalo_status_t starhalo_field_write(starhalo_field_t *f, const char *path,
         size_t again = 0;
         t = starhalo_npy_header_format(&p.hdr, header, sizeof header, &again);
         if (t == STARHALO_OK && again != hlen)
-            t = starhalo__error_set(STARHALO_ERR_INTERNAL, "checkpoint: header length changed");
+            t = starhalo_error_set(STARHALO_ERR_INTERNAL, "checkpoint: header length changed");
         w = w != STARHALO_OK ? w : t;
         mrc = MPI_File_set_view(fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
         if (mrc != MPI_SUCCESS && w == STARHALO_OK)
@@ -453,7 +453,7 @@ starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
     memset(&h, 0, sizeof h);
     rc = io_agree(&p, p.rank == 0 ? read_header(&p, fh, path, &h) : STARHALO_OK);
     if (rc == STARHALO_OK && MPI_Bcast(&h, (int)sizeof h, MPI_BYTE, 0, p.comm) != MPI_SUCCESS)
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of the header");
+        rc = starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of the header");
     int held = 0;
     if (rc == STARHALO_OK)
         rc = io_agree(&p, tiles(f, 1, 1, &held));
@@ -465,9 +465,9 @@ starhalo_status_t starhalo_field_read(starhalo_field_t *f, const char *path,
     if (rc == STARHALO_OK) {
         const uint64_t got = starhalo_npy_checksum_finish(sum, &h);
         if (got != h.checksum) /* the same values on every rank: no agreement needed */
-            rc = starhalo__error_set(STARHALO_ERR_CORRUPT,
-                                     "'%s': checksum mismatch (header 0x%016llx, data 0x%016llx)",
-                                     path, (unsigned long long)h.checksum, (unsigned long long)got);
+            rc = starhalo_error_set(STARHALO_ERR_CORRUPT,
+                                    "'%s': checksum mismatch (header 0x%016llx, data 0x%016llx)",
+                                    path, (unsigned long long)h.checksum, (unsigned long long)got);
     }
     (void)tiles(f, 0, 1, &held);
     MPI_File_close(&fh);

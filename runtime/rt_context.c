@@ -51,17 +51,17 @@ static starhalo_status_t init_mpi(int *we_init, int *level)
         /* MULTIPLE lets the direct transport call MPI from worker threads; SERIALIZED is
          * all StarPU-MPI itself needs. */
         if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
-            return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Init_thread failed");
+            return starhalo_error_set(STARHALO_ERR_MPI, "MPI_Init_thread failed");
         *we_init = 1;
     } else {
         MPI_Query_thread(&provided);
     }
     *level = provided;
     if (provided < MPI_THREAD_SERIALIZED)
-        return starhalo__error_set(STARHALO_ERR_MPI,
-                                   "MPI provides thread level %d; StarPU-MPI needs "
-                                   "MPI_THREAD_SERIALIZED (%d)",
-                                   provided, MPI_THREAD_SERIALIZED);
+        return starhalo_error_set(STARHALO_ERR_MPI,
+                                  "MPI provides thread level %d; StarPU-MPI needs "
+                                  "MPI_THREAD_SERIALIZED (%d)",
+                                  provided, MPI_THREAD_SERIALIZED);
     return STARHALO_OK;
 }
 
@@ -149,7 +149,7 @@ static starhalo_status_t setup_chunks(starhalo_context_t *ctx, MPI_Comm node)
     if (!ctx->on_node || !all || !mine) {
         free(all);
         free(mine);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
     }
 #ifdef STARHALO_SIMGRID
     (void)node;
@@ -279,7 +279,7 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
         if (ctx->idle_hook >= 0)
             starpu_idle_hook_deregister(ctx->idle_hook);
         starpu_mpi_shutdown();
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "context_create: no memory");
         goto fail;
     }
     ctx->free_tags[0].lo = STARHALO__TAG_FIRST;
@@ -339,7 +339,7 @@ starhalo_status_t starhalo_context_wait_all(starhalo_context_t *ctx)
 {
     STARHALO_REQUIRE(ctx, STARHALO_ERR_INVALID_ARG, "context_wait_all: ctx is NULL");
     if (starpu_task_wait_for_all() != 0)
-        return starhalo__error_set(STARHALO_ERR_STARPU, "starpu_task_wait_for_all failed");
+        return starhalo_error_set(STARHALO_ERR_STARPU, "starpu_task_wait_for_all failed");
     /* Detached sends and receives are not tasks: wait for each live exchange's counter. */
     for (rt_pending_t *p = ctx->in_flight; p; p = p->next)
         starhalo__pending_wait(p);

@@ -77,8 +77,8 @@ static starhalo_status_t pick_transport(const starhalo_context_t *ctx,
         *ops = &starhalo__transport_direct;
         return starhalo__direct_available(ctx);
     default:
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown transport %d", what,
-                                   (int)*transport);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown transport %d", what,
+                                  (int)*transport);
     }
 }
 
@@ -138,7 +138,7 @@ starhalo_status_t starhalo__exchange_create(starhalo_context_t *ctx,
     const rt_transport_ops_t *ops = NULL;
     starhalo_status_t local =
         out ? check(ctx, fields, nfields)
-            : starhalo__error_set(STARHALO_ERR_INVALID_ARG, "%s: out is NULL", what);
+            : starhalo_error_set(STARHALO_ERR_INVALID_ARG, "%s: out is NULL", what);
     if (local == STARHALO_OK)
         local = pick_transport(ctx, &transport, what, &ops);
     /* Tags: 2 x 27 direction slots per part; booked in the same order everywhere. */
@@ -162,7 +162,7 @@ starhalo_status_t starhalo__exchange_create(starhalo_context_t *ctx,
     starhalo_exchange_t *ex = calloc(1, sizeof(*ex));
     if (!ex) {
         starhalo__tags_release(ctx, base, ntags);
-        local = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "%s: no memory", what);
+        local = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s: no memory", what);
     } else {
         /* Spin only where no other rank shares the cores: with several ranks per node a
          * spinning waiter takes the core its own worker or a peer needs (PERFORMANCE.md). */
@@ -226,8 +226,8 @@ static starhalo_status_t take_failure(starhalo_exchange_t *ex)
     snprintf(msg, sizeof msg, "%s", ex->failed_msg);
     ex->failed = STARHALO_OK;
     pthread_mutex_unlock(&ex->pending.mutex);
-    return starhalo__error_set(f, "a transfer of this exchange failed, its ghosts are stale: %s",
-                               msg);
+    return starhalo_error_set(f, "a transfer of this exchange failed, its ghosts are stale: %s",
+                              msg);
 }
 
 starhalo_status_t starhalo__exchange_task(starhalo_exchange_t *ex, struct starpu_codelet *cl,

@@ -61,9 +61,9 @@ static starhalo_status_t build_map(starhalo_context_t *ctx, const starhalo_decom
         map[p] = part_rank ? part_rank[p] : p / (nparts / ctx->size);
         if (map[p] < 0 || map[p] >= ctx->size) {
             free(map);
-            return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                       "part %d is mapped to rank %d, outside [0, %d)", p,
-                                       part_rank[p], ctx->size);
+            return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                      "part %d is mapped to rank %d, outside [0, %d)", p,
+                                      part_rank[p], ctx->size);
         }
     }
     *map_out = map;
@@ -162,7 +162,7 @@ static starhalo_status_t field_new(starhalo_context_t *ctx, const starhalo_decom
     starhalo_field_t *f = calloc(1, sizeof(*f));
     if (!f) {
         free(map);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "field_create: no memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "field_create: no memory");
     }
     f->ctx = ctx;
     f->decomp = decomp;
@@ -403,8 +403,8 @@ starhalo_status_t starhalo_field_acquire(starhalo_field_t *f, int part, int writ
     rt_part_t *rp;
     REQUIRE_LOCAL(rp, f, part);
     if (starpu_data_acquire(rp->handle, write ? STARPU_RW : STARPU_R) != 0)
-        return starhalo__error_set(STARHALO_ERR_STARPU, "starpu_data_acquire of part %d failed",
-                                   part);
+        return starhalo_error_set(STARHALO_ERR_STARPU, "starpu_data_acquire of part %d failed",
+                                  part);
     return STARHALO_OK;
 }
 

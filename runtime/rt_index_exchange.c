@@ -102,7 +102,7 @@ starhalo_status_t starhalo_index_field_create(starhalo_context_t *ctx,
         *out = NULL;
     starhalo_status_t local =
         out ? check_plan(ctx, plan, dtype, planes)
-            : starhalo__error_set(STARHALO_ERR_INVALID_ARG, "index_field_create: out is NULL");
+            : starhalo_error_set(STARHALO_ERR_INVALID_ARG, "index_field_create: out is NULL");
     uint64_t h = starhalo__hash(0, &dtype, sizeof dtype);
     h = starhalo__hash(h, &planes, sizeof planes);
     if (local == STARHALO_OK) {
@@ -117,7 +117,7 @@ starhalo_status_t starhalo_index_field_create(starhalo_context_t *ctx,
         x->plan = plan;
         rc = build_field(ctx, x, dtype, planes);
     } else {
-        starhalo__error_set(rc, "index_field_create: no memory");
+        starhalo_error_set(rc, "index_field_create: no memory");
     }
     /* Allocation failures are local: agree so that no rank goes on alone. */
     rc = starhalo__agree(ctx->comm, 0, rc, "index field tiles", 1);

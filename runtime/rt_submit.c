@@ -22,9 +22,9 @@ starhalo_status_t starhalo__starpu_status(int ret, const char *what)
 {
     if (ret == 0)
         return STARHALO_OK;
-    return starhalo__error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
-                               "%s failed (%d%s)", what, ret,
-                               ret == -ENODEV ? ": no worker can run it" : "");
+    return starhalo_error_set(ret == -ENODEV ? STARHALO_ERR_NO_DEVICE : STARHALO_ERR_STARPU,
+                              "%s failed (%d%s)", what, ret,
+                              ret == -ENODEV ? ": no worker can run it" : "");
 }
 
 starhalo_status_t starhalo__task_submit(rt_pending_t *pending, struct starpu_codelet *cl,

@@ -28,9 +28,9 @@ starhalo_status_t starhalo__tags_book(starhalo_context_t *ctx, int64_t n, int64_
             return STARHALO_OK;
         }
     }
-    return starhalo__error_set(STARHALO_ERR_TAGS_EXHAUSTED,
-                               "no %lld free consecutive MPI tags below the tag bound %lld",
-                               (long long)n, (long long)ctx->tag_ub);
+    return starhalo_error_set(STARHALO_ERR_TAGS_EXHAUSTED,
+                              "no %lld free consecutive MPI tags below the tag bound %lld",
+                              (long long)n, (long long)ctx->tag_ub);
 }
 
 void starhalo__tags_release(starhalo_context_t *ctx, int64_t base, int64_t n)
@@ -88,6 +88,6 @@ starhalo_status_t starhalo__agree(MPI_Comm comm, uint64_t hash, starhalo_status_
         return rc == STARHALO_ERR_MPI && rc != local_err ? rc : local_err;
     if (rc == STARHALO_OK || spread || rc == STARHALO_ERR_MISMATCH)
         return rc;
-    return starhalo__error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s (%s)", what,
-                               starhalo_err_name(rc));
+    return starhalo_error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s (%s)", what,
+                              starhalo_err_name(rc));
 }

@@ -119,7 +119,7 @@ static void fail_mpi(starhalo_exchange_t *ex, int rc, const char *what)
     char msg[MPI_MAX_ERROR_STRING] = "";
     int len = 0;
     MPI_Error_string(rc, msg, &len);
-    starhalo__exchange_fail(ex, starhalo__error_set(STARHALO_ERR_MPI, "%s failed: %s", what, msg));
+    starhalo__exchange_fail(ex, starhalo_error_set(STARHALO_ERR_MPI, "%s failed: %s", what, msg));
 }
 
 static void trace_posts(direct_part_t *dp, int d, int first, int n)
@@ -749,8 +749,8 @@ starhalo_status_t starhalo__direct_available(const starhalo_context_t *ctx)
 {
 #ifdef STARHALO_SIMGRID
     (void)ctx;
-    return starhalo__error_set(STARHALO_ERR_UNSUPPORTED, "the direct MPI transport is not "
-                                                         "simulated (docs/SIMULATION.md)");
+    return starhalo_error_set(STARHALO_ERR_UNSUPPORTED, "the direct MPI transport is not "
+                                                        "simulated (docs/SIMULATION.md)");
 #endif
     STARHALO_REQUIRE(ctx->thread_level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
                      "the direct MPI transport needs MPI_THREAD_MULTIPLE (MPI was initialised "

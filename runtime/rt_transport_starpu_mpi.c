@@ -34,9 +34,9 @@ static starhalo_status_t post_transfers(starhalo_exchange_t *ex, int reverse, in
                                                 starhalo__pending_done, &ex->pending);
             if (ret != 0) {
                 starhalo__pending_done(&ex->pending); /* not submitted: not to wait for */
-                return starhalo__error_set(STARHALO_ERR_STARPU,
-                                           "starpu_mpi_%s to/from rank %d failed (%d)",
-                                           send ? "isend" : "irecv", nb->rank, ret);
+                return starhalo_error_set(STARHALO_ERR_STARPU,
+                                          "starpu_mpi_%s to/from rank %d failed (%d)",
+                                          send ? "isend" : "irecv", nb->rank, ret);
             }
         }
     }

@@ -190,7 +190,7 @@ static int compute_check(const hb_options_t *o, hb_compute_t *comp, int rank)
     const int64_t count = o->batch * o->out_channels * o->image_size * o->image_size;
     float *global = NULL, *ref = NULL;
     if (rank == 0 && !(global = malloc(sizeof(float) * (size_t)count)))
-        die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "gathered output"), "out of memory");
+        die(rank, starhalo_error_set(STARHALO_ERR_NO_MEMORY, "gathered output"), "out of memory");
     starhalo_status_t st = hb_compute_gather(comp, global);
     if (st != STARHALO_OK)
         die(rank, st, "cannot gather the conv output");
@@ -199,7 +199,7 @@ static int compute_check(const hb_options_t *o, hb_compute_t *comp, int rank)
     char err[HB_ERRLEN];
     if (rank == 0 && o->validate) {
         if (!(ref = malloc(sizeof(float) * (size_t)count)))
-            die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "reference output"),
+            die(rank, starhalo_error_set(STARHALO_ERR_NO_MEMORY, "reference output"),
                 "out of memory");
         if ((st = hb_compute_reference(o, ref)) != STARHALO_OK)
             die(rank, st, "single-rank reference conv failed");
@@ -292,7 +292,7 @@ int main(int argc, char **argv)
 
     double *samples = malloc((size_t)o.iterations * sizeof *samples);
     if (!samples)
-        die(rank, starhalo__error_set(STARHALO_ERR_NO_MEMORY, "timing samples"), "out of memory");
+        die(rank, starhalo_error_set(STARHALO_ERR_NO_MEMORY, "timing samples"), "out of memory");
     for (int64_t i = 0; i < o.iterations; i++) {
         const double t0 = now_s();
         if ((st = iteration(ops, t, comp)) != STARHALO_OK)

@@ -19,7 +19,7 @@
 
 #include <starhalo/starhalo_compute.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 /* ---- seeded data ------------------------------------------------------------------------ */
 
@@ -106,8 +106,8 @@ starhalo_status_t hb_compute_reference(const hb_options_t *o, float *out)
     float *w = malloc(sizeof(float) * (size_t)(o->out_channels * o->in_channels * k * k));
     starhalo_status_t st = STARHALO_OK;
     if (!img || !w) {
-        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "reference conv: %lld x %lld image",
-                                 (long long)n, (long long)n);
+        st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "reference conv: %lld x %lld image",
+                                (long long)n, (long long)n);
     } else {
         hb_conv_input_image(o, img);
         hb_conv_weights(o, w);
@@ -216,9 +216,9 @@ starhalo_status_t hb_compute_create(const hb_options_t *o, const starhalo_decomp
     c->parts = calloc((size_t)c->nlocal, sizeof *c->parts);
     starhalo_status_t st = STARHALO_OK;
     if (!c->w || !c->parts)
-        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv weights (%lld x %lld x %lld^2)",
-                                 (long long)o->out_channels, (long long)o->in_channels,
-                                 (long long)k);
+        st =
+            starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv weights (%lld x %lld x %lld^2)",
+                               (long long)o->out_channels, (long long)o->in_channels, (long long)k);
     if (st == STARHALO_OK)
         hb_conv_weights(o, c->w);
     for (int i = 0; st == STARHALO_OK && i < c->nlocal; i++) {
@@ -229,7 +229,7 @@ starhalo_status_t hb_compute_create(const hb_options_t *o, const starhalo_decomp
             p->out = malloc(sizeof(float) *
                             (size_t)(box_cells(&p->g.owned) * o->batch * o->out_channels));
             if (!p->out)
-                st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "part %d: conv output", p->part);
+                st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "part %d: conv output", p->part);
         }
     }
     if (st == STARHALO_OK)
@@ -320,7 +320,7 @@ static starhalo_status_t gather_mpi(hb_compute_t *c, float *global)
         const int rc = MPI_Recv(buf, (int)(box_cells(&b) * planes), MPI_FLOAT, owner, p, c->comm,
                                 MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS)
-            st = starhalo__error_set(STARHALO_ERR_MPI, "gather: MPI_Recv of part %d", p);
+            st = starhalo_error_set(STARHALO_ERR_MPI, "gather: MPI_Recv of part %d", p);
         else
             place(o, &b, buf, global);
     }

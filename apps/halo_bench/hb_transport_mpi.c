@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 typedef struct mpi_peer {
     const starhalo_peer_xfer_t *x; /* runs and counts, owned by the xfer plan */
@@ -94,10 +94,10 @@ static starhalo_status_t link_local(hb_transport_t *t, mpi_part_t *p, mpi_peer_t
             return STARHALO_OK;
         }
     }
-    return starhalo__error_set(STARHALO_ERR_PLAN_INVALID,
-                               "part %d expects a message with tag %d from part %d, which sends "
-                               "none",
-                               p->part, q->x->recv_tag, src->part);
+    return starhalo_error_set(STARHALO_ERR_PLAN_INVALID,
+                              "part %d expects a message with tag %d from part %d, which sends "
+                              "none",
+                              p->part, q->x->recv_tag, src->part);
 }
 
 static starhalo_status_t setup_part(const hb_options_t *o, const starhalo_decomp_t *decomp,
@@ -160,18 +160,18 @@ static starhalo_status_t mpi_create(const hb_options_t *o, const starhalo_decomp
     int mine[2] = {max_tag, st != STARHALO_OK}, all[2];
     MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, comm);
     if (st == STARHALO_OK && all[1])
-        st = starhalo__error_set(STARHALO_ERR_MISMATCH, "another rank failed to set up");
+        st = starhalo_error_set(STARHALO_ERR_MISMATCH, "another rank failed to set up");
     t->tag_slots = all[0] + 1;
     int *tag_ub = NULL, flag = 0;
     MPI_Comm_get_attr(comm, MPI_TAG_UB, &tag_ub, &flag);
     if (st == STARHALO_OK && flag && (int64_t)o->nparts * t->tag_slots > *tag_ub)
-        st = starhalo__error_set(STARHALO_ERR_TAGS_EXHAUSTED,
-                                 "%lld parts x %d direction slots exceed MPI_TAG_UB %d",
-                                 (long long)o->nparts, t->tag_slots, *tag_ub);
+        st = starhalo_error_set(STARHALO_ERR_TAGS_EXHAUSTED,
+                                "%lld parts x %d direction slots exceed MPI_TAG_UB %d",
+                                (long long)o->nparts, t->tag_slots, *tag_ub);
     if (st == STARHALO_OK) {
         t->reqs = calloc((size_t)(t->nrecv + t->nsend) + 1, sizeof *t->reqs);
         if (!t->reqs)
-            st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cannot allocate MPI requests");
+            st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cannot allocate MPI requests");
     }
     if (st != STARHALO_OK) {
         mpi_destroy(t);

@@ -222,7 +222,7 @@ static starhalo_status_t init_field(starhalo_field_t *f, starhalo_dtype_t dtype)
     int n = starhalo_field_local_parts(f, NULL);
     int ids[256];
     if (n > 256)
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "more than 256 parts per rank");
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "more than 256 parts per rank");
     starhalo_field_local_parts(f, ids);
     for (int i = 0; i < n; i++) {
         void *ptr = NULL;
@@ -301,9 +301,9 @@ static int run_task(const heat2d_opts_t *o, int rank, heat2d_result_t *res)
         starhalo_checkpoint_meta_t meta;
         rc = starhalo_field_read(t.f[0], o->restart, &meta);
         if (rc == STARHALO_OK && (meta.step < 0 || meta.step > total))
-            rc = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                     "'%s' holds step %lld, outside [0, warmup + iterations = %d]",
-                                     o->restart, (long long)meta.step, total);
+            rc = starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                    "'%s' holds step %lld, outside [0, warmup + iterations = %d]",
+                                    o->restart, (long long)meta.step, total);
         if (rc == STARHALO_OK) {
             start = (int)meta.step;
             if (rank == 0)
@@ -356,7 +356,7 @@ static int run_task(const heat2d_opts_t *o, int rank, heat2d_result_t *res)
     if (rc == STARHALO_OK && rank == 0) {
         global = malloc((size_t)(o->size * o->size) * starhalo_dtype_size(o->dtype));
         if (!global)
-            rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "gather buffer");
+            rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "gather buffer");
     }
     if (rc == STARHALO_OK)
         rc = starhalo_field_gather(t.ctx, t.f[cur], 0, global);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 #include "heat2d.h"
 

@@ -84,7 +84,7 @@ starhalo_status_t cg_halo_create(const starhalo_index_plan_t *plan, starhalo_mpi
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (!all) {
         free(h);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "no memory for the halo executor");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "no memory for the halo executor");
     }
     h->starpu = starpu;
     h->mpi = mpi;

@@ -308,8 +308,8 @@ static starhalo_status_t from_rank0(MPI_Comm comm, int rank, starhalo_status_t r
     if (rank == 0)
         snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
     if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, 0, comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "MPI_Bcast of a status");
-    return rank == 0 ? rc : starhalo__error_set((starhalo_status_t)m.rc, "%s", m.msg);
+        return starhalo_error_set(STARHALO_ERR_MPI, "MPI_Bcast of a status");
+    return rank == 0 ? rc : starhalo_error_set((starhalo_status_t)m.rc, "%s", m.msg);
 }
 
 /* The weights are replicated: rank 0 saves them (crash-safe, starhalo_npy_save). */
@@ -319,7 +319,7 @@ static starhalo_status_t checkpoint(run_t *t, cnn_net_t *net, MPI_Comm comm, int
     const size_t n1 = (size_t)(t->o.ch[1] * t->o.ch[0] * 9);
     float *w = malloc(sizeof(float) * (size_t)h.shape[0]);
     starhalo_status_t rc = w ? cnn_net_weights(net, w, w + n1)
-                             : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "checkpoint buffer");
+                             : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "checkpoint buffer");
     if (rc == STARHALO_OK && t->rank == 0) {
         h.step = step;
         rc = starhalo_npy_save(t->o.checkpoint, &h, w);
@@ -340,21 +340,21 @@ static starhalo_status_t restart(run_t *t, cnn_net_t *net, MPI_Comm comm, int *s
     starhalo_npy_header_t got;
     memset(&got, 0, sizeof got);
     starhalo_status_t rc =
-        w ? STARHALO_OK : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "restart buffer");
+        w ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "restart buffer");
     if (rc == STARHALO_OK && t->rank == 0) {
         rc = starhalo_npy_load(t->o.restart, &want, &got, w);
         /* --dump writes the last step's output: at least one step must run. */
         const int last = t->o.dump ? t->o.steps - 1 : t->o.steps;
         if (rc == STARHALO_OK && (got.step < 0 || got.step > last))
-            rc = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                     "'%s' holds step %lld, outside [0, %d] (--steps %d%s)",
-                                     t->o.restart, (long long)got.step, last, t->o.steps,
-                                     t->o.dump ? ", --dump needs a step to run" : "");
+            rc = starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                    "'%s' holds step %lld, outside [0, %d] (--steps %d%s)",
+                                    t->o.restart, (long long)got.step, last, t->o.steps,
+                                    t->o.dump ? ", --dump needs a step to run" : "");
     }
     rc = from_rank0(comm, t->rank, rc);
     if (rc == STARHALO_OK && (MPI_Bcast(w, (int)want.shape[0], MPI_FLOAT, 0, comm) != MPI_SUCCESS ||
                               MPI_Bcast(&got.step, 1, MPI_INT64_T, 0, comm) != MPI_SUCCESS))
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "restart: MPI_Bcast");
+        rc = starhalo_error_set(STARHALO_ERR_MPI, "restart: MPI_Bcast");
     if (rc == STARHALO_OK)
         rc = cnn_net_set_weights(net, w, w + n1);
     if (rc == STARHALO_OK) {
@@ -373,10 +373,10 @@ static int train(run_t *t, starhalo_context_t *ctx)
     const int images = t->o.validate || t->o.dump;
     int bad = 0;
     if (rc == STARHALO_OK && !alloc_out(&t->o, &t->dist, images))
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "output buffers");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "output buffers");
     if (rc == STARHALO_OK && t->rank == 0 && t->o.validate &&
         (!alloc_out(&t->o, &t->ref, 1) || !(t->r = cnn_ref_create(&t->o))))
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "reference buffers");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "reference buffers");
     if (rc == STARHALO_OK && t->rank == 0)
         printf("spatial_cnn: image %lldx%lld batch %lld channels %lld,%lld,%lld, %d parts "
                "(%s, %d per rank), %d ranks x %d CPU workers, lr %g, mode %s\n",

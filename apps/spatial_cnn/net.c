@@ -73,7 +73,7 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
     *out = NULL;
     cnn_net_t *net = calloc(1, sizeof *net);
     if (!net)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create");
     net->ctx = ctx;
     net->o = *o;
     *out = net; /* cnn_net_destroy frees a partly built net */
@@ -97,7 +97,7 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
         net->w[l] = malloc(sizeof(float) * (size_t)net->nw[l]);
         net->gw[l] = malloc(sizeof(double) * (size_t)net->nw[l]);
         if (!net->w[l] || !net->gw[l])
-            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create: weights");
+            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create: weights");
     }
     cnn_init_weights(o, net->w[0], net->w[1]);
     const starhalo_layer_t l3 = {3, 1, 1, 1};

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "kern_index.h"
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 STARHALO_BEGIN_DECLS
 

@@ -9,7 +9,7 @@
 #ifndef STARHALO_KERNELS_CNN_H
 #define STARHALO_KERNELS_CNN_H
 
-#include "starhalo_kernels.h"
+#include "kern_cuda.h"
 
 STARHALO_BEGIN_DECLS
 

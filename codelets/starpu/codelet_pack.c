@@ -7,7 +7,7 @@
  */
 #include "codelet_xfer.h"
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 int starhalo__xfer_status = 0;
 

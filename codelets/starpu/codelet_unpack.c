@@ -10,7 +10,7 @@
  */
 #include "codelet_xfer.h"
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 void starhalo__xfer_unpack(const starhalo_cl_xfer_args_t *a, void *const *msgs, void *const *tiles)
 {

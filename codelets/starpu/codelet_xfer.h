@@ -97,7 +97,7 @@ static inline void starhalo__xfer_task(void *buffers[], const starhalo_cl_xfer_a
     void **p = starhalo__xfer_ptrs_get(&x, buffers, a);
     if (!p) { /* cannot happen for real exchanges (a few dozen buffers) */
         starhalo__cl_record(&starhalo__xfer_status,
-                            starhalo__error_set(STARHALO_ERR_NO_MEMORY, "pack/unpack: pointers"));
+                            starhalo_error_set(STARHALO_ERR_NO_MEMORY, "pack/unpack: pointers"));
         return;
     }
     void **tiles = unpack ? p + a->nmsgs : p, **msgs = unpack ? p : p + a->nfields;

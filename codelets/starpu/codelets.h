@@ -65,7 +65,7 @@ extern struct starpu_codelet starhalo_cl_call;
 
 #include <starhalo/starhalo_config.h>
 
-#include "starhalo_kernels.h"
+#include "kern_cuda.h"
 
 /** Options shared by the insert helpers. Zero-initialise. */
 struct starhalo__task_opts {
@@ -193,8 +193,8 @@ static inline starhalo_status_t starhalo__cl_submit(struct starpu_codelet *cl,
 {
     void *copy = malloc(size);
     if (!copy)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "%s: cl_args of %zu bytes", cl->name,
-                                   size);
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s: cl_args of %zu bytes", cl->name,
+                                  size);
     memcpy(copy, args, size);
     struct starpu_task *task = starpu_task_create();
     task->cl = cl;
@@ -211,12 +211,12 @@ static inline starhalo_status_t starhalo__cl_submit(struct starpu_codelet *cl,
     const int ret = starpu_task_submit(task);
     if (ret == -ENODEV) {
         starpu_task_destroy(task);
-        return starhalo__error_set(STARHALO_ERR_NO_DEVICE, "%s: no worker can run it", cl->name);
+        return starhalo_error_set(STARHALO_ERR_NO_DEVICE, "%s: no worker can run it", cl->name);
     }
     if (ret != 0) {
         starpu_task_destroy(task);
-        return starhalo__error_set(STARHALO_ERR_STARPU, "%s: starpu_task_submit returned %d",
-                                   cl->name, ret);
+        return starhalo_error_set(STARHALO_ERR_STARPU, "%s: starpu_task_submit returned %d",
+                                  cl->name, ret);
     }
     return STARHALO_OK;
 }

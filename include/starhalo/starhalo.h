@@ -17,6 +17,7 @@
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_mpi_exchange.h>
 #include <starhalo/starhalo_index_starpu.h>
+#include <starhalo/starhalo_kernels.h>
 #include <starhalo/starhalo_compute.h>
 #include <starhalo/starhalo_cnn.h>
 #include <starhalo/starhalo_starpu.h>

@@ -54,20 +54,21 @@ STARHALO_API const char *starhalo_err_name(starhalo_status_t status);
 
 /**
  * @return the detailed message of the last error raised on this thread with
- * starhalo__error_set(), e.g. "halo 3 on the minus side of dim 0 is wider than part 2 (2
+ * starhalo_error_set(), e.g. "halo 3 on the minus side of dim 0 is wider than part 2 (2
  * cells)"; "" when none.
  */
 STARHALO_API const char *starhalo_last_error_message(void);
 
 /**
- * Record a detailed message for the calling thread and return @p status unchanged.
- * Internal, but exported so that every layer (plans, runtime, codelets, apps) shares it.
+ * Record a detailed message for the calling thread and return @p status unchanged: how the
+ * library's layers report, and how an application's own code or codelets report through the
+ * same channel (starhalo_last_error_message() reads it back).
  */
-STARHALO_API starhalo_status_t starhalo__error_set(starhalo_status_t status, const char *fmt, ...)
+STARHALO_API starhalo_status_t starhalo_error_set(starhalo_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /** Clear this thread's last error message. */
-STARHALO_API void starhalo__error_clear(void);
+STARHALO_API void starhalo_error_clear(void);
 
 /** Propagate a non-OK status to the caller; always braced, never compiled out. */
 #define STARHALO_CHECK(expr)                                                                       \
@@ -81,7 +82,7 @@ STARHALO_API void starhalo__error_clear(void);
 #define STARHALO_REQUIRE(cond, code, ...)                                                          \
     do {                                                                                           \
         if (STARHALO_UNLIKELY(!(cond)))                                                            \
-            return starhalo__error_set((code), __VA_ARGS__);                                       \
+            return starhalo_error_set((code), __VA_ARGS__);                                        \
     } while (0)
 
 STARHALO_END_DECLS

@@ -113,7 +113,7 @@ static starhalo_status_t make_part(starhalo_cnn_conv_t *cv, cnn_part_t *cp)
     }
     cp->gw_buf = calloc((size_t)cv->nw, sizeof(double));
     if (!cp->gw_buf)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv: weight gradient");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv: weight gradient");
     starpu_vector_data_register(&cp->gw, STARPU_MAIN_RAM, (uintptr_t)cp->gw_buf, (uint32_t)cv->nw,
                                 sizeof(double));
     return STARHALO_OK;
@@ -156,7 +156,7 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
             starhalo__compute_require_structured(grad_in, "cnn_conv_create", "input gradient"));
     starhalo_cnn_conv_t *cv = calloc(1, sizeof *cv);
     if (!cv)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
     *cv = (starhalo_cnn_conv_t){.ctx = ctx,
                                 .in = in,
                                 .out = out,
@@ -169,7 +169,7 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
     cv->nw = chans(out) * chans(in) * layer->kernel * layer->kernel;
     cv->w = malloc(sizeof(float) * (size_t)cv->nw);
     if (rc == STARHALO_OK && !cv->w)
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create: weights");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create: weights");
     if (rc == STARHALO_OK) {
         memcpy(cv->w, weights, sizeof(float) * (size_t)cv->nw);
         starpu_vector_data_register(&cv->wh, STARPU_MAIN_RAM, (uintptr_t)cv->w, (uint32_t)cv->nw,
@@ -180,7 +180,7 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
         rc = starhalo__compute_local_parts(out, &ids, &cv->nlocal);
     cv->parts = calloc((size_t)cv->nlocal + 1, sizeof *cv->parts);
     if (rc == STARHALO_OK && !cv->parts)
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
     for (int i = 0; i < cv->nlocal && rc == STARHALO_OK; i++) {
         cv->parts[i].part = ids[i];
         rc = make_part(cv, &cv->parts[i]);
@@ -207,7 +207,7 @@ static starhalo_status_t copy_weights(starhalo_cnn_conv_t *cv, float *w, int to_
 {
     STARHALO_REQUIRE(cv && w, STARHALO_ERR_INVALID_ARG, "cnn_conv weights: NULL argument");
     if (starpu_data_acquire(cv->wh, to_layer ? STARPU_W : STARPU_R) != 0)
-        return starhalo__error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring the weights");
+        return starhalo_error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring the weights");
     if (to_layer)
         memcpy(cv->w, w, sizeof(float) * (size_t)cv->nw);
     else
@@ -230,7 +230,7 @@ static starhalo_status_t check_failed(const starhalo_cnn_conv_t *cv, const char 
 {
     const int failed = __atomic_load_n(&cv->status, __ATOMIC_SEQ_CST);
     if (failed)
-        return starhalo__error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
+        return starhalo_error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
     return STARHALO_OK;
 }
 
@@ -326,12 +326,12 @@ starhalo_status_t starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double
     const int size = starhalo_context_size(cv->ctx);
     double *all = calloc(n * (size_t)(size + 1), sizeof(double));
     if (!all)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_grad_weights");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_grad_weights");
     double *mine = all + n * (size_t)size;
     starhalo_status_t rc = STARHALO_OK;
     for (int i = 0; i < cv->nlocal; i++) {
         if (starpu_data_acquire(cv->parts[i].gw, STARPU_R) != 0) {
-            rc = starhalo__error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring a gradient");
+            rc = starhalo_error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring a gradient");
             continue;
         }
         for (size_t k = 0; k < n; k++)
@@ -345,7 +345,7 @@ starhalo_status_t starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double
     if (MPI_Allgather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE,
                       starhalo_context_comm(cv->ctx)) != MPI_SUCCESS &&
         rc == STARHALO_OK)
-        rc = starhalo__error_set(STARHALO_ERR_MPI, "cnn_conv_grad_weights: MPI_Allgather");
+        rc = starhalo_error_set(STARHALO_ERR_MPI, "cnn_conv_grad_weights: MPI_Allgather");
     for (size_t k = 0; k < n; k++) {
         double s = 0.0;
         for (int r = 0; r < size; r++)

@@ -67,8 +67,8 @@ starhalo_status_t starhalo_step_mode_parse(const char *name, starhalo_step_mode_
     else if (!strcmp(name, "bsp"))
         *out = STARHALO_STEP_BSP;
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                   "unknown step mode '%s' (expected task or bsp)", name);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                  "unknown step mode '%s' (expected task or bsp)", name);
     return STARHALO_OK;
 }
 
@@ -80,8 +80,8 @@ starhalo_status_t starhalo_stencil_kind_parse(const char *name, starhalo_stencil
     else if (!strcmp(name, "9") || !strcmp(name, "9pt"))
         *out = STARHALO_STENCIL_9PT;
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                   "unknown stencil '%s' (expected 5 or 9)", name);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                  "unknown stencil '%s' (expected 5 or 9)", name);
     return STARHALO_OK;
 }
 
@@ -101,7 +101,7 @@ starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, i
     *ids = calloc((size_t)*n + 1, sizeof **ids);
     if (!*ids) {
         *n = 0;
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "local part list");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "local part list");
     }
     starhalo_field_local_parts(field, *ids);
     return STARHALO_OK;
@@ -219,7 +219,7 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
 
     starhalo_stencil_t *st = calloc(1, sizeof *st);
     if (!st)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
     st->ctx = ctx;
     st->in = in;
     st->out = out;
@@ -239,7 +239,7 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
             out, reach, bands, st->conf.split_strips ? STARHALO_BANDS_SPLIT_STRIPS : 0, &st->bands);
     st->parts = calloc((size_t)st->nlocal + 1, sizeof *st->parts);
     if (rc == STARHALO_OK && !st->parts)
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "stencil_create");
     for (int i = 0; i < st->nlocal && rc == STARHALO_OK; i++) {
         st->parts[i].part = ids[i];
         rc = build_part(st, &st->parts[i]);
@@ -247,7 +247,7 @@ starhalo_status_t starhalo_stencil_create(starhalo_context_t *ctx, starhalo_fiel
     if (rc == STARHALO_OK && st->window > 0) {
         st->markers = calloc((size_t)(st->window * st->nlocal) + 1, sizeof *st->markers);
         if (!st->markers)
-            rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "stencil_create: markers");
+            rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "stencil_create: markers");
     }
     free(ids);
     if (rc != STARHALO_OK) {
@@ -345,12 +345,11 @@ starhalo_status_t starhalo_stencil_step(starhalo_stencil_t *st, starhalo_step_mo
     STARHALO_REQUIRE(st, STARHALO_ERR_INVALID_ARG, "stencil_step: NULL stencil");
     int failed = __atomic_load_n(&st->status, __ATOMIC_SEQ_CST);
     if (failed)
-        return starhalo__error_set((starhalo_status_t)failed,
-                                   "stencil_step: an earlier stencil task failed");
+        return starhalo_error_set((starhalo_status_t)failed,
+                                  "stencil_step: an earlier stencil task failed");
     if (mode == STARHALO_STEP_TASK)
         return step_task(st);
     if (mode == STARHALO_STEP_BSP)
         return step_bsp(st);
-    return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "stencil_step: unknown mode %d",
-                               (int)mode);
+    return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "stencil_step: unknown mode %d", (int)mode);
 }

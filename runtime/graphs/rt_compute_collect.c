@@ -33,7 +33,7 @@ static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, 
     starpu_data_handle_t *h = calloc((size_t)n + 1, sizeof *h);
     int status = 0;
     if (rc == STARHALO_OK && (!part_sum || !args || !h))
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "sqdiff");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "sqdiff");
     int nreg = 0;
     for (int i = 0; i < n && rc == STARHALO_OK; i++, nreg++) {
         starpu_data_handle_t ta, tb;
@@ -51,13 +51,13 @@ static starhalo_status_t local_sqdiff(starhalo_field_t *a, starhalo_field_t *b, 
         int src = starpu_task_insert(&starhalo_cl_sqdiff, STARPU_R, ta, STARPU_R, tb, STARPU_W,
                                      h[i], STARPU_CL_ARGS_NFREE, &args[i], sizeof args[i], 0);
         if (src != 0)
-            rc = starhalo__error_set(STARHALO_ERR_STARPU, "sqdiff task: StarPU returned %d", src);
+            rc = starhalo_error_set(STARHALO_ERR_STARPU, "sqdiff task: StarPU returned %d", src);
     }
     /* Unregistering waits for the task and brings the value home. */
     for (int i = 0; i < nreg; i++)
         starpu_data_unregister(h[i]);
     if (rc == STARHALO_OK && status != 0)
-        rc = starhalo__error_set((starhalo_status_t)status, "sqdiff task failed");
+        rc = starhalo_error_set((starhalo_status_t)status, "sqdiff task failed");
     *sum = 0.0;
     for (int i = 0; i < n && rc == STARHALO_OK; i++)
         *sum += part_sum[i]; /* part order: reproducible for a given decomposition */
@@ -82,7 +82,7 @@ starhalo_status_t starhalo_field_sqdiff(starhalo_context_t *ctx, starhalo_field_
     MPI_Comm comm = starhalo_context_comm(ctx);
     STARHALO_CHECK(starhalo__mpi_agree(comm, local_sqdiff(a, b, &local)));
     if (MPI_Allreduce(&local, sum, 1, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS)
-        return starhalo__error_set(STARHALO_ERR_MPI, "sqdiff: MPI_Allreduce failed");
+        return starhalo_error_set(STARHALO_ERR_MPI, "sqdiff: MPI_Allreduce failed");
     return STARHALO_OK;
 }
 
@@ -156,7 +156,7 @@ starhalo_status_t starhalo_field_gather(starhalo_context_t *ctx, starhalo_field_
     }
     char *dense = malloc((size_t)(maxv * planes) * es);
     starhalo_status_t rc =
-        dense ? STARHALO_OK : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "gather buffer");
+        dense ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "gather buffer");
     /* Parts in index order: every sender and the root walk the same order, so blocking
      * point-to-point messages cannot deadlock. A failure still sends (garbage), so ranks stay
      * in step; the status is agreed at the end. */
@@ -172,11 +172,11 @@ starhalo_status_t starhalo_field_gather(starhalo_context_t *ctx, starhalo_field_
         }
         if (owner == me && me != root) {
             if (MPI_Send(dense, dense ? count : 0, MPI_BYTE, root, p, comm) != MPI_SUCCESS)
-                rc = starhalo__error_set(STARHALO_ERR_MPI, "gather: MPI_Send of part %d", p);
+                rc = starhalo_error_set(STARHALO_ERR_MPI, "gather: MPI_Send of part %d", p);
         } else if (owner != me) {
             if (MPI_Recv(dense, dense ? count : 0, MPI_BYTE, owner, p, comm, MPI_STATUS_IGNORE) !=
                 MPI_SUCCESS)
-                rc = starhalo__error_set(STARHALO_ERR_MPI, "gather: MPI_Recv of part %d", p);
+                rc = starhalo_error_set(STARHALO_ERR_MPI, "gather: MPI_Recv of part %d", p);
         }
         if (me == root && dense && rc == STARHALO_OK)
             place(d, &o, planes, es, dense, global);

@@ -79,7 +79,7 @@ starhalo_status_t starhalo_layer_output_decomp(const starhalo_decomp_t *in,
         d.extent[k] = starhalo_layer_output_extent(layer, src->extent[k]);
         sizes[k] = calloc((size_t)ppd[k], sizeof **sizes);
         if (!sizes[k]) {
-            rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "layer_output_decomp");
+            rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "layer_output_decomp");
             break;
         }
         for (int i = 0; i < ppd[k]; i++) {
@@ -90,10 +90,10 @@ starhalo_status_t starhalo_layer_output_decomp(const starhalo_decomp_t *in,
             starhalo_layer_output_range(layer, src->extent[k], b.lo[k], b.hi[k], &lo, &hi);
             sizes[k][i] = hi - lo;
             if (hi <= lo)
-                rc = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                         "layer_output_decomp: input part %d of dim %d (cells "
-                                         "%lld..%lld) computes no output cell",
-                                         i, k, (long long)b.lo[k], (long long)b.hi[k]);
+                rc = starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                        "layer_output_decomp: input part %d of dim %d (cells "
+                                        "%lld..%lld) computes no output cell",
+                                        i, k, (long long)b.lo[k], (long long)b.hi[k]);
         }
         d.part_sizes[k] = sizes[k];
     }
@@ -165,13 +165,13 @@ static starhalo_status_t make_groups(starhalo_conv2d_t *cv, int wanted, const fl
     cv->ngroups = ng;
     cv->groups = calloc((size_t)ng, sizeof *cv->groups);
     if (!cv->groups)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d groups");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv2d groups");
     for (int g = 0; g < ng; g++) {
         const int64_t c0 = cout * g / ng, c1 = cout * (g + 1) / ng, cg = c1 - c0;
         conv_group_t *gr = &cv->groups[g];
         gr->wbuf = malloc(sizeof(float) * (size_t)(cg * cin * kk + cg));
         if (!gr->wbuf)
-            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d weights");
+            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv2d weights");
         memcpy(gr->wbuf, w + c0 * cin * kk, sizeof(float) * (size_t)(cg * cin * kk));
         for (int64_t c = 0; c < cg; c++)
             gr->wbuf[cg * cin * kk + c] = bias ? bias[c0 + c] : 0.0f;
@@ -211,7 +211,7 @@ static starhalo_status_t make_part(starhalo_conv2d_t *cv, conv_part_t *cp, int m
         uint32_t len[STARPU_NMAXBUFS];
         cp->children = calloc((size_t)cv->ngroups, sizeof *cp->children);
         if (!cp->children || cv->ngroups > STARPU_NMAXBUFS)
-            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d group handles");
+            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv2d group handles");
         for (int g = 0; g < cv->ngroups; g++)
             len[g] = (uint32_t)(cv->groups[g].out_tile.channels * plane);
         struct starpu_data_filter f = {
@@ -262,7 +262,7 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
     STARHALO_CHECK(starhalo_layer_halo(layer, &mh, &ph));
     starhalo_conv2d_t *cv = calloc(1, sizeof *cv);
     if (!cv)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
     cv->in = in;
     cv->out = out;
     cv->ex = ex_in;
@@ -286,7 +286,7 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
         rc = make_groups(cv, wanted, weights, bias);
     cv->parts = calloc((size_t)cv->nlocal + 1, sizeof *cv->parts);
     if (rc == STARHALO_OK && !cv->parts)
-        rc = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "conv2d_create");
     for (int i = 0; i < cv->nlocal && rc == STARHALO_OK; i++) {
         cv->parts[i].part = ids[i];
         rc = make_part(cv, &cv->parts[i], mh, ph);
@@ -329,8 +329,8 @@ starhalo_status_t starhalo_conv2d_forward(starhalo_conv2d_t *cv, starhalo_step_m
                      STARHALO_ERR_INVALID_ARG, "conv2d_forward: unknown mode %d", (int)mode);
     const int failed = __atomic_load_n(&cv->status, __ATOMIC_SEQ_CST);
     if (failed)
-        return starhalo__error_set((starhalo_status_t)failed,
-                                   "conv2d_forward: an earlier conv task failed");
+        return starhalo_error_set((starhalo_status_t)failed,
+                                  "conv2d_forward: an earlier conv task failed");
     const int hi = starpu_sched_get_max_priority();
     for (int i = 0; i < cv->nlocal; i++)
         if (cv->parts[i].children)

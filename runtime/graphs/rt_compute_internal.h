@@ -12,7 +12,7 @@
 #include <starhalo/starhalo_compute.h>
 
 #include "codelets.h"
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 /** The local parts of @p field in a new array (*ids, free() it; never NULL) and their count. */
 starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, int **ids, int *n);

@@ -75,29 +75,29 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
         all[AG_HASH_HI] != -all[AG_HASH_HI_NEG] || all[AG_HASH_LO] != -all[AG_HASH_LO_NEG];
     st = STARHALO_OK;
     if (all[AG_INVALID])
-        st = starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                                 "index plan: a rank passed a NULL or negative-size argument "
-                                 "(%s)",
-                                 ag[AG_INVALID] ? "this rank did" : "not this rank");
+        st = starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                                "index plan: a rank passed a NULL or negative-size argument "
+                                "(%s)",
+                                ag[AG_INVALID] ? "this rank did" : "not this rank");
     else if (all[AG_MISMATCH])
-        st = starhalo__error_set(STARHALO_ERR_MISMATCH,
-                                 "index plan: a rank's distribution is over a different number "
-                                 "of ranks than the communicator's %d",
-                                 size);
+        st = starhalo_error_set(STARHALO_ERR_MISMATCH,
+                                "index plan: a rank's distribution is over a different number "
+                                "of ranks than the communicator's %d",
+                                size);
     else if (hash_differs)
-        st = starhalo__error_set(STARHALO_ERR_MISMATCH,
-                                 "index plan: ranks passed different distributions (kind, "
-                                 "global size or owners differ; this rank: %s of %lld indexes)",
-                                 starhalo_dist_kind_name(starhalo_distribution_kind(dist)),
-                                 (long long)starhalo_distribution_global_size(dist));
+        st = starhalo_error_set(STARHALO_ERR_MISMATCH,
+                                "index plan: ranks passed different distributions (kind, "
+                                "global size or owners differ; this rank: %s of %lld indexes)",
+                                starhalo_dist_kind_name(starhalo_distribution_kind(dist)),
+                                (long long)starhalo_distribution_global_size(dist));
     else if (all[AG_OOR])
-        st = starhalo__error_set(STARHALO_ERR_OUT_OF_RANGE,
-                                 "index plan: rank %lld required an index outside [0, %lld)%s%s",
-                                 (long long)(size - all[AG_OOR_RANK]),
-                                 (long long)starhalo_distribution_global_size(dist),
-                                 ag[AG_OOR] ? ": " : "", ag[AG_OOR] ? detail : "");
+        st = starhalo_error_set(STARHALO_ERR_OUT_OF_RANGE,
+                                "index plan: rank %lld required an index outside [0, %lld)%s%s",
+                                (long long)(size - all[AG_OOR_RANK]),
+                                (long long)starhalo_distribution_global_size(dist),
+                                ag[AG_OOR] ? ": " : "", ag[AG_OOR] ? detail : "");
     else if (all[AG_NOMEM])
-        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: a rank ran out of memory");
+        st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "index plan: a rank ran out of memory");
     if (st != STARHALO_OK) {
         starhalo_index_plan_destroy(plan);
         return st;
@@ -114,7 +114,7 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     st = starhalo__mpi_agree(
         comm, rcounts && sc && sd && rc && rd
                   ? STARHALO_OK
-                  : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory"));
+                  : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory"));
     const int entered = st == STARHALO_OK; /* the same on every rank */
     if (entered) {
         const int mpi_rc = MPI_Alltoall(hcounts, 1, MPI_INT64_T, rcounts, 1, MPI_INT64_T, comm);
@@ -125,8 +125,8 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
     int64_t rtotal = 0;
     for (int r = 0; st == STARHALO_OK && r < size; r++) {
         if (hoff[r] > INT_MAX || hoff[r + 1] > INT_MAX || rtotal + rcounts[r] > INT_MAX)
-            st = starhalo__error_set(STARHALO_ERR_UNSUPPORTED,
-                                     "index plan: more than INT_MAX indexes to exchange");
+            st = starhalo_error_set(STARHALO_ERR_UNSUPPORTED,
+                                    "index plan: more than INT_MAX indexes to exchange");
         sc[r] = (int)hcounts[r];
         sd[r] = (int)hoff[r];
         rc[r] = (int)rcounts[r];
@@ -134,7 +134,7 @@ starhalo_status_t starhalo_index_plan_create_mpi(MPI_Comm comm, const starhalo_d
         rtotal += rcounts[r];
     }
     if (st == STARHALO_OK && !(asked = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *asked)))
-        st = starhalo__error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
+        st = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "index plan: out of memory");
     /* A failed all-to-all of the counts or the preparation: agreed before the next one. */
     if (entered)
         st = starhalo__mpi_agree(comm, st);

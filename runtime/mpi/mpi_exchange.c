@@ -21,10 +21,10 @@ starhalo_status_t starhalo_mpi_transport_parse(const char *name, starhalo_mpi_tr
             *out = (starhalo_mpi_transport_t)t;
             return STARHALO_OK;
         }
-    return starhalo__error_set(STARHALO_ERR_INVALID_ARG,
-                               "unknown transport '%s' (two-sided, persistent, rma-fence, "
-                               "rma-lock)",
-                               name);
+    return starhalo_error_set(STARHALO_ERR_INVALID_ARG,
+                              "unknown transport '%s' (two-sided, persistent, rma-fence, "
+                              "rma-lock)",
+                              name);
 }
 
 const char *starhalo_mpi_transport_name(starhalo_mpi_transport_t transport)
@@ -151,7 +151,7 @@ starhalo_status_t starhalo_mpi_exchange_create(MPI_Comm comm, const starhalo_xfe
         st = rc == MPI_SUCCESS ? starhalo__mx_layout_init(ex, part_rank)
                                : starhalo__mpi_error(rc, "MPI exchange: MPI_Comm_rank");
     } else {
-        starhalo__error_set(st, "MPI exchange: out of memory");
+        starhalo_error_set(st, "MPI exchange: out of memory");
     }
     st = starhalo__agree_status(dup, st, 0, "executor layout");
     if (st == STARHALO_OK)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "mpi_exchange_internal.h"
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 /* Index plans gather scattered single elements: one memcpy call per run costs more than the
  * copy, and walking runs costs twice a flat index gather. So runs averaging fewer than

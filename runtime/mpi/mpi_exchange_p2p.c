@@ -44,10 +44,10 @@ static starhalo_status_t setup(starhalo_mpi_exchange_t *ex, void **state, mx_req
         ex->send_buf = s->buffers;
         ex->recv_buf = s->buffers ? s->buffers + (size_t)ex->send_total * ex->elem_size : NULL;
         st = s->buffers ? make_requests(ex, s, kind)
-                        : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: no memory "
-                                                                      "for the message buffers");
+                        : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: no memory "
+                                                                     "for the message buffers");
     } else {
-        starhalo__error_set(st, "MPI exchange: out of memory");
+        starhalo_error_set(st, "MPI exchange: out of memory");
     }
     return starhalo__agree_status(ex->comm, st, 0, "transport setup");
 }

@@ -16,8 +16,7 @@ static starhalo_status_t setup(starhalo_mpi_exchange_t *ex, void **state)
     if (w)
         w->win = MPI_WIN_NULL; /* for teardown after a failure */
     const starhalo_status_t st =
-        w ? STARHALO_OK
-          : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory");
+        w ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory");
     STARHALO_CHECK(starhalo__agree_status(ex->comm, st, 0, "transport setup"));
     return starhalo__mx_rma_window_setup(ex, w, 0);
 }

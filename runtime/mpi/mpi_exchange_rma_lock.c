@@ -73,8 +73,7 @@ static starhalo_status_t setup(starhalo_mpi_exchange_t *ex, void **state)
     if (s)
         s->data.win = s->counter_win = MPI_WIN_NULL; /* for teardown after a failure */
     const starhalo_status_t st =
-        s ? STARHALO_OK
-          : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory");
+        s ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory");
     STARHALO_CHECK(starhalo__agree_status(ex->comm, st, 0, "transport setup"));
     for (int i = 0; i < ex->nentries; i++)
         for (int reverse = 0; reverse < 2; reverse++)

@@ -68,7 +68,7 @@ static starhalo_status_t exchange_landing(const starhalo_mpi_exchange_t *ex,
             st = started != STARHALO_OK ? started : st;
         }
     } else {
-        starhalo__error_set(st, "MPI exchange: out of memory");
+        starhalo_error_set(st, "MPI exchange: out of memory");
     }
     for (size_t i = 0; st == STARHALO_OK && i < n; i++) {
         w->fwd_disp[i] = theirs[2 * i].disp; /* from my forward target */
@@ -96,7 +96,7 @@ starhalo_status_t starhalo__mx_rma_window_setup(starhalo_mpi_exchange_t *ex,
     STARHALO_CHECK(starhalo__agree_status(
         ex->comm,
         ok ? STARHALO_OK
-           : starhalo__error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory"),
+           : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "MPI exchange: out of memory"),
         0, "RMA window setup"));
 
     void *base = NULL;

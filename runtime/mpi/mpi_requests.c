@@ -118,7 +118,7 @@ starhalo_status_t starhalo__mx_requests_init(mx_requests_t *set, MPI_Comm comm, 
     set->completed = calloc(n + 1, sizeof *set->completed);
     if (!set->req || !set->desc || !set->statuses || !set->completed) {
         starhalo__mx_requests_free(set);
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "requests: out of memory");
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "requests: out of memory");
     }
     for (size_t i = 0; i <= n; i++)
         set->req[i] = MPI_REQUEST_NULL;

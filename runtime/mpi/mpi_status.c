@@ -19,7 +19,7 @@ starhalo_status_t starhalo__mpi_error(int rc, const char *what_fmt, ...)
     int len = 0;
     if (MPI_Error_string(rc, mpi_msg, &len) != MPI_SUCCESS)
         snprintf(mpi_msg, sizeof mpi_msg, "MPI error %d", rc);
-    return starhalo__error_set(STARHALO_ERR_MPI, "%s: %s", what, mpi_msg);
+    return starhalo_error_set(STARHALO_ERR_MPI, "%s: %s", what, mpi_msg);
 }
 
 starhalo_status_t starhalo__mpi_comm_dup_returning(MPI_Comm comm, MPI_Comm *out)
@@ -48,12 +48,11 @@ starhalo_status_t starhalo__agree_status(MPI_Comm comm, starhalo_status_t local,
     if (agreed != STARHALO_OK) {
         if (local != STARHALO_OK)
             return agreed; /* this rank's own message stays */
-        return starhalo__error_set(agreed, "another rank failed (%s)%s%s",
-                                   starhalo_err_name(agreed), what ? " checking the " : "",
-                                   what ? what : "");
+        return starhalo_error_set(agreed, "another rank failed (%s)%s%s", starhalo_err_name(agreed),
+                                  what ? " checking the " : "", what ? what : "");
     }
     if (all[1] != hash || ~all[2] != hash)
-        return starhalo__error_set(STARHALO_ERR_MISMATCH, "ranks passed different %s",
-                                   what ? what : "arguments");
+        return starhalo_error_set(STARHALO_ERR_MISMATCH, "ranks passed different %s",
+                                  what ? what : "arguments");
     return STARHALO_OK;
 }

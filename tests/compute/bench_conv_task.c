@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 static double now(void)
 {

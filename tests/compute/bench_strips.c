@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 static double now(void)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern_cuda.h"
 #include "kern_test_util.h"
 
 static int arg(int argc, char **argv, const char *name, int def)

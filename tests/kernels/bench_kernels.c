@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "appkit.h"
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 static double now(void)
 {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 #include "starhalo_test.h"
 
 /** 2-D box [x0, x1) x [y0, y1). */

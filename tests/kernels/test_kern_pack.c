@@ -5,6 +5,7 @@
  * written here, bitwise, for both dtypes, several planes, zero-length runs and every reduction
  * operator. */
 #include "kern_test_util.h"
+#include "kern_cuda.h"
 #include "kern_index.h"
 
 #include <string.h>

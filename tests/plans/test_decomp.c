@@ -143,7 +143,7 @@ static void named_splits_give_their_grids(void **state)
 static void expect_error(const char *what, const starhalo_decomp_desc_t *d, starhalo_status_t code)
 {
     starhalo_decomp_t *dc = (starhalo_decomp_t *)(uintptr_t)1;
-    starhalo__error_clear();
+    starhalo_error_clear();
     starhalo_status_t st = starhalo_decomp_create(d, &dc);
     if (st != code)
         print_error("%s: got %s (%s)\n", what, starhalo_err_name(st),
@@ -250,7 +250,7 @@ static void bad_inputs_return_their_errors(void **state)
     expect_error("periodic self halo", &d, STARHALO_ERR_HALO_TOO_WIDE);
 
     starhalo_split_t sp;
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_int_equal(starhalo_split_parse("diagonal", &sp), STARHALO_ERR_INVALID_ARG);
     assert_non_null(strstr(starhalo_last_error_message(), "diagonal"));
     assert_int_equal(starhalo_decomp_create(NULL, &dc), STARHALO_ERR_INVALID_ARG);
@@ -263,7 +263,7 @@ static void bad_inputs_return_their_errors(void **state)
     assert_int_equal(starhalo_decomp_owner_of(dc, outside, &part), STARHALO_ERR_OUT_OF_RANGE);
     assert_int_equal(starhalo_decomp_owner_of(dc, neg, &part), STARHALO_ERR_OUT_OF_RANGE);
     starhalo_part_plan_t *plan = NULL;
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_int_equal(starhalo_part_plan_create(dc, 4, &plan), STARHALO_ERR_OUT_OF_RANGE);
     assert_true(strlen(starhalo_last_error_message()) > 0);
     assert_int_equal(starhalo_part_plan_create(dc, -1, &plan), STARHALO_ERR_OUT_OF_RANGE);

@@ -48,7 +48,7 @@ static void bad_layers_are_rejected(void **state)
     const char *field[] = {"kernel", "stride", "dilation", "padding"};
     for (int i = 0; i < 4; i++) {
         int minus = -7, plus = -7;
-        starhalo__error_clear();
+        starhalo_error_clear();
         assert_int_equal(starhalo_layer_halo(&bad[i], &minus, &plus), STARHALO_ERR_INVALID_ARG);
         assert_non_null(strstr(starhalo_last_error_message(), field[i]));
     }

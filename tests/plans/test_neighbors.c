@@ -327,7 +327,7 @@ static void regions_shapes_and_errors(void **state)
     assert_int_equal(starhalo_box_volume(&r.interior), 16);
     /* Reach wider than the halo. */
     const int too_far[6] = {0, 2, 0, 0, 0, 0};
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_int_equal(starhalo_part_plan_regions(c, too_far, &r), STARHALO_ERR_INVALID_ARG);
     assert_non_null(strstr(starhalo_last_error_message(), "plus side of dim 0"));
     const int negative[6] = {0, 0, -1, 0, 0, 0};

@@ -8,7 +8,7 @@
  * starhalo_xfer_plan_create copying and validation. */
 #include "plans_fixture.h"
 
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 #define PLANE_STRIDE 1000000.0 /* plane p adds p * PLANE_STRIDE: planes stay distinct */
 
@@ -357,7 +357,7 @@ static void xfer_plan_create_copies_and_validates(void **state)
     send[0].offset = 0;
 
     x = NULL;
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_int_equal(starhalo_xfer_plan_create(2, peers, 24, 1, &x), STARHALO_ERR_PLAN_INVALID);
     assert_null(x);
     assert_true(strlen(starhalo_last_error_message()) > 0); /* recv run [20,25) > 24 */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests the status enum: every code has a distinct message and name, and the per-thread
- * detailed message is set by starhalo__error_set and cleared by starhalo__error_clear. */
+ * detailed message is set by starhalo_error_set and cleared by starhalo_error_clear. */
 #include "starhalo_test.h"
 
 #include <string.h>
@@ -30,13 +30,13 @@ static void every_code_has_a_message_and_a_name(void **state)
 static void detailed_message_is_per_call(void **state)
 {
     (void)state;
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_string_equal(starhalo_last_error_message(), "");
     starhalo_status_t st =
-        starhalo__error_set(STARHALO_ERR_HALO_TOO_WIDE, "halo %d > part %d", 3, 2);
+        starhalo_error_set(STARHALO_ERR_HALO_TOO_WIDE, "halo %d > part %d", 3, 2);
     assert_int_equal(st, STARHALO_ERR_HALO_TOO_WIDE);
     assert_string_equal(starhalo_last_error_message(), "halo 3 > part 2");
-    starhalo__error_clear();
+    starhalo_error_clear();
     assert_string_equal(starhalo_last_error_message(), "");
 }
 

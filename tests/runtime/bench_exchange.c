@@ -19,7 +19,7 @@
 #include <mpi.h>
 
 #include "appkit.h"
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 #include <starhalo/starhalo_runtime.h>
 #include <starhalo/starhalo_starpu.h>

@@ -302,7 +302,7 @@ static starhalo_status_t setup(void)
     snprintf(g_wrong_shape, sizeof g_wrong_shape, "/tmp/starhalo-bad-input-%d.npy", (int)getpid());
     FILE *junk = fopen(g_junk, "w");
     if (!junk || fputs("not a checkpoint, just some text that is longer than a header\n", junk) < 0)
-        return starhalo__error_set(STARHALO_ERR_IO, "cannot write %s", g_junk);
+        return starhalo_error_set(STARHALO_ERR_IO, "cannot write %s", g_junk);
     fclose(junk);
     STARHALO_CHECK(starhalo_field_write(g_other, g_wrong_shape, &meta));
     return starhalo_mpi_exchange_create(MPI_COMM_WORLD, g_xp, NULL, STARHALO_FLOAT32,

@@ -70,7 +70,7 @@ static __thread thread_state_t *tls_state;
 
 static starhalo_status_t dnnl_fail(dnnl_status_t st, const char *what)
 {
-    return starhalo__error_set(STARHALO_ERR_DNNL, "oneDNN %s failed with status %d", what, (int)st);
+    return starhalo_error_set(STARHALO_ERR_DNNL, "oneDNN %s failed with status %d", what, (int)st);
 }
 
 #define DNNL_TRY(call, what)                                                                       \
@@ -140,7 +140,7 @@ static starhalo_status_t state_get(thread_state_t **out)
     if (!tls_state) {
         thread_state_t *ts = calloc(1, sizeof *ts);
         if (!ts)
-            return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "oneDNN thread state");
+            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "oneDNN thread state");
         dnnl_status_t st = dnnl_engine_create(&ts->engine, dnnl_cpu, 0);
         if (st == dnnl_success)
             st = dnnl_stream_create(&ts->stream, ts->engine, dnnl_stream_default_flags);
@@ -166,7 +166,7 @@ static starhalo_status_t grow(float **buf, size_t *cap, size_t n)
         return STARHALO_OK;
     float *p = realloc(*buf, n * sizeof(float));
     if (!p)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "oneDNN scratch of %zu floats", n);
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "oneDNN scratch of %zu floats", n);
     *buf = p;
     *cap = n;
     return STARHALO_OK;

@@ -11,7 +11,7 @@
  * with the kern_index.h math the CUDA kernels use, so the CPU tests cover that math.
  */
 #include "kern_index.h"
-#include "starhalo_kernels.h"
+#include "kern_cuda.h"
 
 /* GCC 12's -O2 cost model does not vectorise loops that need an epilogue (kern_stencil.c). */
 #if defined(__GNUC__) && !defined(__clang__)

@@ -66,8 +66,8 @@ static starhalo_status_t run_stencil(const char *name, stencil_f32_fn f32, stenc
     else if (dtype == STARHALO_FLOAT64)
         f64(tile, in, out, region);
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown dtype %d", name,
-                                   (int)dtype);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown dtype %d", name,
+                                  (int)dtype);
     return STARHALO_OK;
 }
 
@@ -127,7 +127,6 @@ starhalo_status_t starhalo_kern_sqdiff_cpu(starhalo_dtype_t dtype, const starhal
     else if (dtype == STARHALO_FLOAT64)
         *sum = sqdiff_f64(tile, a, b, region);
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "sqdiff: unknown dtype %d",
-                                   (int)dtype);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "sqdiff: unknown dtype %d", (int)dtype);
     return STARHALO_OK;
 }

@@ -3,7 +3,7 @@
  * @file kern_tile.c
  * @brief Tile sizes.
  */
-#include "starhalo_kernels.h"
+#include <starhalo/starhalo_kernels.h>
 
 int64_t starhalo_kern_tile_plane_size(const starhalo_kern_tile_t *tile)
 {

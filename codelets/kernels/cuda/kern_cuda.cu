@@ -86,8 +86,8 @@ starhalo_status_t stencil_cuda(int nine, starhalo_dtype_t dtype, const starhalo_
         stencil_kernel<double><<<blocks_for(total), kThreads, 0, s>>>(
             nine, (const double *)in, (double *)out, total, rw, rh, x0, y0, gw, gh);
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown dtype %d", what,
-                                   (int)dtype);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "%s: unknown dtype %d", what,
+                                  (int)dtype);
     return launched(what);
 }
 
@@ -108,8 +108,8 @@ starhalo_status_t runs_reserve(size_t n, cudaStream_t s)
         cap *= 2;
     int64_t *host = (int64_t *)realloc(tls_host_runs, cap * sizeof(int64_t));
     if (!host)
-        return starhalo__error_set(STARHALO_ERR_NO_MEMORY, "runs_upload_cuda: %zu host entries",
-                                   cap);
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "runs_upload_cuda: %zu host entries",
+                                  cap);
     tls_host_runs = host;
     /* Stream-ordered: the old buffer is freed after the kernels queued before that read it. */
     if (tls_dev_runs)
@@ -119,8 +119,8 @@ starhalo_status_t runs_reserve(size_t n, cudaStream_t s)
     const cudaError_t err = cudaMallocAsync((void **)&tls_dev_runs, cap * sizeof(int64_t), s);
     if (err != cudaSuccess) {
         tls_dev_runs = nullptr;
-        return starhalo__error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: %zu device entries: %s",
-                                   cap, cudaGetErrorString(err));
+        return starhalo_error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: %zu device entries: %s",
+                                  cap, cudaGetErrorString(err));
     }
     tls_runs_cap = cap;
     return STARHALO_OK;
@@ -150,8 +150,8 @@ starhalo_status_t starhalo_kern_runs_upload_cuda(int nlists, const starhalo_run_
     const cudaError_t err = cudaMemcpyAsync(tls_dev_runs, tls_host_runs, n * sizeof(int64_t),
                                             cudaMemcpyHostToDevice, s);
     if (err != cudaSuccess)
-        return starhalo__error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: copy of %zu entries: %s",
-                                   n, cudaGetErrorString(err));
+        return starhalo_error_set(STARHALO_ERR_CUDA, "runs_upload_cuda: copy of %zu entries: %s", n,
+                                  cudaGetErrorString(err));
     return STARHALO_OK;
 }
 
@@ -171,8 +171,8 @@ starhalo_status_t starhalo_kern_pack_cuda(starhalo_dtype_t dtype, const void *sr
         pack_kernel<double><<<blocks_for(total), kThreads, 0, s>>>(
             (const double *)src, plane_size, count, total, offsets, prefix, nruns, (double *)dst);
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "pack_cuda: unknown dtype %d",
-                                   (int)dtype);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "pack_cuda: unknown dtype %d",
+                                  (int)dtype);
     return launched("pack_cuda");
 }
 
@@ -195,8 +195,8 @@ starhalo_status_t starhalo_kern_unpack_cuda(starhalo_dtype_t dtype, const void *
             <<<blocks_for(total), kThreads, 0, s>>>((const double *)src, plane_size, count, total,
                                                     offsets, prefix, nruns, (double *)dst, (int)op);
     else
-        return starhalo__error_set(STARHALO_ERR_INVALID_ARG, "unpack_cuda: unknown dtype %d",
-                                   (int)dtype);
+        return starhalo_error_set(STARHALO_ERR_INVALID_ARG, "unpack_cuda: unknown dtype %d",
+                                  (int)dtype);
     return launched("unpack_cuda");
 }
 

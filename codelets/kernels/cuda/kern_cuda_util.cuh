@@ -8,6 +8,7 @@
 
 #include <cuda_runtime.h>
 
+#include "kern_cuda.h"
 #include "kern_geom.h"
 
 namespace starhalo_cuda
@@ -26,7 +27,7 @@ inline starhalo_status_t launched(const char *what)
 {
     const cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess)
-        return starhalo__error_set(STARHALO_ERR_CUDA, "%s: kernel launch failed: %s", what,
+        return starhalo_error_set(STARHALO_ERR_CUDA, "%s: kernel launch failed: %s", what,
                                    cudaGetErrorString(err));
     return STARHALO_OK;
 }

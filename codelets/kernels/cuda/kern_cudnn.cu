@@ -24,8 +24,8 @@ thread_local cudnnHandle_t tls_handle = nullptr;
 
 starhalo_status_t cudnn_fail(cudnnStatus_t st, const char *what)
 {
-    return starhalo__error_set(STARHALO_ERR_CUDA, "cuDNN %s failed: %s", what,
-                               cudnnGetErrorString(st));
+    return starhalo_error_set(STARHALO_ERR_CUDA, "cuDNN %s failed: %s", what,
+                              cudnnGetErrorString(st));
 }
 
 #define CUDNN_TRY(call, what)                                                                      \
@@ -96,8 +96,8 @@ starhalo_status_t input_prepare(const char *what, const starhalo__layer_geom_t *
     const int64_t total = g->n * g->cin * dh * dw;
     float *buf = nullptr;
     if (cudaMallocAsync((void **)&buf, sizeof(float) * (size_t)total, s) != cudaSuccess)
-        return starhalo__error_set(STARHALO_ERR_CUDA, "%s: padded window of %" PRId64 " floats",
-                                   what, total);
+        return starhalo_error_set(STARHALO_ERR_CUDA, "%s: padded window of %" PRId64 " floats",
+                                  what, total);
     pad_copy_kernel<<<starhalo_cuda::blocks_for(total), starhalo_cuda::kThreads, 0, s>>>(
         window, g->igw, g->igh * g->igw, buf, dw, dh, g->iw, g->ih, g->pl[1], g->pl[0], total,
         fill);
@@ -166,9 +166,9 @@ starhalo_status_t starhalo_kern_conv2d_cuda(const starhalo_kern_tile_t *in_tile,
               "convolution");
     CUDNN_TRY(cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &c, &hh, &ww), "output dim");
     if (hh != (int)g.oh || ww != (int)g.ow) {
-        rc = starhalo__error_set(STARHALO_ERR_INTERNAL,
-                                 "conv2d_cuda: cuDNN output %dx%d != region %" PRId64 "x%" PRId64,
-                                 hh, ww, g.oh, g.ow);
+        rc = starhalo_error_set(STARHALO_ERR_INTERNAL,
+                                "conv2d_cuda: cuDNN output %dx%d != region %" PRId64 "x%" PRId64,
+                                hh, ww, g.oh, g.ow);
         goto done;
     }
     CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(h, xd, wd, cd, yd, 1, &returned, &perf),
@@ -176,7 +176,7 @@ starhalo_status_t starhalo_kern_conv2d_cuda(const starhalo_kern_tile_t *in_tile,
     CUDNN_TRY(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, perf.algo, &ws_size),
               "workspace size");
     if (ws_size > 0 && cudaMallocAsync(&ws, ws_size, (cudaStream_t)stream) != cudaSuccess) {
-        rc = starhalo__error_set(STARHALO_ERR_CUDA, "conv2d_cuda: workspace of %zu bytes", ws_size);
+        rc = starhalo_error_set(STARHALO_ERR_CUDA, "conv2d_cuda: workspace of %zu bytes", ws_size);
         goto done;
     }
     CUDNN_TRY(cudnnConvolutionForward(h, &one, xd, v.x, wd, weights, cd, perf.algo, ws, ws_size,
