@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_requests.h"
 #include "rt_exchange_internal.h"
 
 static starhalo_status_t register_buffer(void **buf, starpu_data_handle_t *h, int64_t n, size_t esz)
@@ -35,10 +36,12 @@ static starhalo_cl_xfer_args_t xfer_args(const starhalo_exchange_t *ex, int64_t 
                                      nmsgs,     msgs,        op};
 }
 
-/* The message tag of part @p part's direction slot @p slot (see the top of this file). */
-static int64_t message_tag(const starhalo_exchange_t *ex, int part, int slot, int direction)
+/* The library's one tag scheme (mpi_requests.h) over this exchange's booked tags. */
+_Static_assert(STARHALO__SLOTS == STARHALO_MX_SLOTS_PER_PART, "one slot count for both layers");
+
+static int64_t message_tag(const starhalo_exchange_t *ex, int part, int slot, int reverse)
 {
-    return ex->tag_base + 2 * ((int64_t)part * STARHALO__SLOTS + slot) + direction;
+    return starhalo__mx_message_tag(ex->tag_base, part, slot, reverse);
 }
 
 static starhalo_status_t add_neighbor(starhalo_exchange_t *ex, rt_xpart_t *xp, int i, int me)

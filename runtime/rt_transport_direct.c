@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "codelet_xfer.h"
+#include "mpi_requests.h"
 #include "rt_exchange_internal.h"
 #include "rt_trace.h"
 
@@ -63,10 +64,10 @@ typedef struct rank_task {
     starhalo_cl_call_t call;
 } rank_task_t;
 
-/** Per local part: persistent requests per direction (receives first) and task scratch. */
+/** Per local part: persistent requests per direction (the plain-MPI executor's request sets,
+ * receives first) and task scratch. */
 typedef struct direct_part {
-    MPI_Request *requests[2];
-    int nrecv_requests[2], nsend_requests[2];
+    mx_requests_t requests[2];
     rt_reqinfo_t *request_info[2]; /**< per request: peer and bytes, for the trace */
     rt_watch_t watch[2];           /**< requests handed to the progress thread */
     rt_arrival_t arrival;          /**< gates the unpack when the progress thread is used */
@@ -114,12 +115,10 @@ static int task_index(int reverse, starhalo_reduce_op_t op)
     return reverse ? 1 + (int)op : 0;
 }
 
-static void fail_mpi(starhalo_exchange_t *ex, int rc, const char *what)
+static void fail_if(starhalo_exchange_t *ex, starhalo_status_t st)
 {
-    char msg[MPI_MAX_ERROR_STRING] = "";
-    int len = 0;
-    MPI_Error_string(rc, msg, &len);
-    starhalo__exchange_fail(ex, starhalo_error_set(STARHALO_ERR_MPI, "%s failed: %s", what, msg));
+    if (st != STARHALO_OK)
+        starhalo__exchange_fail(ex, st);
 }
 
 static void trace_posts(direct_part_t *dp, int d, int first, int n)
@@ -132,13 +131,9 @@ static void trace_posts(direct_part_t *dp, int d, int first, int n)
 static void start_recvs(const direct_task_t *t)
 {
     direct_part_t *dp = part_of(t->xp);
-    const int d = t->reverse;
-    if (!dp->nrecv_requests[d])
-        return;
-    const int rc = MPI_Startall(dp->nrecv_requests[d], dp->requests[d]);
-    if (rc != MPI_SUCCESS)
-        fail_mpi(t->ex, rc, "starting the receives (MPI_Startall)");
-    trace_posts(dp, d, 0, dp->nrecv_requests[d]);
+    mx_requests_t *set = &dp->requests[t->reverse];
+    fail_if(t->ex, starhalo__mx_requests_start_recvs(set));
+    trace_posts(dp, t->reverse, 0, set->nrecv);
 }
 
 static void pack_and_send(const direct_task_t *t)
@@ -152,12 +147,9 @@ static void pack_and_send(const direct_task_t *t)
         starhalo__layout_message_ptrs(t->ex, t->xp, t->reverse, 0, dp->msg_ptrs);
         starhalo__xfer_pack(&t->xp->pack_args[d], dp->tile_ptrs, dp->msg_ptrs);
     }
-    if (!dp->nsend_requests[d])
-        return;
-    const int rc = MPI_Startall(dp->nsend_requests[d], dp->requests[d] + dp->nrecv_requests[d]);
-    if (rc != MPI_SUCCESS)
-        fail_mpi(t->ex, rc, "starting the sends (MPI_Startall)");
-    trace_posts(dp, d, dp->nrecv_requests[d], dp->nsend_requests[d]);
+    mx_requests_t *set = &dp->requests[d];
+    fail_if(t->ex, starhalo__mx_requests_start_sends(set));
+    trace_posts(dp, d, set->nrecv, set->nsend);
 }
 
 /* Between a pack task and its unpack task the workers compute: the progress thread keeps
@@ -172,18 +164,18 @@ static void hand_to_progress(const direct_task_t *t)
  * does not yield in MPI_Waitall unless it thinks the node is oversubscribed, and two ranks'
  * main threads that the kernel put on one core (their workers spinning on the other) then
  * take turns only at the 4 ms tick: 8 ms per exchange in about one launch in ten. */
-static int wait_requests(int n, MPI_Request *req, int yielding, double spin_s)
+static starhalo_status_t wait_requests(mx_requests_t *set, int yielding, double spin_s)
 {
     if (!yielding)
-        return MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+        return starhalo__mx_requests_wait(set);
     /* Poll without yielding first (most exchanges finish within it), unless there are more
      * ranks than cores: then a peer likely waits for this core (Open MPI yields at once too). */
     const double spin_until = MPI_Wtime() + spin_s;
     for (;;) {
         int done = 0;
-        const int rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
-        if (rc != MPI_SUCCESS || done)
-            return rc;
+        STARHALO_CHECK(starhalo__mx_requests_test_all(set, &done));
+        if (done)
+            return STARHALO_OK;
         if (MPI_Wtime() > spin_until)
             sched_yield();
     }
@@ -195,14 +187,15 @@ static void wait_and_unpack(const direct_task_t *t, int yielding)
     const double spin_s = ctx->nlocal > ctx->ncores ? 0.0 : 20e-6;
     direct_part_t *dp = part_of(t->xp);
     const int d = t->reverse;
-    const int nreq = dp->nrecv_requests[d] + dp->nsend_requests[d];
+    mx_requests_t *set = &dp->requests[d];
+    const int nreq = set->nrecv + set->nsend;
     starhalo__progress_unwatch(&ctx->progress, &dp->watch[d]);
     if (nreq) {
-        int rc = wait_requests(nreq, dp->requests[d], yielding, spin_s);
-        if (rc == MPI_SUCCESS && state_of(t->ex)->fault_wait)
-            rc = MPI_ERR_OTHER;
-        if (rc != MPI_SUCCESS) {
-            fail_mpi(t->ex, rc, "completing the messages (MPI_Waitall)");
+        starhalo_status_t st = wait_requests(set, yielding, spin_s);
+        if (st == STARHALO_OK && state_of(t->ex)->fault_wait)
+            st = starhalo__mpi_error(MPI_ERR_OTHER, "completing %d messages (injected)", nreq);
+        if (st != STARHALO_OK) {
+            starhalo__exchange_fail(t->ex, st);
             return; /* the buffers hold no message: leave the ghosts as they were */
         }
     }
@@ -268,11 +261,6 @@ static int64_t chunk_for(const starhalo_exchange_t *ex, int rank)
     return ctx->chunk_bytes > 0 && (ctx->chunk_all || !ctx->on_node[rank]) ? ctx->chunk_bytes : 0;
 }
 
-static int nchunks(int64_t bytes, int64_t chunk)
-{
-    return bytes <= 0 ? 0 : chunk <= 0 || bytes <= chunk ? 1 : (int)((bytes + chunk - 1) / chunk);
-}
-
 /* Runs at least this long (bytes on average) travel in place: MPI then moves whole rows;
  * shorter ones (the columns of a vertical split) are cheaper to pack by hand.
  * STARHALO_IN_PLACE_BYTES overrides it (the tests send every message in place with 1). */
@@ -323,54 +311,39 @@ static int in_place_type(const starhalo_exchange_t *ex, const rt_xpart_t *xp,
     return rc == MPI_SUCCESS;
 }
 
-/* A forward message with a remote neighbour that can travel in place (one persistent
- * request over the tiles); returns 1 and counts it, or 0 to copy it. */
-static int init_in_place(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp, int is_send,
-                         int64_t bytes, const rt_neighbor_t *nb, int64_t run_bytes, int *rc)
+/* A message with remote neighbour @p nb in direction @p d: @p bytes of @p buf, cut into chunks
+ * for messages that leave the node (mpi_requests.h), or, when @p type is given, one element
+ * of that in-place datatype at @p buf. */
+static mx_message_t message(const starhalo_exchange_t *ex, const rt_neighbor_t *nb, int d,
+                            int is_send, void *buf, int64_t bytes, const MPI_Datatype *type)
+{
+    return (mx_message_t){.peer = nb->rank,
+                          .tag = (int)(is_send ? nb->send_tag[d] : nb->recv_tag[d]),
+                          .is_send = is_send,
+                          .buf = buf,
+                          .bytes = bytes,
+                          .chunk_bytes = type ? 0 : chunk_for(ex, nb->rank),
+                          .typed = type != NULL,
+                          .type = type ? *type : MPI_BYTE};
+}
+
+/* A forward message with a remote neighbour that can travel in place (one request over the
+ * tiles): returns 1 with its datatype kept in dp->types, or 0 to copy it. */
+static int in_place_message(const starhalo_exchange_t *ex, const rt_xpart_t *xp, direct_part_t *dp,
+                            int is_send, int64_t bytes, const rt_neighbor_t *nb, int64_t run_bytes,
+                            mx_message_t *out)
 {
     const starhalo_peer_xfer_t *x = nb->xfer;
     MPI_Datatype type;
     void *base;
-    if (nchunks(bytes, chunk_for(ex, nb->rank)) != 1 ||
+    if (starhalo__mx_requests_count(bytes, chunk_for(ex, nb->rank)) != 1 ||
         !in_place_type(ex, xp, is_send ? x->send_runs : x->recv_runs,
                        is_send ? x->nsend_runs : x->nrecv_runs,
                        is_send ? x->send_count : x->recv_count, run_bytes, &type, &base))
         return 0;
     dp->types[dp->ntypes++] = type;
-    const int d = RT_FORWARD;
-    const int i =
-        is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++ : dp->nrecv_requests[d]++;
-    dp->request_info[d][i] = (rt_reqinfo_t){nb->rank, is_send, bytes, 0, 0};
-    *rc = is_send ? MPI_Send_init(base, 1, type, nb->rank, (int)nb->send_tag[d], ex->ctx->dcomm,
-                                  &dp->requests[d][i])
-                  : MPI_Recv_init(base, 1, type, nb->rank, (int)nb->recv_tag[d], ex->ctx->dcomm,
-                                  &dp->requests[d][i]);
+    *out = message(ex, nb, RT_FORWARD, is_send, base, bytes, &type);
     return 1;
-}
-
-/* Persistent requests for one message, cut into equal chunks of at most the chunk size
- * (128 KiB: three of 43691 bytes, not 65472 + 65472 + 128) that match in order (same source,
- * tag and communicator: MPI does not let them overtake each other). */
-static int init_message(starhalo_exchange_t *ex, direct_part_t *dp, int d, int is_send, char *buf,
-                        int64_t bytes, const rt_neighbor_t *nb)
-{
-    const int n = nchunks(bytes, chunk_for(ex, nb->rank));
-    const int64_t each = n > 0 ? (bytes + n - 1) / n : 0;
-    const int tag = (int)(is_send ? nb->send_tag[d] : nb->recv_tag[d]);
-    for (int c = 0; c < n; c++) {
-        const int64_t off = c * each;
-        const int64_t len = bytes - off < each ? bytes - off : each;
-        const int i =
-            is_send ? dp->nrecv_requests[d] + dp->nsend_requests[d]++ : dp->nrecv_requests[d]++;
-        dp->request_info[d][i] = (rt_reqinfo_t){nb->rank, is_send, len, 0, 0};
-        const int rc = is_send ? MPI_Send_init(buf + off, (int)len, MPI_BYTE, nb->rank, tag,
-                                               ex->ctx->dcomm, &dp->requests[d][i])
-                               : MPI_Recv_init(buf + off, (int)len, MPI_BYTE, nb->rank, tag,
-                                               ex->ctx->dcomm, &dp->requests[d][i]);
-        if (rc != MPI_SUCCESS)
-            return rc;
-    }
-    return MPI_SUCCESS;
 }
 
 static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, direct_part_t *dp)
@@ -385,8 +358,8 @@ static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
         STARHALO_REQUIRE(sb < INT32_MAX && rb < INT32_MAX, STARHALO_ERR_UNSUPPORTED,
                          "a %lld-byte message is too large for the direct transport",
                          (long long)(sb > rb ? sb : rb));
-        nreq += (size_t)nchunks(sb, chunk_for(ex, nb->rank)) +
-                (size_t)nchunks(rb, chunk_for(ex, nb->rank));
+        nreq += (size_t)starhalo__mx_requests_count(sb, chunk_for(ex, nb->rank)) +
+                (size_t)starhalo__mx_requests_count(rb, chunk_for(ex, nb->rank));
     }
     /* Scratch of the tasks, allocated here so that they never allocate. */
     const size_t nb1 = (size_t)(xp->nneighbors + 1);
@@ -400,10 +373,9 @@ static starhalo_status_t alloc_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
         ok = ok && dp->copy_msgs[k] && dp->copy_ptrs[k];
     }
     for (int d = 0; d < 2; d++) {
-        dp->requests[d] = calloc(nreq, sizeof(MPI_Request));
         dp->request_info[d] = calloc(nreq, sizeof(rt_reqinfo_t));
         dp->watch[d].idx = calloc(nreq, sizeof(int));
-        ok = ok && dp->requests[d] && dp->request_info[d] && dp->watch[d].idx;
+        ok = ok && dp->request_info[d] && dp->watch[d].idx;
     }
     STARHALO_REQUIRE(ok, STARHALO_ERR_NO_MEMORY, "exchange_create: no memory");
     return STARHALO_OK;
@@ -449,34 +421,50 @@ static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
         direct_task_t *t = &dp->tasks[i];
         *t = (direct_task_t){ex, xp, i > 0, op, {{part_pack, t}, {part_unpack, t}}};
     }
-    int rc = MPI_SUCCESS;
-    for (int pass = 0; pass < 2; pass++) /* receives, then sends */
-        for (int i = 0; rc == MPI_SUCCESS && i < xp->nneighbors; i++) {
-            rt_neighbor_t *nb = &xp->neighbors[i];
-            if (nb->local_index >= 0)
-                continue;
-            const int64_t sb = starhalo__layout_message_bytes(ex, nb, 1);
-            const int64_t rb = starhalo__layout_message_bytes(ex, nb, 0);
-            char *sbuf = nb->sendbuf, *rbuf = nb->recvbuf;
-            const int is_send = pass == 1;
-            if (in_place_ok &&
-                init_in_place(ex, xp, dp, is_send, is_send ? sb : rb, nb, run_bytes, &rc)) {
+    /* Per direction, a receive and a send per remote neighbour: the set orders the receives
+     * first. Forward sends the send buffer and receives into the recv buffer; reverse swaps. */
+    const size_t nmax = 2 * (size_t)xp->nneighbors + 1;
+    mx_message_t *msgs[2] = {calloc(nmax, sizeof(mx_message_t)),
+                             calloc(nmax, sizeof(mx_message_t))};
+    int nmsgs[2] = {0, 0};
+    starhalo_status_t st = msgs[0] && msgs[1] ? STARHALO_OK
+                                              : starhalo_error_set(STARHALO_ERR_NO_MEMORY,
+                                                                   "exchange_create: no memory");
+    for (int i = 0; st == STARHALO_OK && i < xp->nneighbors; i++) {
+        rt_neighbor_t *nb = &xp->neighbors[i];
+        if (nb->local_index >= 0)
+            continue;
+        for (int is_send = 0; is_send < 2; is_send++) {
+            const int64_t fwd = starhalo__layout_message_bytes(ex, nb, is_send);
+            const int64_t rev = starhalo__layout_message_bytes(ex, nb, !is_send);
+            char *fwd_buf = is_send ? nb->sendbuf : nb->recvbuf;
+            char *rev_buf = is_send ? nb->recvbuf : nb->sendbuf;
+            mx_message_t *m = &msgs[RT_FORWARD][nmsgs[RT_FORWARD]++];
+            if (in_place_ok && in_place_message(ex, xp, dp, is_send, fwd, nb, run_bytes, m)) {
                 in_place[is_send][i] = 1;
                 dp->recv_in_place |= !is_send;
             } else {
-                rc = init_message(ex, dp, RT_FORWARD, is_send, is_send ? sbuf : rbuf,
-                                  is_send ? sb : rb, nb);
+                *m = message(ex, nb, RT_FORWARD, is_send, fwd_buf, fwd, NULL);
             }
-            if (rc == MPI_SUCCESS)
-                rc = init_message(ex, dp, RT_REVERSE, is_send, is_send ? rbuf : sbuf,
-                                  is_send ? rb : sb, nb);
-            STARHALO_REQUIRE(rc == MPI_SUCCESS, STARHALO_ERR_MPI,
-                             "creating persistent requests with rank %d failed", nb->rank);
+            msgs[RT_REVERSE][nmsgs[RT_REVERSE]++] =
+                message(ex, nb, RT_REVERSE, is_send, rev_buf, rev, NULL);
         }
+    }
+    for (int d = 0; d < 2 && st == STARHALO_OK; d++) {
+        st = starhalo__mx_requests_init(&dp->requests[d], ex->ctx->dcomm, MPI_BYTE, msgs[d],
+                                        nmsgs[d], MX_REQUESTS_PERSISTENT);
+        const mx_requests_t *set = &dp->requests[d];
+        for (int r = 0; st == STARHALO_OK && r < set->nrecv + set->nsend; r++)
+            dp->request_info[d][r] =
+                (rt_reqinfo_t){set->desc[r].peer, set->desc[r].is_send, set->desc[r].bytes, 0, 0};
+    }
+    free(msgs[0]);
+    free(msgs[1]);
+    STARHALO_CHECK(st);
     keep_copied(ex, xp, dp, in_place);
     for (int d = 0; d < 2; d++)
-        dp->watch[d] = (rt_watch_t){.req = dp->requests[d],
-                                    .n = dp->nrecv_requests[d] + dp->nsend_requests[d],
+        dp->watch[d] = (rt_watch_t){.req = dp->requests[d].req,
+                                    .n = dp->requests[d].nrecv + dp->requests[d].nsend,
                                     .idx = dp->watch[d].idx,
                                     .info = dp->request_info[d]};
     return STARHALO_OK;
@@ -688,9 +676,7 @@ static void abandon(starhalo_exchange_t *ex)
         direct_part_t *dp = &st->parts[li];
         for (int d = 0; d < 2; d++) {
             const int taken = starhalo__progress_unwatch(&ex->ctx->progress, &dp->watch[d]);
-            if (dp->requests[d] && dp->nrecv_requests[d] + dp->nsend_requests[d])
-                MPI_Waitall(dp->nrecv_requests[d] + dp->nsend_requests[d], dp->requests[d],
-                            MPI_STATUSES_IGNORE);
+            (void)starhalo__mx_requests_wait(&dp->requests[d]); /* abandoning: no status */
             if (taken && dp->watch[d].arrival)
                 starhalo__arrival_event(dp->watch[d].arrival); /* the thread will not */
         }
@@ -702,9 +688,7 @@ static void free_part(direct_part_t *dp)
     if (dp->arrival.handle)
         starpu_data_unregister(dp->arrival.handle);
     for (int d = 0; d < 2; d++) {
-        for (int i = 0; dp->requests[d] && i < dp->nrecv_requests[d] + dp->nsend_requests[d]; i++)
-            MPI_Request_free(&dp->requests[d][i]);
-        free(dp->requests[d]);
+        starhalo__mx_requests_free(&dp->requests[d]);
         free(dp->request_info[d]);
         free(dp->watch[d].idx);
     }
@@ -766,12 +750,12 @@ long starhalo__direct_open_requests(const starhalo_exchange_t *ex)
     for (int li = 0; st && li < ex->nxparts; li++)
         for (int d = 0; d < 2; d++) {
             const direct_part_t *dp = &st->parts[li];
-            for (int r = 0; r < dp->nrecv_requests[d] + dp->nsend_requests[d]; r++) {
+            const mx_requests_t *set = &dp->requests[d];
+            for (int r = 0; r < set->nrecv + set->nsend; r++) {
                 int done = 1;
                 MPI_Status status;
-                if (dp->requests[d][r] != MPI_REQUEST_NULL &&
-                    MPI_Request_get_status(dp->requests[d][r], &done, &status) == MPI_SUCCESS &&
-                    !done)
+                if (set->req[r] != MPI_REQUEST_NULL &&
+                    MPI_Request_get_status(set->req[r], &done, &status) == MPI_SUCCESS && !done)
                     open++;
             }
         }

@@ -37,6 +37,19 @@ void starhalo__mx_requests_free(mx_requests_t *set)
 static starhalo_status_t describe_message(mx_requests_t *set, const mx_message_t *m, int esz,
                                           int *next)
 {
+    if (m->typed) {
+        STARHALO_REQUIRE(m->bytes <= INT_MAX, STARHALO_ERR_UNSUPPORTED,
+                         "a %lld-byte message to or from rank %d is over INT_MAX bytes",
+                         (long long)m->bytes, m->peer);
+        set->desc[(*next)++] = (mx_request_desc_t){.peer = m->peer,
+                                                   .tag = m->tag,
+                                                   .is_send = m->is_send,
+                                                   .count = 1,
+                                                   .type = m->type,
+                                                   .bytes = m->bytes,
+                                                   .buf = m->buf};
+        return STARHALO_OK;
+    }
     const int n = starhalo__mx_requests_count(m->bytes, m->chunk_bytes);
     /* Equal chunks in whole elements; the last one takes what is left. */
     const int64_t elems = m->bytes / esz;
@@ -52,6 +65,7 @@ static starhalo_status_t describe_message(mx_requests_t *set, const mx_message_t
                                                    .tag = m->tag,
                                                    .is_send = m->is_send,
                                                    .count = (int)count,
+                                                   .type = set->type,
                                                    .bytes = count * esz,
                                                    .buf = (char *)m->buf + first * esz};
     }
@@ -66,14 +80,16 @@ static starhalo_status_t check_messages(MPI_Datatype type, const mx_message_t *m
     *nrecv = *nsend = 0;
     for (int i = 0; i < nmsgs; i++) {
         const mx_message_t *m = &msgs[i];
-        STARHALO_REQUIRE(m->bytes >= 0 && m->chunk_bytes >= 0 && (m->buf || m->bytes == 0) &&
-                             m->bytes % *esz == 0 && m->chunk_bytes % *esz == 0,
+        const int plain_ok =
+            (m->buf || m->bytes == 0) && m->bytes % *esz == 0 && m->chunk_bytes % *esz == 0;
+        STARHALO_REQUIRE(m->bytes >= 0 && m->chunk_bytes >= 0 &&
+                             (m->typed ? m->chunk_bytes == 0 && m->bytes > 0 : plain_ok),
                          STARHALO_ERR_INVALID_ARG,
                          "requests: message %d (rank %d, tag %d) has %lld bytes at %p, chunks "
                          "of %lld, elements of %d bytes",
                          i, m->peer, m->tag, (long long)m->bytes, m->buf, (long long)m->chunk_bytes,
                          *esz);
-        const int n = starhalo__mx_requests_count(m->bytes, m->chunk_bytes);
+        const int n = m->typed ? 1 : starhalo__mx_requests_count(m->bytes, m->chunk_bytes);
         STARHALO_REQUIRE(n <= INT_MAX - *nrecv - *nsend, STARHALO_ERR_UNSUPPORTED,
                          "requests: more than INT_MAX requests");
         *(m->is_send ? nsend : nrecv) += n;
@@ -85,9 +101,9 @@ static starhalo_status_t create_persistent(mx_requests_t *set)
 {
     for (int i = 0; i < set->nrecv + set->nsend; i++) {
         const mx_request_desc_t *d = &set->desc[i];
-        const int rc = d->is_send ? MPI_Send_init(d->buf, d->count, set->type, d->peer, d->tag,
+        const int rc = d->is_send ? MPI_Send_init(d->buf, d->count, d->type, d->peer, d->tag,
                                                   set->comm, &set->req[i])
-                                  : MPI_Recv_init(d->buf, d->count, set->type, d->peer, d->tag,
+                                  : MPI_Recv_init(d->buf, d->count, d->type, d->peer, d->tag,
                                                   set->comm, &set->req[i]);
         if (rc != MPI_SUCCESS) {
             set->req[i] = MPI_REQUEST_NULL;
@@ -146,8 +162,8 @@ static starhalo_status_t post_immediate(mx_requests_t *set, int first, int n)
         const mx_request_desc_t *d = &set->desc[i];
         const int rc =
             d->is_send
-                ? MPI_Isend(d->buf, d->count, set->type, d->peer, d->tag, set->comm, &set->req[i])
-                : MPI_Irecv(d->buf, d->count, set->type, d->peer, d->tag, set->comm, &set->req[i]);
+                ? MPI_Isend(d->buf, d->count, d->type, d->peer, d->tag, set->comm, &set->req[i])
+                : MPI_Irecv(d->buf, d->count, d->type, d->peer, d->tag, set->comm, &set->req[i]);
         if (rc != MPI_SUCCESS) {
             set->req[i] = MPI_REQUEST_NULL;
             if (st == STARHALO_OK)

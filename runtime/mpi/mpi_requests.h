@@ -4,8 +4,8 @@
  * @brief One direction's messages as a set of MPI requests: persistent (created once, started
  * per exchange) or immediate (MPI_Irecv / MPI_Isend per exchange), off-node messages cut into
  * equal chunks, every MPI result mapped to a starhalo status. StarPU-free; used by the
- * plain-MPI executor (two-sided and persistent transports) and meant for the StarPU direct
- * transport (rt_exchange_direct.c) and its progress thread (rt_progress.c).
+ * plain-MPI executor (two-sided and persistent transports) and by the StarPU direct
+ * transport (rt_transport_direct.c), whose progress thread (rt_progress.c) tests its sets.
  *
  * Layout of a set: the receives first, requests [0, nrecv), then the sends, [nrecv, nrecv +
  * nsend); within each group, messages in the order given and each message's chunks in order.
@@ -78,16 +78,22 @@ typedef struct mx_message {
     void *buf;           /**< the message's memory; must stay valid until the set is freed */
     int64_t bytes;       /**< message size; 0: no request */
     int64_t chunk_bytes; /**< 0: one request; else chunks of at most this many bytes */
+    /** Non-zero: the message is one element of @p type at @p buf (a derived datatype over
+     * the caller's own memory, e.g. rows of a tile in place; @p buf may be MPI_BOTTOM), one
+     * request of @p bytes bytes, never chunked. Zero: @p bytes of the set's type at @p buf. */
+    int typed;
+    MPI_Datatype type;
 } mx_message_t;
 
 /** One request of a set (one message, or one chunk of it). */
 typedef struct mx_request_desc {
-    int peer;      /**< rank in the communicator */
-    int tag;       /**< MPI tag */
-    int is_send;   /**< 1: send, 0: receive */
-    int count;     /**< elements of the set's datatype */
-    int64_t bytes; /**< bytes of this request (for trace events) */
-    char *buf;     /**< start of this request's bytes */
+    int peer;          /**< rank in the communicator */
+    int tag;           /**< MPI tag */
+    int is_send;       /**< 1: send, 0: receive */
+    int count;         /**< elements of @p type */
+    MPI_Datatype type; /**< the set's type, or the message's own (mx_message_t.typed) */
+    int64_t bytes;     /**< bytes of this request (for trace events) */
+    char *buf;         /**< start of this request's bytes */
 } mx_request_desc_t;
 
 /** How the requests are made. */

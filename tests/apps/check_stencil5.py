@@ -156,6 +156,10 @@ def check_bad(launcher, exe, args, regex):
     if p.returncode == 0:
         print("bad input %r: exit status 0" % args)
         return 1
+    if re.search(r"MPI_ABORT was invoked|Process received signal|[Bb]acktrace|Segmentation "
+                 r"fault|core dumped", p.stdout + p.stderr):
+        print("bad input %r: abort trace\n%s" % (args, (p.stdout + p.stderr)[-2000:]))
+        return 1
     if len(errs) != 1 or not re.search(regex, errs[0]):
         print("bad input %r: want one error line matching %r, got %r" % (args, regex, errs))
         return 1

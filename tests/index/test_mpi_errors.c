@@ -149,6 +149,80 @@ static void request_sets_chunk_and_complete(void **state)
     starhalo_mpi_assert_none_failed(bad);
 }
 
+static mx_message_t typed_message(int peer, int tag, int is_send, void *buf, int64_t bytes,
+                                  MPI_Datatype type)
+{
+    return (mx_message_t){.peer = peer,
+                          .tag = tag,
+                          .is_send = is_send,
+                          .buf = buf,
+                          .bytes = bytes,
+                          .typed = 1,
+                          .type = type};
+}
+
+/* A typed message (every other int of a strided array, in place through a vector datatype)
+ * beside a plain chunked one in one persistent set: one request for the typed message, its
+ * own datatype, and only the strided elements move. */
+static void request_set_typed_in_place(void **state)
+{
+    (void)state;
+    enum { N = 64, PLAIN = 96, CHUNK = 40 };
+    int grid[2 * N], into[2 * N];
+    unsigned char out[PLAIN], in[PLAIN];
+    const int other = 1 - g_rank;
+    MPI_Datatype every_other;
+    assert_int_equal(MPI_Type_vector(N, 1, 2, MPI_INT, &every_other), MPI_SUCCESS);
+    assert_int_equal(MPI_Type_commit(&every_other), MPI_SUCCESS);
+    const int tag = (int)starhalo__mx_message_tag(0, 0, 3, 0);
+    const int64_t typed_bytes = N * (int64_t)sizeof(int);
+    const mx_message_t msgs[4] = {typed_message(other, tag, 1, grid, typed_bytes, every_other),
+                                  typed_message(other, tag, 0, into, typed_bytes, every_other),
+                                  {.peer = other,
+                                   .tag = tag + 2,
+                                   .is_send = 1,
+                                   .buf = out,
+                                   .bytes = PLAIN,
+                                   .chunk_bytes = CHUNK},
+                                  {.peer = other,
+                                   .tag = tag + 2,
+                                   .is_send = 0,
+                                   .buf = in,
+                                   .bytes = PLAIN,
+                                   .chunk_bytes = CHUNK}};
+    int bad = 0;
+    mx_requests_t set;
+    assert_status_ok(starhalo__mx_requests_init(&set, MPI_COMM_WORLD, MPI_BYTE, msgs, 4,
+                                                MX_REQUESTS_PERSISTENT));
+    CHECK(bad, set.nrecv == 4 && set.nsend == 4); /* typed 1 + plain 3 chunks per side */
+    CHECK(bad, set.desc[0].count == 1 && set.desc[0].type == every_other && !set.desc[0].is_send);
+    CHECK(bad, set.desc[1].type == MPI_BYTE && set.desc[1].bytes == 32);
+    for (int i = 0; i < 2 * N; i++) {
+        grid[i] = g_rank * 1000 + i;
+        into[i] = -1;
+    }
+    for (int i = 0; i < PLAIN; i++)
+        out[i] = (unsigned char)(i + 3 * g_rank);
+    memset(in, 0, sizeof in);
+    assert_status_ok(starhalo__mx_requests_start_all(&set));
+    assert_status_ok(starhalo__mx_requests_wait(&set));
+    int strided_ok = 1, plain_ok = 1; /* odd ints untouched: only the datatype's elements */
+    for (int i = 0; i < 2 * N; i++)
+        strided_ok &= into[i] == (i % 2 ? -1 : other * 1000 + i);
+    for (int i = 0; i < PLAIN; i++)
+        plain_ok &= in[i] == (unsigned char)(i + 3 * other);
+    CHECK(bad, strided_ok && plain_ok);
+    /* A typed message may not be chunked. */
+    mx_message_t chunked = msgs[0];
+    chunked.chunk_bytes = 8;
+    mx_requests_t none;
+    CHECK(bad, starhalo__mx_requests_init(&none, MPI_COMM_WORLD, MPI_BYTE, &chunked, 1,
+                                          MX_REQUESTS_PERSISTENT) == STARHALO_ERR_INVALID_ARG);
+    starhalo__mx_requests_free(&set);
+    MPI_Type_free(&every_other);
+    starhalo_mpi_assert_none_failed(bad);
+}
+
 /* Rank 0 sends 16 bytes, rank 1 receives at most 8: the wait names the receive. */
 static void request_set_truncation(void **state)
 {
@@ -193,6 +267,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(peer_outside_communicator),
         cmocka_unit_test(truncated_message),
         cmocka_unit_test(request_sets_chunk_and_complete),
+        cmocka_unit_test(request_set_typed_in_place),
         cmocka_unit_test(request_set_truncation),
     };
     /* Every test pairs rank 0 with rank 1. */
