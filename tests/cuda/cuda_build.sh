@@ -5,7 +5,7 @@
 # CUDA StarPU of tools/build-starpu --cuda (<repo root>/.starpu/cuda), CUDA on, into
 # <build dir>; then the codelet registration test there must find a CUDA implementation on
 # every codelet, and the codelet tests must pass on CPU workers (this machine may have no GPU).
-# Exits 77 (skipped) when .starpu/cuda is not built (CI: ~1.5 min of StarPU build, opt-in)
+# Exits 77 (skipped) when .starpu/cuda is not built (tools/check builds it where nvcc is)
 # or nvcc is missing.
 # Usage: cuda_build.sh <repo root> <build dir>
 set -euo pipefail
