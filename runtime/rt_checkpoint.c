@@ -32,6 +32,7 @@
 
 #include <starhalo/starhalo_checkpoint.h>
 
+#include "mpi_status.h"
 #include "runtime_internal.h"
 
 /* The per-rank view of the file: element type, per local part the file subarray of its owned
@@ -63,29 +64,11 @@ int starhalo_field_file_shape(const starhalo_field_t *f, int64_t shape[STARHALO_
     return n;
 }
 
-/* Every rank returns the status and message of the lowest failing rank ("one clear error on
- * every rank"); OK when none failed. */
+/* Every rank returns the same status, and a rank that was fine the failing rank's message
+ * ("one clear error on every rank"). */
 static starhalo_status_t io_agree(const io_plan_t *p, starhalo_status_t local)
 {
-    int key = local != STARHALO_OK ? p->rank : p->size, first = 0;
-    if (MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, p->comm) != MPI_SUCCESS)
-        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Allreduce of a status");
-    if (first == p->size)
-        return STARHALO_OK;
-    struct {
-        int status;
-        char msg[500];
-    } m;
-    memset(&m, 0, sizeof m);
-    if (p->rank == first) {
-        m.status = (int)local;
-        snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
-    }
-    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, p->comm) != MPI_SUCCESS)
-        return starhalo_error_set(STARHALO_ERR_MPI, "checkpoint: MPI_Bcast of a status");
-    if (p->rank == first)
-        return local;
-    return starhalo_error_set((starhalo_status_t)m.status, "%s", m.msg);
+    return starhalo__mpi_agree(p->comm, local);
 }
 
 static starhalo_status_t io_error(int mpi_rc, const char *what, const char *path)

@@ -257,6 +257,17 @@ void starhalo_exchange_destroy(starhalo_exchange_t *ex)
     free_exchange(ex);
 }
 
+/* An exchange writes its fields' tiles with plain tasks, which StarPU-MPI's cache does not
+ * see: drop the cached copies (every rank reaches this point in the same order, as
+ * starpu_mpi_cache_flush wants), so a later starpu_mpi_task_insert reading a tile on another
+ * rank receives the exchanged values. Cheap: a mutex and a loop over ranks per tile. */
+static void flush_mpi_cache(starhalo_exchange_t *ex)
+{
+    for (int i = 0; i < ex->nfields; i++)
+        if (starhalo_field_mpi_flush(ex->fields[i]) != STARHALO_OK)
+            starhalo_error_clear(); /* only for a NULL field, which no exchange holds */
+}
+
 static starhalo_status_t begin(starhalo_exchange_t *ex, int reverse)
 {
     STARHALO_REQUIRE(ex, STARHALO_ERR_INVALID_ARG, "exchange is NULL");
@@ -277,6 +288,7 @@ static starhalo_status_t end(starhalo_exchange_t *ex, int reverse)
      * the requests the packs started are completed before their buffers go. */
     STARHALO_CHECK(ex->ops->end(ex, reverse));
     ex->state = RT_IDLE;
+    flush_mpi_cache(ex);
     return take_failure(ex);
 }
 
@@ -286,6 +298,7 @@ static starhalo_status_t submit_both(starhalo_exchange_t *ex, int reverse)
     STARHALO_REQUIRE(ex->state == RT_IDLE, STARHALO_ERR_INVALID_ARG,
                      "exchange submitted between a begin and its end");
     STARHALO_CHECK(ex->ops->submit(ex, reverse));
+    flush_mpi_cache(ex);
     return take_failure(ex);
 }
 
@@ -338,6 +351,7 @@ static starhalo_status_t run_blocking(starhalo_exchange_t *ex, int reverse)
     STARHALO_REQUIRE(ex->state == RT_IDLE, STARHALO_ERR_INVALID_ARG,
                      "exchange run between a begin and its end");
     STARHALO_CHECK(ex->ops->run(ex, reverse));
+    flush_mpi_cache(ex);
     return take_failure(ex);
 }
 

@@ -8,6 +8,7 @@
  * destroy are collective), so the same call gets the same base everywhere; a booked range is
  * reused by every exchange call and returned on destroy, so tags never grow.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,8 @@ starhalo_status_t starhalo__agree(MPI_Comm comm, uint64_t hash, starhalo_status_
         return rc == STARHALO_ERR_MPI && rc != local_err ? rc : local_err;
     if (rc == STARHALO_OK || spread || rc == STARHALO_ERR_MISMATCH)
         return rc;
-    return starhalo_error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s (%s)", what,
-                              starhalo_err_name(rc));
+    char why[512]; /* the agreement's message names the failing rank and its error */
+    snprintf(why, sizeof why, "%s", starhalo_last_error_message());
+    return starhalo_error_set(STARHALO_ERR_MISMATCH, "another rank rejected its %s (%s): %s", what,
+                              starhalo_err_name(rc), why);
 }

@@ -146,9 +146,10 @@ starhalo_field_part_tile(const starhalo_field_t *field, int part, starhalo_tile_
 
 /**
  * Flush StarPU-MPI's cache of @p field's tiles (starpu_mpi_cache_flush of every tile handle
- * and every remote-part handle this rank registered): call it after starhalo's own writes
- * to the tiles (exchanges, host writes, starhalo tasks) when another rank reads them through
+ * and every remote-part handle this rank registered): call it after writes StarPU-MPI did
+ * not see (host writes, the conv/CNN tasks) when another rank reads the tiles through
  * starpu_mpi_task_insert, so that it receives the new values instead of its cached copy.
+ * Exchanges and starhalo_stencil_step flush the fields they write themselves.
  * Collective (same point of the task flow on every rank); a no-op with the cache disabled.
  * @retval STARHALO_ERR_INVALID_ARG NULL field
  */

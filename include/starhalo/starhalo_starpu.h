@@ -32,10 +32,11 @@ STARHALO_BEGIN_DECLS
  * call registers on first use (local, not collective); StarPU-MPI receives the tile into it
  * when a task on this rank reads it. The handle is valid until the field is destroyed.
  *
- * StarPU-MPI caches received tiles. starhalo's own writers (exchange unpacks, stencil steps,
- * host writes) are plain tasks on the owner that other ranks do not see: after them, call
+ * StarPU-MPI caches received tiles. starhalo's own writers are plain tasks on the owner that
+ * other ranks do not see; exchanges and starhalo_stencil_step() flush the cache of the
+ * fields they write themselves. After the others (host writes, conv/CNN tasks), call
  * starhalo_field_mpi_flush() (collective) before a remote rank reads the tile again through
- * starpu_mpi_task_insert(); starhalo_stencil_step() does it itself (docs/RUNTIME.md).
+ * starpu_mpi_task_insert() (docs/RUNTIME.md).
  * @retval STARHALO_ERR_INVALID_ARG NULL out
  * @retval STARHALO_ERR_OUT_OF_RANGE part outside [0, nparts), or a remote part of an index
  *         field (index fields are not registered with StarPU-MPI)

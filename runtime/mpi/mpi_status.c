@@ -34,6 +34,33 @@ starhalo_status_t starhalo__mpi_comm_dup_returning(MPI_Comm comm, MPI_Comm *out)
     return STARHALO_OK;
 }
 
+/* Failure path of the agreement (every rank takes it, since all saw the same agreed status):
+ * the lowest rank whose own status is the agreed one broadcasts its message, so a rank that
+ * was fine reports what went wrong and where, not only that something did. */
+static starhalo_status_t share_failure(MPI_Comm comm, starhalo_status_t local,
+                                       starhalo_status_t agreed, const char *what)
+{
+    int rank = 0, size = 1, first = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = local == agreed ? rank : size;
+    int rc = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    char msg[400] = "";
+    if (rc == MPI_SUCCESS && first < size) {
+        if (rank == first)
+            snprintf(msg, sizeof msg, "%s", starhalo_last_error_message());
+        rc = MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, comm);
+    }
+    if (rc != MPI_SUCCESS)
+        return starhalo__mpi_error(rc, "MPI agreeing on %s", what ? what : "a status");
+    if (local != STARHALO_OK)
+        return agreed; /* this rank's own message stays */
+    msg[sizeof msg - 1] = '\0';
+    return starhalo_error_set(agreed, "another rank failed (%s)%s%s: rank %d: %s",
+                              starhalo_err_name(agreed), what ? " checking the " : "",
+                              what ? what : "", first, msg);
+}
+
 starhalo_status_t starhalo__agree_status(MPI_Comm comm, starhalo_status_t local, uint64_t hash,
                                          const char *what)
 {
@@ -45,12 +72,8 @@ starhalo_status_t starhalo__agree_status(MPI_Comm comm, starhalo_status_t local,
     if (rc != MPI_SUCCESS)
         return starhalo__mpi_error(rc, "MPI_Allreduce agreeing on %s", what ? what : "a status");
     const starhalo_status_t agreed = (starhalo_status_t)(-(int64_t)all[0]);
-    if (agreed != STARHALO_OK) {
-        if (local != STARHALO_OK)
-            return agreed; /* this rank's own message stays */
-        return starhalo_error_set(agreed, "another rank failed (%s)%s%s", starhalo_err_name(agreed),
-                                  what ? " checking the " : "", what ? what : "");
-    }
+    if (agreed != STARHALO_OK)
+        return share_failure(comm, local, agreed, what);
     if (all[1] != hash || ~all[2] != hash)
         return starhalo_error_set(STARHALO_ERR_MISMATCH, "ranks passed different %s",
                                   what ? what : "arguments");

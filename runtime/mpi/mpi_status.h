@@ -50,8 +50,9 @@ starhalo_status_t starhalo__mpi_comm_dup_returning(MPI_Comm comm, MPI_Comm *out)
  * the most negative of the ranks' @p local statuses; when all are STARHALO_OK but the ranks
  * passed different @p hash values, STARHALO_ERR_MISMATCH ("ranks passed different <what>").
  * A rank that failed keeps its own message; a rank that was fine gets "another rank failed
- * (<code name>) <what>". Pass the same @p hash everywhere (e.g. 0) to agree on the status
- * alone. @p what may be NULL.
+ * (<code name>) <what>: rank R: <R's message>", R the lowest rank that failed with the agreed
+ * code (one more reduction and a broadcast, on failure only). Pass the same @p hash everywhere
+ * (e.g. 0) to agree on the status alone. @p what may be NULL.
  * @retval STARHALO_ERR_MPI the reduction itself failed (not agreed: MPI is broken then)
  */
 starhalo_status_t starhalo__agree_status(MPI_Comm comm, starhalo_status_t local, uint64_t hash,

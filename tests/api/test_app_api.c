@@ -12,7 +12,8 @@
  * - starpu_mpi_task_insert on starhalo tiles and the application's own data: a task that
  *   writes the application's handle owned by the next rank reads a part's tile (remote on 2+
  *   ranks); StarPU-MPI runs it on that rank and moves the tile; after new values and an
- *   exchange, starhalo_field_mpi_flush, the same remote read sees the new values;
+ *   exchange (which flushes StarPU-MPI's cache of its fields), the same remote read sees the
+ *   new values;
  * - a wrapped user buffer (starhalo_field_wrap, BOX): the exchange fills its ghosts with the
  *   global-index image, border ghosts keep the caller's values, the field never frees it;
  * - bad input: one error on every rank (a NULL tile on one rank only included), no hang. */
@@ -544,12 +545,17 @@ static void mpi_task_insert_on_tiles(void **state)
     CHECK(bad, starhalo_exchange_run(ex) == STARHALO_OK);
     CHECK(bad, starhalo_field_mpi_flush(f) == STARHALO_OK);
     bad += read_all(f, res, vals, np, 0.0, 1.0);
-    /* New values behind StarPU-MPI's back (host writes, then the exchange): after the flush
-     * the remote readers must receive them, not their cached copies. */
+    /* New values behind StarPU-MPI's back (host writes, then the exchange): the exchange
+     * flushes the field's cache itself, so the remote readers receive them, not their cached
+     * copies (without that flush they read the old sums). */
     CHECK(bad, each_tile(f, add_tile, 1000.0, 0.0) == STARHALO_OK);
     CHECK(bad, starhalo_exchange_run(ex) == STARHALO_OK);
-    CHECK(bad, starhalo_field_mpi_flush(f) == STARHALO_OK);
     bad += read_all(f, res, vals, np, 1000.0, 1.0);
+    /* The same with a submitted exchange (its flush comes with the submission). */
+    CHECK(bad, each_tile(f, add_tile, 1000.0, 0.0) == STARHALO_OK);
+    CHECK(bad, starhalo_exchange_submit(ex) == STARHALO_OK);
+    CHECK(bad, starhalo_exchange_wait(ex) == STARHALO_OK);
+    bad += read_all(f, res, vals, np, 2000.0, 1.0);
     /* A task that writes a tile through StarPU-MPI runs on the tile's owner, and StarPU-MPI
      * itself invalidates the readers' cached copies (no flush). */
     for (int p = 0; p < np; p++) {
@@ -558,7 +564,7 @@ static void mpi_task_insert_on_tiles(void **state)
         CHECK(bad, starpu_mpi_task_insert(starhalo_context_comm(g_ctx), &twice_cl, STARPU_RW, h,
                                           0) == 0);
     }
-    bad += read_all(f, res, vals, np, 1000.0, 2.0);
+    bad += read_all(f, res, vals, np, 2000.0, 2.0);
     CHECK(bad, starhalo_context_wait_all(g_ctx) == STARHALO_OK);
     app_data_free(res, vals, np);
     starhalo_exchange_destroy(ex);
