@@ -266,6 +266,15 @@ static int64_t chunk_for(const starhalo_exchange_t *ex, int rank)
  * STARHALO_IN_PLACE_BYTES overrides it (the tests send every message in place with 1). */
 #define IN_PLACE_RUN_BYTES 256
 
+/* Messages of several blocks travel in place only up to this size. Above it Open MPI's
+ * shared-memory transport moves a derived datatype through its fragment pipeline, while a
+ * packed message goes in one single-copy transfer: measured on 4096-wide rows with halo 3
+ * (2 ranks, one node, 49 KiB per channel), in place against the pack copy took 0.015 / 0.024
+ * ms at 2 channels, 0.042 / 0.051 at 4, 0.081 / 0.069 at 8 and 0.165 / 0.112 at 16
+ * (docs/PERFORMANCE.md). One contiguous block always travels in place.
+ * STARHALO_IN_PLACE_MAX_BYTES overrides it. */
+#define IN_PLACE_MAX_BYTES (256 * 1024)
+
 /* The datatype of a message over the tiles themselves, in the copy path's message layout
  * ([field][plane][runs]), in *type with its buffer in *base; 0 if its runs are too short. */
 static int in_place_type(const starhalo_exchange_t *ex, const rt_xpart_t *xp,
@@ -331,12 +340,14 @@ static mx_message_t message(const starhalo_exchange_t *ex, const rt_neighbor_t *
  * tiles): returns 1 with its datatype kept in dp->types, or 0 to copy it. */
 static int in_place_message(const starhalo_exchange_t *ex, const rt_xpart_t *xp, direct_part_t *dp,
                             int is_send, int64_t bytes, const rt_neighbor_t *nb, int64_t run_bytes,
-                            mx_message_t *out)
+                            int64_t max_bytes, mx_message_t *out)
 {
     const starhalo_peer_xfer_t *x = nb->xfer;
+    const int64_t blocks = (int64_t)(is_send ? x->nsend_runs : x->nrecv_runs) * ex->msg_planes;
     MPI_Datatype type;
     void *base;
-    if (starhalo__mx_requests_count(bytes, chunk_for(ex, nb->rank)) != 1 ||
+    if ((blocks > 1 && bytes > max_bytes) ||
+        starhalo__mx_requests_count(bytes, chunk_for(ex, nb->rank)) != 1 ||
         !in_place_type(ex, xp, is_send ? x->send_runs : x->recv_runs,
                        is_send ? x->nsend_runs : x->nrecv_runs,
                        is_send ? x->send_count : x->recv_count, run_bytes, &type, &base))
@@ -413,6 +424,8 @@ static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
     const int in_place_ok = starhalo__env_int64("STARHALO_IN_PLACE", 1, 1) == 1;
     const int64_t run_bytes =
         starhalo__env_int64("STARHALO_IN_PLACE_BYTES", IN_PLACE_RUN_BYTES, INT32_MAX);
+    const int64_t max_bytes =
+        starhalo__env_int64("STARHALO_IN_PLACE_MAX_BYTES", IN_PLACE_MAX_BYTES, INT64_MAX);
     unsigned char in_place[2][xp->nneighbors + 1]; /* [is_send][neighbour] */
     memset(in_place, 0, sizeof in_place);
     for (int i = 0; i <= NOPS; i++) {
@@ -440,7 +453,8 @@ static starhalo_status_t setup_part(starhalo_exchange_t *ex, rt_xpart_t *xp, dir
             char *fwd_buf = is_send ? nb->sendbuf : nb->recvbuf;
             char *rev_buf = is_send ? nb->recvbuf : nb->sendbuf;
             mx_message_t *m = &msgs[RT_FORWARD][nmsgs[RT_FORWARD]++];
-            if (in_place_ok && in_place_message(ex, xp, dp, is_send, fwd, nb, run_bytes, m)) {
+            if (in_place_ok &&
+                in_place_message(ex, xp, dp, is_send, fwd, nb, run_bytes, max_bytes, m)) {
                 in_place[is_send][i] = 1;
                 dp->recv_in_place |= !is_send;
             } else {

@@ -40,7 +40,7 @@ typedef struct hb_options {
     int fp16_allreduce;     /**< --fp16-allreduce, accepted, no effect */
     hb_transport_kind_t transport; /**< --transport (starpu) */
     const char *runtime_transport; /**< --runtime-transport: "auto", "starpu-mpi", "direct" */
-    int call_run;           /**< --call run: starhalo_exchange_run instead of submit + wait */
+    int call_run;           /**< --call run (default): starhalo_exchange_run, not submit + wait */
     int validate;           /**< --validate: refill, exchange once more, check every cell */
     int64_t parts_per_rank; /**< --parts-per-rank (1) */
     const char *csv;        /**< --csv FILE */

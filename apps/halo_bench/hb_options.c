@@ -80,11 +80,11 @@ void hb_options_usage(void)
         "                        starpu: starhalo_exchange (StarPU-MPI tasks); mpi: hand-written\n"
         "                        Irecv/Isend/Waitall reference, one message per neighbour\n"
         "                        (default: starpu)\n"
-        "  --call {submit,run}   with --transport starpu, one timed exchange is: submit =\n"
-        "                        starhalo_exchange_submit + starhalo_exchange_wait (tasks);\n"
-        "                        run = starhalo_exchange_run (blocking: the calling thread\n"
-        "                        exchanges itself when the tiles are idle, else tasks)\n"
-        "                        (default: submit)\n"
+        "  --call {submit,run}   with --transport starpu, one timed exchange is: run =\n"
+        "                        starhalo_exchange_run (blocking: the calling thread\n"
+        "                        exchanges itself when the tiles are idle, else tasks);\n"
+        "                        submit = starhalo_exchange_submit + starhalo_exchange_wait\n"
+        "                        (tasks) (default: run, the faster one: docs/PERFORMANCE.md)\n"
         "  --validate            after the timed loop refill the tiles, exchange once more and\n"
         "                        check every cell (owned and ghost) against the global-index\n"
         "                        oracle; without it only the ghost cells after the timed loop\n"
@@ -244,6 +244,7 @@ static int check_compute(hb_options_t *o, char *err, size_t errlen)
 int hb_options_parse(int argc, char **argv, hb_options_t *o, char *err, size_t errlen)
 {
     *o = (hb_options_t){.image_size = 8,
+                        .call_run = 1,
                         .batch = 1,
                         .halo = 1,
                         .in_channels = 1,
