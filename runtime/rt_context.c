@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hwloc.h>
 
@@ -189,12 +190,28 @@ int64_t starhalo__env_int64(const char *name, int64_t dflt, int64_t max)
  * up the core; while the main thread runs an exchange itself (starhalo_exchange_run), Open MPI
  * yields the core in MPI_Waitall on an oversubscribed node and the spinning worker would keep
  * it for a whole time slice (4 ms measured). So idle workers yield while an inline exchange is
- * in progress, and spin as before otherwise. */
+ * in progress, and spin as before otherwise. With more ranks than cores on the node even the
+ * yields cost (each is a switch between the rank's worker and the threads that exchange:
+ * 4 ranks on 2 cores, 2.0x raw MPI per exchange with yields, 1.29x with 1 ms naps, 1.45x
+ * with 0.3 ms; docs/PERFORMANCE.md): there idle workers nap instead, so a task that becomes
+ * ready during an inline run waits at most one nap. Worker-side parking that the main thread
+ * ends (a condition variable, starpu_pause) measured no better or far worse. */
 static unsigned idle_hook(void *arg)
 {
     const starhalo_context_t *ctx = arg;
-    if (ctx->idle_yield || __atomic_load_n(&ctx->inline_runs, __ATOMIC_RELAXED) > 0)
+    if (__atomic_load_n(&ctx->inline_runs, __ATOMIC_RELAXED) > 0) {
+#ifndef STARHALO_SIMGRID /* a simulated worker must not sleep in real time */
+        if (ctx->inline_nap_us > 0) {
+            const struct timespec nap = {ctx->inline_nap_us / 1000000,
+                                         (ctx->inline_nap_us % 1000000) * 1000};
+            nanosleep(&nap, NULL);
+            return 1;
+        }
+#endif
         sched_yield();
+    } else if (ctx->idle_yield) {
+        sched_yield();
+    }
     return 1;
 }
 
@@ -262,6 +279,8 @@ starhalo_status_t starhalo_context_create(const starhalo_context_conf_t *conf,
     ctx->ncpus = (int)starpu_cpu_worker_get_count();
     starhalo__progress_init(&ctx->progress);
     ctx->idle_yield = starhalo__env_int64("STARHALO_IDLE_YIELD", 0, 1) == 1;
+    ctx->inline_nap_us =
+        starhalo__env_int64("STARHALO_INLINE_NAP_US", ctx->nlocal > ctx->ncores ? 1000 : 0, 100000);
     ctx->idle_hook = starpu_idle_hook_register(idle_hook, ctx);
 
     int *mpi_ub = NULL, flag = 0;

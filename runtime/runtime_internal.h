@@ -129,6 +129,9 @@ struct starhalo_context {
     int idle_hook;   /**< StarPU idle hook id (rt_context.c), -1 if none */
     int inline_runs; /**< exchanges running inline on the calling thread (idle workers yield) */
     int idle_yield;  /**< idle workers always yield (STARHALO_IDLE_YIELD=1) */
+    /** Idle workers sleep this long per poll during inline runs (0: yield); default 1000
+     * with more ranks than cores on the node, STARHALO_INLINE_NAP_US. */
+    long inline_nap_us;
     rt_progress_t progress; /**< MPI progress between packs and unpacks (rt_progress.c) */
     /* Direct transport: messages that leave the node go as chunks of at most chunk_bytes
      * (0: whole), below Open MPI's TCP eager limit, so that no rendezvous handshake waits
