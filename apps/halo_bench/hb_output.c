@@ -87,7 +87,9 @@ int hb_csv_append(const hb_options_t *o, int nranks, int64_t msg_min, int64_t ms
             "num_spatial_parts,ranks,parts_per_rank,dtype,periodic,warmup,iterations,"
             "msg_bytes_min,msg_bytes_max,max_mean_ms,max_median_ms,rank_mean_ms,"
             "rank_median_ms\n");
-    char run_name[64]; /* the column keeps its name: "<runtime transport>+run" */
+    /* The column keeps its name: "<runtime transport>+run" when the timed exchange is
+     * starhalo_exchange_run (with --with-compute the conv layer exchanges, whatever --call). */
+    char run_name[64];
     snprintf(run_name, sizeof run_name, "%s+run", o->runtime_transport);
     double max_mean = 0.0, max_median = 0.0;
     for (int r = 0; r < nranks; r++) {
@@ -99,7 +101,7 @@ int hb_csv_append(const hb_options_t *o, int nranks, int64_t msg_min, int64_t ms
     fprintf(f, "%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,%d,%lld,%lld,%lld,%lld,%.6f,%.6f,",
             hb_transport_name(o->transport),
             o->transport != HB_TRANSPORT_STARPU ? "-"
-            : o->call_run                       ? run_name
+            : o->call_run && !o->with_compute   ? run_name
                                                 : o->runtime_transport,
             starhalo_split_name(o->split), (long long)o->image_size, (long long)o->batch,
             (long long)o->in_channels, (long long)o->halo, (long long)o->nparts, nranks,
