@@ -7,6 +7,7 @@
 #include "plans_internal.h"
 
 #include <limits.h>
+#include <string.h>
 
 starhalo_status_t starhalo_layer_halo(const starhalo_layer_t *layer, int *minus, int *plus)
 {
@@ -67,4 +68,55 @@ void starhalo_layer_output_range(const starhalo_layer_t *layer, int64_t n, int64
     hi = hi > m ? m : hi;
     *out_lo = lo;
     *out_hi = hi < lo ? lo : hi;
+}
+
+starhalo_status_t starhalo_layer_output_regions(const starhalo_layer_t *layer,
+                                                const starhalo_box_t *in_owned,
+                                                const starhalo_box_t *out_owned,
+                                                starhalo_regions_t *out)
+{
+    STARHALO_REQUIRE(in_owned && out_owned && out, STARHALO_ERR_INVALID_ARG,
+                     "layer_output_regions: NULL argument");
+    int minus, plus;
+    STARHALO_CHECK(starhalo_layer_halo(layer, &minus, &plus));
+    memset(out, 0, sizeof *out);
+    const int64_t span = (int64_t)layer->dilation * (layer->kernel - 1);
+    starhalo_box_t in = *out_owned;
+    for (int d = 0; d < 2; d++) {
+        /* o reads o*s - p .. o*s - p + span: inside [lo, hi) iff
+         * o >= ceil((lo + p) / s) and o <= floor((hi - 1 - span + p) / s). */
+        const int64_t lo = ceil_div(in_owned->lo[d] + layer->padding, layer->stride);
+        const int64_t top = in_owned->hi[d] - 1 - span + layer->padding;
+        const int64_t hi = top < 0 ? -ceil_div(-top, layer->stride) + 1 : top / layer->stride + 1;
+        in.lo[d] = lo > out_owned->lo[d] ? lo : out_owned->lo[d];
+        in.hi[d] = hi < out_owned->hi[d] ? hi : out_owned->hi[d];
+    }
+    if (in.hi[0] <= in.lo[0] || in.hi[1] <= in.lo[1]) {
+        out->interior = *out_owned;
+        out->interior.hi[0] = out->interior.lo[0]; /* empty */
+        if (starhalo_box_volume(out_owned) > 0)
+            out->boundary[out->nboundary++] = *out_owned;
+        return STARHALO_OK;
+    }
+    out->interior = in;
+    starhalo_box_t b = *out_owned;
+    /* rows below / above the interior (full width), then columns left / right of it */
+    b.hi[1] = in.lo[1];
+    if (starhalo_box_volume(&b) > 0)
+        out->boundary[out->nboundary++] = b;
+    b = *out_owned;
+    b.lo[1] = in.hi[1];
+    if (starhalo_box_volume(&b) > 0)
+        out->boundary[out->nboundary++] = b;
+    b = in;
+    b.lo[0] = out_owned->lo[0];
+    b.hi[0] = in.lo[0];
+    if (starhalo_box_volume(&b) > 0)
+        out->boundary[out->nboundary++] = b;
+    b = in;
+    b.lo[0] = in.hi[0];
+    b.hi[0] = out_owned->hi[0];
+    if (starhalo_box_volume(&b) > 0)
+        out->boundary[out->nboundary++] = b;
+    return STARHALO_OK;
 }

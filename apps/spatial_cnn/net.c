@@ -1,31 +1,83 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file net.c
- * @brief spatial_cnn's distributed network over starhalo: x -conv1-> z1 -ReLU-> a1 -conv2-> y,
- * loss = 0.5 * sum((y - t)^2). Forward exchanges pad x and a1 with their neighbours' cells;
- * backward reverse exchanges (SUM) send the ghost gradients of dx and da1 to their owners.
+ * @brief spatial_cnn's distributed network over starhalo, built from a netfile.h layer list.
+ * Every image activation and its gradient is a field; a conv or pool layer's output field is
+ * decomposed by starhalo_layer_output_decomp of its input's (strided layers shrink the parts,
+ * uneven splits allowed), and every field gets the halo its consumers need. Forward exchanges
+ * pad the inputs of conv / pool layers, reverse exchanges (SUM) send their ghost gradients
+ * back. After gap, the N x C features, fc and the loss are replicated host arrays.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spatial_cnn.h"
 
-enum { F_X, F_Z1, F_A1, F_Y, F_T, F_DY, F_DA1, F_DX, NFIELDS };
+/** One activation: the input of layer l is act[l], its output act[l + 1]. */
+typedef struct act {
+    starhalo_decomp_t *dec;   /**< image activations only */
+    starhalo_field_t *f, *g;  /**< value and gradient; may alias the previous act's */
+    starhalo_exchange_t *exf; /**< forward exchange of f (a conv / pool reads it) */
+    starhalo_exchange_t *exg; /**< reverse exchange of g */
+    int own_f, own_g;
+    double *flat, *dflat; /**< flat activations (after gap): N x C, every rank */
+} act_t;
+
+/** One layer's runtime objects. */
+typedef struct layer_rt {
+    starhalo_cnn_conv_t *conv;
+    starhalo_cnn_pool_t *pool;
+    starhalo_cnn_bn_t *bn;
+    starhalo_field_t *gacc; /**< save: the gradient its add sent back */
+} layer_rt_t;
 
 struct cnn_net {
     starhalo_context_t *ctx;
     cnn_opts_t o;
-    starhalo_decomp_t *dec[3]; /**< per channel count C0, C1, C2; halo 1, BOX */
-    starhalo_field_t *f[NFIELDS];
-    starhalo_exchange_t *ex_x, *ex_a1, *ex_da1, *ex_dx;
-    starhalo_cnn_conv_t *conv[2];
-    float *w[2];
-    double *gw[2];
-    int64_t nw[2];
+    const cnn_netdesc_t *d;
+    int n; /**< layers */
+    act_t *a;
+    layer_rt_t *l;
+    starhalo_field_t *target; /**< MSE nets */
+    int64_t nparams;
+    int64_t off[CNN_MAX_LAYERS][CNN_MAX_PARAMS];
+    float *p, *v; /**< parameters and momentum buffer */
+    double *grad;
 };
 
-/* Which decomposition (channel count) each field uses. */
-static const int field_layer[NFIELDS] = {0, 1, 1, 2, 2, 2, 1, 0};
+void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, int halo, starhalo_decomp_desc_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->ndims = 2;
+    d->extent[0] = d->extent[1] = o->train.size;
+    d->extent[2] = 1;
+    d->batch = o->train.batch;
+    d->channels = channels;
+    d->split = o->split;
+    d->nparts = o->parts;
+    for (int k = 0; k < 4; k++)
+        d->halo[k] = halo;
+    d->shape = STARHALO_STENCIL_BOX;
+}
+
+/* The sliding window of a conv / pool layer; identity for the others. */
+static starhalo_layer_t window(const cnn_layer_desc_t *ld)
+{
+    starhalo_layer_t w = {1, 1, 1, 0};
+    if (ld->op == CNN_CONV || ld->op == CNN_MAXPOOL || ld->op == CNN_AVGPOOL) {
+        w.kernel = ld->kernel;
+        w.stride = ld->stride;
+        w.padding = ld->pad;
+        w.dilation = ld->op == CNN_CONV ? ld->dilation : 1;
+    }
+    return w;
+}
+
+static int is_window(const cnn_layer_desc_t *ld)
+{
+    return ld->op == CNN_CONV || ld->op == CNN_MAXPOOL || ld->op == CNN_AVGPOOL;
+}
 
 /* Fill the owned cells of every local part of @p f with gen(n, c, y, x). */
 static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t, int64_t, int64_t))
@@ -53,19 +105,184 @@ static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t
     return STARHALO_OK;
 }
 
-void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, starhalo_decomp_desc_t *d)
+/* Do two decompositions own the same boxes (same tiles up to halos and channels)? */
+static int same_boxes(const starhalo_decomp_t *a, const starhalo_decomp_t *b)
 {
-    memset(d, 0, sizeof *d);
-    d->ndims = 2;
-    d->extent[0] = d->extent[1] = o->size;
-    d->extent[2] = 1;
-    d->batch = o->batch;
-    d->channels = channels;
-    d->split = o->split;
-    d->nparts = o->parts;
-    for (int k = 0; k < 4; k++)
-        d->halo[k] = 1;
-    d->shape = STARHALO_STENCIL_BOX;
+    const int np = starhalo_decomp_num_parts(a);
+    if (np != starhalo_decomp_num_parts(b))
+        return 0;
+    for (int p = 0; p < np; p++) {
+        const starhalo_box_t x = starhalo_decomp_owned_box(a, p), y = starhalo_decomp_owned_box(b, p);
+        if (memcmp(&x, &y, sizeof x) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Decompositions: first without halos, to group the activations that own the same boxes;
+ * then every activation of a group gets the largest halo any consumer of the group needs
+ * (ReLU, BN, add read one field's tile with another's geometry: equal tiles).
+ */
+static starhalo_status_t make_decomps(cnn_net_t *net)
+{
+    const cnn_netdesc_t *d = net->d;
+    int nimg = 0; /* image activations act[0 .. nimg - 1] */
+    while (nimg <= net->n && (nimg == 0 || !d->layers[nimg - 1].flat_out))
+        nimg++;
+    starhalo_decomp_t **bare = calloc((size_t)nimg, sizeof *bare);
+    int *group = calloc((size_t)nimg, sizeof *group);
+    int(*halo)[4] = calloc((size_t)nimg, sizeof *halo);
+    starhalo_status_t rc = bare && group && halo
+                               ? STARHALO_OK
+                               : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "net decompositions");
+    for (int i = 0; i < nimg && rc == STARHALO_OK; i++) {
+        const int64_t ch = i == 0 ? d->layers[0].in_c : d->layers[i - 1].out_c;
+        if (i == 0) {
+            starhalo_decomp_desc_t dd;
+            cnn_decomp_desc(&net->o, ch, 0, &dd);
+            rc = starhalo_decomp_create(&dd, &bare[0]);
+        } else {
+            const starhalo_layer_t w = window(&d->layers[i - 1]);
+            rc = starhalo_layer_output_decomp(bare[i - 1], &w, ch, NULL, STARHALO_STENCIL_BOX,
+                                              &bare[i]);
+        }
+        group[i] = i;
+        for (int j = 0; j < i && rc == STARHALO_OK; j++)
+            if (same_boxes(bare[j], bare[i])) {
+                group[i] = group[j];
+                break;
+            }
+    }
+    /* The halo a consumer needs, per group (layer i reads act[i]). */
+    for (int i = 0; i < nimg && i < net->n && rc == STARHALO_OK; i++) {
+        if (!is_window(&d->layers[i]))
+            continue;
+        const starhalo_layer_t w = window(&d->layers[i]);
+        int minus = 0, plus = 0;
+        rc = starhalo_layer_halo(&w, &minus, &plus);
+        for (int k = 0; k < 2; k++) {
+            int *h = halo[group[i]];
+            h[2 * k] = h[2 * k] > minus ? h[2 * k] : minus;
+            h[2 * k + 1] = h[2 * k + 1] > plus ? h[2 * k + 1] : plus;
+        }
+    }
+    for (int i = 0; i < nimg && rc == STARHALO_OK; i++) {
+        const int64_t ch = i == 0 ? d->layers[0].in_c : d->layers[i - 1].out_c;
+        int h[2 * STARHALO_MAX_DIMS] = {0};
+        memcpy(h, halo[group[i]], sizeof halo[0]);
+        const starhalo_layer_t id = {1, 1, 1, 0};
+        rc = starhalo_layer_output_decomp(bare[i], &id, ch, h, STARHALO_STENCIL_BOX,
+                                          &net->a[i].dec);
+    }
+    for (int i = 0; bare && i < nimg; i++)
+        starhalo_decomp_destroy(bare[i]);
+    free(bare), free(group), free(halo);
+    return rc;
+}
+
+static starhalo_status_t new_field(cnn_net_t *net, const starhalo_decomp_t *dec,
+                                   starhalo_field_t **f)
+{
+    return starhalo_field_create(net->ctx, dec, NULL, STARHALO_FLOAT32, f);
+}
+
+/* Fields: a layer that only reads and rewrites cells (save, add, ReLU) shares its input's
+ * gradient field with its output's (in-place backward), save its value field too. */
+static starhalo_status_t make_fields(cnn_net_t *net)
+{
+    const cnn_netdesc_t *d = net->d;
+    for (int i = 0; i <= net->n; i++) {
+        act_t *a = &net->a[i];
+        if (!a->dec)
+            break;
+        if (i > 0 && d->layers[i - 1].op == CNN_SAVE)
+            a->f = net->a[i - 1].f;
+        else {
+            STARHALO_CHECK(new_field(net, a->dec, &a->f));
+            a->own_f = 1;
+        }
+    }
+    for (int i = net->n; i >= 0; i--) {
+        act_t *a = &net->a[i];
+        if (!a->dec)
+            continue;
+        const cnn_op_t op = i < net->n ? d->layers[i].op : CNN_RELU;
+        if (i < net->n && net->a[i + 1].g && (op == CNN_RELU || op == CNN_SAVE || op == CNN_ADD))
+            a->g = net->a[i + 1].g;
+        else {
+            STARHALO_CHECK(new_field(net, a->dec, &a->g));
+            a->own_g = 1;
+        }
+    }
+    /* Exchanges of the fields a conv / pool reads and of their gradients. */
+    for (int i = 0; i < net->n; i++) {
+        if (!is_window(&d->layers[i]))
+            continue;
+        act_t *a = &net->a[i];
+        if (i > 0 && net->a[i - 1].f == a->f && net->a[i - 1].exf)
+            a->exf = net->a[i - 1].exf;
+        else
+            STARHALO_CHECK(
+                starhalo_exchange_create(net->ctx, &a->f, 1, STARHALO_TRANSPORT_DEFAULT, &a->exf));
+        STARHALO_CHECK(
+            starhalo_exchange_create(net->ctx, &a->g, 1, STARHALO_TRANSPORT_DEFAULT, &a->exg));
+    }
+    return STARHALO_OK;
+}
+
+static starhalo_status_t make_layers(cnn_net_t *net)
+{
+    const cnn_netdesc_t *d = net->d;
+    for (int i = 0; i < net->n; i++) {
+        const cnn_layer_desc_t *ld = &d->layers[i];
+        act_t *in = &net->a[i], *out = &net->a[i + 1];
+        layer_rt_t *lr = &net->l[i];
+        const starhalo_layer_t w = window(ld);
+        switch (ld->op) {
+        case CNN_CONV:
+            STARHALO_CHECK(starhalo_cnn_conv_create(net->ctx, in->f, in->exf, out->f, out->g,
+                                                    in->g, in->exg, &w, net->p + net->off[i][0],
+                                                    &lr->conv));
+            if (ld->bias)
+                STARHALO_CHECK(starhalo_cnn_conv_set_bias(lr->conv, net->p + net->off[i][1]));
+            STARHALO_CHECK(starhalo_cnn_conv_set_mode(lr->conv, net->o.mode));
+            break;
+        case CNN_MAXPOOL:
+        case CNN_AVGPOOL:
+            STARHALO_CHECK(starhalo_cnn_pool_create(
+                net->ctx, ld->op == CNN_MAXPOOL ? STARHALO_POOL_MAX : STARHALO_POOL_AVG, in->f,
+                in->exf, out->f, out->g, in->g, in->exg, &w, &lr->pool));
+            break;
+        case CNN_BN:
+            STARHALO_CHECK(starhalo_cnn_bn_create(net->ctx, in->f, out->f, out->g, in->g,
+                                                  net->o.train.bn_eps, &lr->bn));
+            break;
+        case CNN_SAVE:
+            STARHALO_CHECK(new_field(net, in->dec, &lr->gacc));
+            break;
+        case CNN_GAP:
+            out->flat = calloc((size_t)(net->o.train.batch * ld->in_c), sizeof(double));
+            out->dflat = calloc((size_t)(net->o.train.batch * ld->in_c), sizeof(double));
+            STARHALO_REQUIRE(out->flat && out->dflat, STARHALO_ERR_NO_MEMORY, "gap features");
+            break;
+        case CNN_FC:
+            out->flat = calloc((size_t)(net->o.train.batch * ld->nclasses), sizeof(double));
+            out->dflat = calloc((size_t)(net->o.train.batch * ld->nclasses), sizeof(double));
+            STARHALO_REQUIRE(out->flat && out->dflat, STARHALO_ERR_NO_MEMORY, "fc output");
+            break;
+        default:
+            break;
+        }
+    }
+    /* An add's two inputs must have the same tiles. */
+    for (int i = 0; i < net->n; i++)
+        if (d->layers[i].op == CNN_ADD)
+            STARHALO_REQUIRE(same_boxes(net->a[i].dec, net->a[d->layers[i].save_index].dec),
+                             STARHALO_ERR_INVALID_ARG,
+                             "layer %d (add %s): the saved activation is split differently", i,
+                             d->layers[i].name);
+    return STARHALO_OK;
 }
 
 starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, cnn_net_t **out)
@@ -76,39 +293,41 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
         return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create");
     net->ctx = ctx;
     net->o = *o;
+    net->d = o->net;
+    net->n = o->net->nlayers;
     *out = net; /* cnn_net_destroy frees a partly built net */
-    for (int l = 0; l < 3; l++) {
-        starhalo_decomp_desc_t d;
-        cnn_decomp_desc(o, o->ch[l], &d);
-        STARHALO_CHECK(starhalo_decomp_create(&d, &net->dec[l]));
+    net->a = calloc((size_t)net->n + 1, sizeof *net->a);
+    net->l = calloc((size_t)net->n, sizeof *net->l);
+    STARHALO_REQUIRE(net->a && net->l, STARHALO_ERR_NO_MEMORY, "cnn_net_create");
+    for (int i = 0; i < net->n; i++) {
+        const char *names[CNN_MAX_PARAMS];
+        int64_t counts[CNN_MAX_PARAMS];
+        const int np = cnn_layer_params(&net->d->layers[i], names, counts);
+        for (int p = 0; p < np; p++) {
+            net->off[i][p] = net->nparams;
+            net->nparams += counts[p];
+        }
     }
-    for (int i = 0; i < NFIELDS; i++)
-        STARHALO_CHECK(starhalo_field_create(ctx, net->dec[field_layer[i]], NULL, STARHALO_FLOAT32,
-                                             &net->f[i]));
-    starhalo_exchange_t **ex[4] = {&net->ex_x, &net->ex_a1, &net->ex_da1, &net->ex_dx};
-    const int exf[4] = {F_X, F_A1, F_DA1, F_DX};
-    for (int i = 0; i < 4; i++)
-        STARHALO_CHECK(
-            starhalo_exchange_create(ctx, &net->f[exf[i]], 1, STARHALO_TRANSPORT_DEFAULT, ex[i]));
-    STARHALO_CHECK(fill(net->f[F_X], cnn_input));
-    STARHALO_CHECK(fill(net->f[F_T], cnn_target));
-    for (int l = 0; l < 2; l++) {
-        net->nw[l] = o->ch[l + 1] * o->ch[l] * 9;
-        net->w[l] = malloc(sizeof(float) * (size_t)net->nw[l]);
-        net->gw[l] = malloc(sizeof(double) * (size_t)net->nw[l]);
-        if (!net->w[l] || !net->gw[l])
-            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_net_create: weights");
+    net->p = malloc(sizeof(float) * (size_t)(net->nparams + 1));
+    net->v = calloc((size_t)net->nparams + 1, sizeof(float));
+    net->grad = calloc((size_t)net->nparams + 1, sizeof(double));
+    STARHALO_REQUIRE(net->p && net->v && net->grad, STARHALO_ERR_NO_MEMORY, "parameters");
+    for (int i = 0; i < net->n; i++) {
+        const char *names[CNN_MAX_PARAMS];
+        int64_t counts[CNN_MAX_PARAMS];
+        const int np = cnn_layer_params(&net->d->layers[i], names, counts);
+        for (int p = 0; p < np; p++)
+            for (int64_t k = 0; k < counts[p]; k++)
+                net->p[net->off[i][p] + k] = cnn_param_init(net->d, i, p, k);
     }
-    cnn_init_weights(o, net->w[0], net->w[1]);
-    const starhalo_layer_t l3 = {3, 1, 1, 1};
-    STARHALO_CHECK(starhalo_cnn_conv_create(ctx, net->f[F_X], net->ex_x, net->f[F_Z1],
-                                            net->f[F_DA1], net->f[F_DX], net->ex_dx, &l3, net->w[0],
-                                            &net->conv[0]));
-    STARHALO_CHECK(starhalo_cnn_conv_create(ctx, net->f[F_A1], net->ex_a1, net->f[F_Y],
-                                            net->f[F_DY], net->f[F_DA1], net->ex_da1, &l3,
-                                            net->w[1], &net->conv[1]));
-    for (int l = 0; l < 2; l++)
-        STARHALO_CHECK(starhalo_cnn_conv_set_mode(net->conv[l], o->mode));
+    STARHALO_CHECK(make_decomps(net));
+    STARHALO_CHECK(make_fields(net));
+    STARHALO_CHECK(make_layers(net));
+    STARHALO_CHECK(fill(net->a[0].f, cnn_data_input));
+    if (!net->d->classify) {
+        STARHALO_CHECK(new_field(net, net->a[net->n].dec, &net->target));
+        STARHALO_CHECK(fill(net->target, cnn_data_target));
+    }
     return STARHALO_OK;
 }
 
@@ -116,26 +335,37 @@ void cnn_net_destroy(cnn_net_t *net)
 {
     if (!net)
         return;
-    for (int l = 0; l < 2; l++) {
-        starhalo_cnn_conv_destroy(net->conv[l]);
-        free(net->w[l]);
-        free(net->gw[l]);
+    for (int i = 0; net->l && i < net->n; i++) {
+        starhalo_cnn_conv_destroy(net->l[i].conv);
+        starhalo_cnn_pool_destroy(net->l[i].pool);
+        starhalo_cnn_bn_destroy(net->l[i].bn);
     }
-    starhalo_exchange_destroy(net->ex_x);
-    starhalo_exchange_destroy(net->ex_a1);
-    starhalo_exchange_destroy(net->ex_da1);
-    starhalo_exchange_destroy(net->ex_dx);
-    for (int i = 0; i < NFIELDS; i++)
-        starhalo_field_destroy(net->f[i]);
-    for (int l = 0; l < 3; l++)
-        starhalo_decomp_destroy(net->dec[l]);
+    for (int i = 0; net->a && i <= net->n; i++) {
+        act_t *a = &net->a[i];
+        if (a->exf && !(i > 0 && net->a[i - 1].exf == a->exf))
+            starhalo_exchange_destroy(a->exf);
+        starhalo_exchange_destroy(a->exg);
+    }
+    for (int i = 0; net->l && i < net->n; i++)
+        starhalo_field_destroy(net->l[i].gacc);
+    starhalo_field_destroy(net->target);
+    for (int i = 0; net->a && i <= net->n; i++) {
+        act_t *a = &net->a[i];
+        if (a->own_f)
+            starhalo_field_destroy(a->f);
+        if (a->own_g)
+            starhalo_field_destroy(a->g);
+        starhalo_decomp_destroy(a->dec);
+        free(a->flat), free(a->dflat);
+    }
+    free(net->a), free(net->l), free(net->p), free(net->v), free(net->grad);
     free(net);
 }
 
-/* dy = y - t on owned cells; returns this rank's 0.5 * sum(dy^2) (parts in order). */
-static starhalo_status_t loss_grad(cnn_net_t *net, double *local)
+/* MSE: dy = y - t on owned cells; returns this rank's 0.5 * sum(dy^2) (parts in order). */
+static starhalo_status_t mse_grad(cnn_net_t *net, double *local)
 {
-    starhalo_field_t *fy = net->f[F_Y], *ft = net->f[F_T], *fd = net->f[F_DY];
+    starhalo_field_t *fy = net->a[net->n].f, *ft = net->target, *fd = net->a[net->n].g;
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(fy));
     int parts[256];
     const int n = starhalo_field_local_parts(fy, parts);
@@ -165,53 +395,247 @@ static starhalo_status_t loss_grad(cnn_net_t *net, double *local)
     return STARHALO_OK;
 }
 
+/* fc forward on the replicated features: out[n][k] = b[k] + sum_c W[k][c] in[n][c]. */
+static void fc_forward(const cnn_net_t *net, int l)
+{
+    const cnn_layer_desc_t *ld = &net->d->layers[l];
+    const float *w = net->p + net->off[l][0], *b = net->p + net->off[l][1];
+    const double *in = net->a[l].flat;
+    double *out = net->a[l + 1].flat;
+    for (int64_t n = 0; n < net->o.train.batch; n++)
+        for (int k = 0; k < ld->nclasses; k++) {
+            double s = b[k];
+            for (int64_t c = 0; c < ld->in_c; c++)
+                s += (double)w[k * ld->in_c + c] * in[n * ld->in_c + c];
+            out[n * ld->nclasses + k] = s;
+        }
+}
+
+static void fc_backward(cnn_net_t *net, int l)
+{
+    const cnn_layer_desc_t *ld = &net->d->layers[l];
+    const float *w = net->p + net->off[l][0];
+    double *gw = net->grad + net->off[l][0], *gb = net->grad + net->off[l][1];
+    const double *in = net->a[l].flat, *dout = net->a[l + 1].dflat;
+    double *din = net->a[l].dflat;
+    const int64_t N = net->o.train.batch, C = ld->in_c;
+    for (int k = 0; k < ld->nclasses; k++) {
+        double sb = 0.0;
+        for (int64_t n = 0; n < N; n++)
+            sb += dout[n * ld->nclasses + k];
+        gb[k] = sb;
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0.0;
+            for (int64_t n = 0; n < N; n++)
+                s += dout[n * ld->nclasses + k] * in[n * C + c];
+            gw[k * C + c] = s;
+        }
+    }
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0.0;
+            for (int k = 0; k < ld->nclasses; k++)
+                s += (double)w[k * C + c] * dout[n * ld->nclasses + k];
+            din[n * C + c] = s;
+        }
+}
+
+/* Mean over the batch of softmax cross-entropy of the logits act[l]; dlogits into dflat. */
+static double softmax_ce(cnn_net_t *net, int l)
+{
+    const int K = (int)net->d->layers[l].in_c;
+    const int64_t N = net->o.train.batch;
+    const double *z = net->a[l].flat;
+    double *dz = net->a[l].dflat, loss = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        double m = z[n * K];
+        for (int k = 1; k < K; k++)
+            m = fmax(m, z[n * K + k]);
+        double s = 0.0;
+        for (int k = 0; k < K; k++)
+            s += exp(z[n * K + k] - m);
+        const int label = cnn_data_label(n, K);
+        loss += (log(s) + m - z[n * K + label]) / (double)N;
+        for (int k = 0; k < K; k++)
+            dz[n * K + k] = (exp(z[n * K + k] - m) / s - (k == label)) / (double)N;
+    }
+    return loss;
+}
+
+static starhalo_status_t forward(cnn_net_t *net, double *loss)
+{
+    const cnn_netdesc_t *d = net->d;
+    for (int i = 0; i < net->n; i++) {
+        const cnn_layer_desc_t *ld = &d->layers[i];
+        act_t *in = &net->a[i], *out = &net->a[i + 1];
+        layer_rt_t *lr = &net->l[i];
+        switch (ld->op) {
+        case CNN_CONV:
+            STARHALO_CHECK(starhalo_cnn_conv_forward(lr->conv));
+            break;
+        case CNN_MAXPOOL:
+        case CNN_AVGPOOL:
+            STARHALO_CHECK(starhalo_cnn_pool_forward(lr->pool));
+            break;
+        case CNN_BN:
+            STARHALO_CHECK(starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0],
+                                                   net->p + net->off[i][1]));
+            break;
+        case CNN_RELU:
+            STARHALO_CHECK(starhalo_cnn_relu(in->f, out->f));
+            break;
+        case CNN_SAVE:
+            break;
+        case CNN_ADD:
+            STARHALO_CHECK(starhalo_cnn_add(in->f, net->a[ld->save_index].f, out->f));
+            break;
+        case CNN_GAP:
+            STARHALO_CHECK(starhalo_cnn_gap_forward(net->ctx, in->f, out->flat));
+            break;
+        case CNN_FC:
+            fc_forward(net, i);
+            break;
+        case CNN_SOFTMAX_CE:
+            *loss = softmax_ce(net, i);
+            break;
+        }
+    }
+    if (!d->classify) {
+        double local = 0.0;
+        STARHALO_CHECK(mse_grad(net, &local));
+        MPI_Comm comm = starhalo_context_comm(net->ctx);
+        STARHALO_REQUIRE(MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) ==
+                             MPI_SUCCESS,
+                         STARHALO_ERR_MPI, "loss MPI_Allreduce");
+    }
+    return STARHALO_OK;
+}
+
+static starhalo_status_t backward(cnn_net_t *net)
+{
+    const cnn_netdesc_t *d = net->d;
+    for (int i = net->n - 1; i >= 0; i--) {
+        const cnn_layer_desc_t *ld = &d->layers[i];
+        act_t *in = &net->a[i], *out = &net->a[i + 1];
+        layer_rt_t *lr = &net->l[i];
+        switch (ld->op) {
+        case CNN_CONV:
+            STARHALO_CHECK(starhalo_cnn_conv_backward(lr->conv));
+            break;
+        case CNN_MAXPOOL:
+        case CNN_AVGPOOL:
+            STARHALO_CHECK(starhalo_cnn_pool_backward(lr->pool));
+            break;
+        case CNN_BN:
+            STARHALO_CHECK(starhalo_cnn_bn_backward(lr->bn, net->grad + net->off[i][0],
+                                                    net->grad + net->off[i][1]));
+            break;
+        case CNN_RELU: /* in place: in->g is out->g */
+            STARHALO_CHECK(starhalo_cnn_relu_backward(in->f, out->g));
+            break;
+        case CNN_SAVE: /* the gradient through the residual branch joins here */
+            STARHALO_CHECK(starhalo_cnn_add(out->g, lr->gacc, out->g));
+            break;
+        case CNN_ADD: /* in->g is out->g; the saved activation gets a copy */
+            STARHALO_CHECK(starhalo_cnn_copy(out->g, net->l[ld->save_index].gacc));
+            break;
+        case CNN_GAP:
+            STARHALO_CHECK(starhalo_cnn_gap_backward(in->g, out->dflat));
+            break;
+        case CNN_FC:
+            fc_backward(net, i);
+            break;
+        case CNN_SOFTMAX_CE:
+            break; /* the forward pass left dlogits */
+        }
+    }
+    /* The conv gradients last: each sum waits for its layer's tasks. */
+    for (int i = 0; i < net->n; i++)
+        if (d->layers[i].op == CNN_CONV) {
+            STARHALO_CHECK(
+                starhalo_cnn_conv_grad_weights(net->l[i].conv, net->grad + net->off[i][0]));
+            if (d->layers[i].bias)
+                STARHALO_CHECK(
+                    starhalo_cnn_conv_grad_bias(net->l[i].conv, net->grad + net->off[i][1]));
+        }
+    return STARHALO_OK;
+}
+
+/* Push the replicated parameters into the layers that hold copies. */
+static starhalo_status_t push_params(cnn_net_t *net)
+{
+    for (int i = 0; i < net->n; i++)
+        if (net->d->layers[i].op == CNN_CONV) {
+            STARHALO_CHECK(starhalo_cnn_conv_set_weights(net->l[i].conv, net->p + net->off[i][0]));
+            if (net->d->layers[i].bias)
+                STARHALO_CHECK(
+                    starhalo_cnn_conv_set_bias(net->l[i].conv, net->p + net->off[i][1]));
+        }
+    return STARHALO_OK;
+}
+
+int64_t cnn_net_output_count(const cnn_net_t *net)
+{
+    /* classify: the logits are fc's output, the input of the last layer (softmax_ce) */
+    const cnn_layer_desc_t *ol = &net->d->layers[net->d->classify ? net->n - 2 : net->n - 1];
+    return net->o.train.batch * ol->out_c * ol->out_h * ol->out_w;
+}
+
 starhalo_status_t cnn_net_step(cnn_net_t *net, int gather, cnn_step_out_t *out)
 {
-    starhalo_cnn_conv_t **cv = net->conv;
-    STARHALO_CHECK(starhalo_cnn_conv_forward(cv[0]));
-    STARHALO_CHECK(starhalo_cnn_relu(net->f[F_Z1], net->f[F_A1]));
-    STARHALO_CHECK(starhalo_cnn_conv_forward(cv[1]));
-    double local = 0.0;
-    STARHALO_CHECK(loss_grad(net, &local));
-    /* backward: conv2 (dW2, da1 with ghost gradients routed back), ReLU, conv1 (dW1, dx) */
-    STARHALO_CHECK(starhalo_cnn_conv_backward(cv[1]));
-    STARHALO_CHECK(starhalo_cnn_relu_backward(net->f[F_Z1], net->f[F_DA1]));
-    STARHALO_CHECK(starhalo_cnn_conv_backward(cv[0]));
-    MPI_Comm comm = starhalo_context_comm(net->ctx);
-    STARHALO_REQUIRE(MPI_Allreduce(&local, &out->loss, 1, MPI_DOUBLE, MPI_SUM, comm) == MPI_SUCCESS,
-                     STARHALO_ERR_MPI, "loss MPI_Allreduce");
-    for (int l = 0; l < 2; l++) {
-        STARHALO_CHECK(starhalo_cnn_conv_grad_weights(cv[l], net->gw[l]));
-        if (out->gw1 && l == 0)
-            memcpy(out->gw1, net->gw[0], sizeof(double) * (size_t)net->nw[0]);
-        if (out->gw2 && l == 1)
-            memcpy(out->gw2, net->gw[1], sizeof(double) * (size_t)net->nw[1]);
-    }
+    STARHALO_CHECK(forward(net, &out->loss));
+    STARHALO_CHECK(backward(net));
+    if (out->grad)
+        memcpy(out->grad, net->grad, sizeof(double) * (size_t)net->nparams);
     if (gather) {
-        STARHALO_CHECK(starhalo_field_gather(net->ctx, net->f[F_Y], 0, out->y));
-        STARHALO_CHECK(starhalo_field_gather(net->ctx, net->f[F_DX], 0, out->dx));
+        if (net->d->classify) {
+            const double *z = net->a[net->n - 1].flat;
+            for (int64_t k = 0; out->output && k < cnn_net_output_count(net); k++)
+                out->output[k] = (float)z[k];
+        } else
+            STARHALO_CHECK(starhalo_field_gather(net->ctx, net->a[net->n].f, 0, out->output));
+        STARHALO_CHECK(starhalo_field_gather(net->ctx, net->a[0].g, 0, out->dx));
     }
-    /* SGD: every rank has the same gradient bits, so the same weights. */
-    for (int l = 0; l < 2; l++) {
-        for (int64_t i = 0; i < net->nw[l]; i++)
-            net->w[l][i] = (float)(net->w[l][i] - net->o.lr * net->gw[l][i]);
-        STARHALO_CHECK(starhalo_cnn_conv_set_weights(cv[l], net->w[l]));
+    /* SGD with momentum (PyTorch's): v = momentum * v + g, w -= lr * v. Every rank has the
+     * same gradient bits, so the same parameters. */
+    const double lr = net->o.train.lr, mu = net->o.train.momentum;
+    for (int64_t k = 0; k < net->nparams; k++) {
+        net->v[k] = (float)(mu * (double)net->v[k] + net->grad[k]);
+        net->p[k] = (float)((double)net->p[k] - lr * (double)net->v[k]);
     }
-    return STARHALO_OK;
+    return push_params(net);
 }
 
-starhalo_status_t cnn_net_weights(cnn_net_t *net, float *w1, float *w2)
+int64_t cnn_net_param_count(const cnn_net_t *net)
 {
-    STARHALO_CHECK(starhalo_cnn_conv_get_weights(net->conv[0], w1));
-    return starhalo_cnn_conv_get_weights(net->conv[1], w2);
+    return net->nparams;
 }
 
-starhalo_status_t cnn_net_set_weights(cnn_net_t *net, const float *w1, const float *w2)
+int64_t cnn_net_param_offset(const cnn_net_t *net, int l, int p)
 {
-    const float *w[2] = {w1, w2};
-    for (int l = 0; l < 2; l++) {
-        memcpy(net->w[l], w[l], sizeof(float) * (size_t)net->nw[l]);
-        STARHALO_CHECK(starhalo_cnn_conv_set_weights(net->conv[l], net->w[l]));
-    }
-    return STARHALO_OK;
+    return net->off[l][p];
+}
+
+void cnn_net_params(const cnn_net_t *net, float *params, float *velocity)
+{
+    if (params)
+        memcpy(params, net->p, sizeof(float) * (size_t)net->nparams);
+    if (velocity)
+        memcpy(velocity, net->v, sizeof(float) * (size_t)net->nparams);
+}
+
+starhalo_status_t cnn_net_set_params(cnn_net_t *net, const float *params, const float *velocity)
+{
+    memcpy(net->p, params, sizeof(float) * (size_t)net->nparams);
+    if (velocity)
+        memcpy(net->v, velocity, sizeof(float) * (size_t)net->nparams);
+    else
+        memset(net->v, 0, sizeof(float) * (size_t)net->nparams);
+    return push_params(net);
+}
+
+starhalo_status_t cnn_net_gather_input(cnn_net_t *net, int target, float *global)
+{
+    STARHALO_REQUIRE(!target || net->target, STARHALO_ERR_INVALID_ARG, "the net has no target");
+    return starhalo_field_gather(net->ctx, target ? net->target : net->a[0].f, 0, global);
 }

@@ -2,7 +2,9 @@
 /**
  * @file codelet_conv2d_bwd_data.c
  * @brief conv2d backward data codelet: the gradient of a whole ghosted input tile from the
- * output gradient of a region (starhalo_kern_conv2d_bwd_data_cpu / _cuda).
+ * output gradient of a region: oneDNN's backward data on a CPU
+ * (starhalo_kern_conv2d_bwd_data_dnnl), the per-cell kernel on CUDA
+ * (starhalo_kern_conv2d_bwd_data_cuda).
  */
 #include "codelets_cnn.h"
 
@@ -22,8 +24,8 @@ static void bwd_data(void *buffers[], const starhalo__conv_bwd_args_t *a, void *
 #endif
     (void)stream;
     starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_data_cpu(&a->out_tile, grad_out, w, &a->layer,
-                                                          &a->in_tile, grad_in, &a->region));
+                        starhalo_kern_conv2d_bwd_data_dnnl(&a->out_tile, grad_out, w, &a->layer,
+                                                           &a->in_tile, grad_in, &a->region));
 }
 
 static void bwd_data_cpu(void *buffers[], void *cl_arg)

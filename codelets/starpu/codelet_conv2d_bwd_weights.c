@@ -2,7 +2,8 @@
 /**
  * @file codelet_conv2d_bwd_weights.c
  * @brief conv2d backward weights codelet: one part's weight gradient (double) from its input
- * tile and the output gradient of its region (starhalo_kern_conv2d_bwd_weights_cpu / _cuda).
+ * tile and the output gradient of its region: oneDNN's backward weights on a CPU
+ * (starhalo_kern_conv2d_bwd_weights_dnnl), the per-tap kernel on CUDA (_cuda).
  */
 #include "codelets_cnn.h"
 
@@ -22,8 +23,8 @@ static void bwd_weights(void *buffers[], const starhalo__conv_bwd_args_t *a, voi
 #endif
     (void)stream;
     starhalo__cl_record(
-        a->status, starhalo_kern_conv2d_bwd_weights_cpu(&a->in_tile, in, &a->out_tile, grad_out,
-                                                        &a->layer, &a->region, grad_w));
+        a->status, starhalo_kern_conv2d_bwd_weights_dnnl(&a->in_tile, in, &a->out_tile, grad_out,
+                                                         &a->layer, &a->region, grad_w));
 }
 
 static void bwd_weights_cpu(void *buffers[], void *cl_arg)

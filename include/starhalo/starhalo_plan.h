@@ -206,6 +206,18 @@ STARHALO_API void starhalo_layer_output_range(const starhalo_layer_t *layer, int
                                               int64_t in_lo, int64_t in_hi, int64_t *out_lo,
                                               int64_t *out_hi);
 
+/**
+ * Interior and boundary of a part's layer outputs, any stride: @p out_owned (global output
+ * coordinates, from starhalo_layer_output_range) split into the interior, the outputs whose
+ * whole window (o*stride - padding + kk*dilation, dims 0 and 1) lies inside @p in_owned and so
+ * reads no ghost, and up to 4 boundary boxes (the rest: rows below and above, then columns left
+ * and right of the interior). An empty interior leaves the whole box as one boundary box.
+ * @retval STARHALO_ERR_INVALID_ARG NULL argument or a layer starhalo_layer_halo() refuses
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_layer_output_regions(const starhalo_layer_t *layer, const starhalo_box_t *in_owned,
+                              const starhalo_box_t *out_owned, starhalo_regions_t *out);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Transfer plans: the lowered form every executor consumes                                 */
 /* ---------------------------------------------------------------------------------------- */

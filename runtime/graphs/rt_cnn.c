@@ -9,18 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <starhalo/starhalo_cnn.h>
-#include <starhalo/starhalo_starpu.h>
-
-#include "codelets_cnn.h"
-#include "rt_compute_internal.h"
+#include "rt_cnn_internal.h"
 
 typedef struct cnn_part {
     int part;
     starpu_data_handle_t in, out, gin, gout, gw;
     double *gw_buf;
+    starpu_data_handle_t gb; /**< bias gradient: sum and sum of squares of grad_out (2 Cout) */
+    double *gb_buf;
     starhalo_box_t owned;
-    starhalo_regions_t region; /**< interior / boundary of the owned output (stride 1) */
+    starhalo_regions_t region; /**< interior / boundary of the owned output */
 } cnn_part_t;
 
 struct starhalo_cnn_conv {
@@ -28,7 +26,9 @@ struct starhalo_cnn_conv {
     starhalo_field_t *in, *out, *gin, *gout;
     starhalo_exchange_t *ex_in, *ex_gin;
     starhalo_layer_t layer;
-    int64_t nw; /**< Cout x Cin x k x k */
+    int64_t nw;   /**< Cout x Cin x k x k */
+    int64_t cout; /**< the bias (when has_bias) follows the weights in w */
+    int has_bias;
     float *w;
     starpu_data_handle_t wh;
     int nlocal;
@@ -67,14 +67,7 @@ static starhalo_status_t check_pair(const char *an, const starhalo_field_t *a, c
 static starhalo_status_t check_conv(const starhalo_cnn_conv_t *cv)
 {
     const starhalo_layer_t *l = &cv->layer;
-    STARHALO_REQUIRE(l->kernel >= 1 && l->stride == 1 && l->dilation >= 1 &&
-                         2 * l->padding == l->dilation * (l->kernel - 1),
-                     STARHALO_ERR_INVALID_ARG,
-                     "cnn_conv: only stride 1 with 'same' padding (2*padding == "
-                     "dilation*(kernel-1)); got kernel %d, stride %d, dilation %d, padding %d",
-                     l->kernel, l->stride, l->dilation, l->padding);
-    STARHALO_CHECK(check_pair("in", cv->in, "in", cv->in, l->padding));
-    STARHALO_CHECK(check_pair("in", cv->in, "out", cv->out, -1));
+    STARHALO_CHECK(starhalo__compute_check_layer("cnn_conv", cv->in, cv->out, l));
     STARHALO_CHECK(check_pair("out", cv->out, "grad_out", cv->gout, -1));
     STARHALO_REQUIRE(chans(cv->gout) == chans(cv->out), STARHALO_ERR_INVALID_ARG,
                      "cnn_conv: grad_out has %lld channels, out %lld", (long long)chans(cv->gout),
@@ -82,10 +75,11 @@ static starhalo_status_t check_conv(const starhalo_cnn_conv_t *cv)
     STARHALO_REQUIRE(!cv->gin == !cv->ex_gin, STARHALO_ERR_INVALID_ARG,
                      "cnn_conv: grad_in and its exchange must both be given or both be NULL");
     if (cv->gin) {
-        STARHALO_CHECK(check_pair("in", cv->in, "grad_in", cv->gin, l->padding));
-        STARHALO_REQUIRE(chans(cv->gin) == chans(cv->in), STARHALO_ERR_INVALID_ARG,
-                         "cnn_conv: grad_in has %lld channels, in %lld", (long long)chans(cv->gin),
-                         (long long)chans(cv->in));
+        /* The backward data writes grad_in's whole tile with the input's geometry. */
+        STARHALO_CHECK(starhalo_field_match(cv->in, cv->gin,
+                                            STARHALO_MATCH_DTYPE | STARHALO_MATCH_HALOS |
+                                                STARHALO_MATCH_TILES | STARHALO_MATCH_CHANNELS,
+                                            "cnn_conv: grad_in against in"));
     }
     return STARHALO_OK;
 }
@@ -98,24 +92,20 @@ static starhalo_status_t make_part(starhalo_cnn_conv_t *cv, cnn_part_t *cp)
     if (cv->gin)
         STARHALO_CHECK(starhalo_field_part_handle(cv->gin, cp->part, &cp->gin));
     cp->owned = starhalo_part_plan_owned(starhalo_field_part_plan(cv->out, cp->part));
-    /* "Same" padding, stride 1: output cell o reads o - p .. o + p, so the input plan's
-     * regions for reach p, clipped to the owned output, split interior from boundary. */
-    const int p = cv->layer.padding;
-    const int reach[2 * STARHALO_MAX_DIMS] = {p, p, p, p, 0, 0};
-    starhalo_regions_t r;
-    STARHALO_CHECK(
-        starhalo_part_plan_regions(starhalo_field_part_plan(cv->in, cp->part), reach, &r));
-    cp->region.interior = starhalo_box_intersect(&r.interior, &cp->owned);
-    for (int k = 0; k < r.nboundary; k++) {
-        const starhalo_box_t piece = starhalo_box_intersect(&r.boundary[k], &cp->owned);
-        if (starhalo_box_volume(&piece) > 0)
-            cp->region.boundary[cp->region.nboundary++] = piece;
-    }
+    /* Outputs whose window reads no ghost run while the halos travel (any stride). */
+    const starhalo_box_t in_owned =
+        starhalo_part_plan_owned(starhalo_field_part_plan(cv->in, cp->part));
+    STARHALO_CHECK(starhalo_layer_output_regions(&cv->layer, &in_owned, &cp->owned, &cp->region));
     cp->gw_buf = calloc((size_t)cv->nw, sizeof(double));
     if (!cp->gw_buf)
         return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv: weight gradient");
     starpu_vector_data_register(&cp->gw, STARPU_MAIN_RAM, (uintptr_t)cp->gw_buf, (uint32_t)cv->nw,
                                 sizeof(double));
+    cp->gb_buf = calloc((size_t)(2 * cv->cout), sizeof(double));
+    if (!cp->gb_buf)
+        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv: bias gradient");
+    starpu_vector_data_register(&cp->gb, STARPU_MAIN_RAM, (uintptr_t)cp->gb_buf,
+                                (uint32_t)(2 * cv->cout), sizeof(double));
     return STARHALO_OK;
 }
 
@@ -124,7 +114,10 @@ static void conv_free(starhalo_cnn_conv_t *cv)
     for (int i = 0; cv->parts && i < cv->nlocal; i++) {
         if (cv->parts[i].gw)
             starpu_data_unregister(cv->parts[i].gw);
+        if (cv->parts[i].gb)
+            starpu_data_unregister(cv->parts[i].gb);
         free(cv->parts[i].gw_buf);
+        free(cv->parts[i].gb_buf);
     }
     if (cv->wh)
         starpu_data_unregister(cv->wh);
@@ -167,13 +160,14 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
                                 .layer = *layer};
     starhalo_status_t rc = check_conv(cv);
     cv->nw = chans(out) * chans(in) * layer->kernel * layer->kernel;
-    cv->w = malloc(sizeof(float) * (size_t)cv->nw);
+    cv->cout = chans(out);
+    cv->w = calloc((size_t)(cv->nw + cv->cout), sizeof(float));
     if (rc == STARHALO_OK && !cv->w)
         rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create: weights");
     if (rc == STARHALO_OK) {
         memcpy(cv->w, weights, sizeof(float) * (size_t)cv->nw);
-        starpu_vector_data_register(&cv->wh, STARPU_MAIN_RAM, (uintptr_t)cv->w, (uint32_t)cv->nw,
-                                    sizeof(float));
+        starpu_vector_data_register(&cv->wh, STARPU_MAIN_RAM, (uintptr_t)cv->w,
+                                    (uint32_t)(cv->nw + cv->cout), sizeof(float));
     }
     int *ids = NULL;
     if (rc == STARHALO_OK)
@@ -202,28 +196,46 @@ void starhalo_cnn_conv_destroy(starhalo_cnn_conv_t *cv)
     conv_free(cv);
 }
 
-/* Copy the weights between the registered buffer and @p w (to_layer: into the layer). */
-static starhalo_status_t copy_weights(starhalo_cnn_conv_t *cv, float *w, int to_layer)
+/* Copy the weights (bias: 0) or the bias (1) between the registered buffer and @p w
+ * (to_layer: into the layer). */
+static starhalo_status_t copy_params(starhalo_cnn_conv_t *cv, float *w, int bias, int to_layer)
 {
-    STARHALO_REQUIRE(cv && w, STARHALO_ERR_INVALID_ARG, "cnn_conv weights: NULL argument");
-    if (starpu_data_acquire(cv->wh, to_layer ? STARPU_W : STARPU_R) != 0)
+    STARHALO_REQUIRE(cv && w, STARHALO_ERR_INVALID_ARG, "cnn_conv parameters: NULL argument");
+    /* RW, not W: the bias and the weights share the buffer. */
+    if (starpu_data_acquire(cv->wh, to_layer ? STARPU_RW : STARPU_R) != 0)
         return starhalo_error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring the weights");
+    float *mine = bias ? cv->w + cv->nw : cv->w;
+    const size_t n = sizeof(float) * (size_t)(bias ? cv->cout : cv->nw);
     if (to_layer)
-        memcpy(cv->w, w, sizeof(float) * (size_t)cv->nw);
+        memcpy(mine, w, n);
     else
-        memcpy(w, cv->w, sizeof(float) * (size_t)cv->nw);
+        memcpy(w, mine, n);
     starpu_data_release(cv->wh);
     return STARHALO_OK;
 }
 
 starhalo_status_t starhalo_cnn_conv_set_weights(starhalo_cnn_conv_t *cv, const float *weights)
 {
-    return copy_weights(cv, (float *)weights, 1);
+    return copy_params(cv, (float *)weights, 0, 1);
 }
 
 starhalo_status_t starhalo_cnn_conv_get_weights(starhalo_cnn_conv_t *cv, float *weights)
 {
-    return copy_weights(cv, weights, 0);
+    return copy_params(cv, weights, 0, 0);
+}
+
+starhalo_status_t starhalo_cnn_conv_set_bias(starhalo_cnn_conv_t *cv, const float *bias)
+{
+    STARHALO_CHECK(copy_params(cv, (float *)bias, 1, 1));
+    cv->has_bias = 1;
+    return STARHALO_OK;
+}
+
+starhalo_status_t starhalo_cnn_conv_get_bias(starhalo_cnn_conv_t *cv, float *bias)
+{
+    STARHALO_REQUIRE(!cv || cv->has_bias, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv_get_bias: the layer has no bias (starhalo_cnn_conv_set_bias)");
+    return copy_params(cv, bias, 1, 0);
 }
 
 static starhalo_status_t check_failed(const starhalo_cnn_conv_t *cv, const char *what)
@@ -242,8 +254,8 @@ static starhalo_status_t submit_fwd(starhalo_cnn_conv_t *cv, const cnn_part_t *c
     const starhalo_kern_tile_t it = starhalo__compute_tile(cv->in, cp->part);
     const starhalo_kern_tile_t ot = starhalo__compute_tile(cv->out, cp->part);
     const struct starhalo__task_opts o = {.priority = priority, .status = &cv->status};
-    return starhalo__insert_conv2d(&o, cp->in, cv->wh, cp->out, &it, &ot, &cv->layer, 0, region,
-                                   NULL);
+    return starhalo__insert_conv2d(&o, cp->in, cv->wh, cp->out, &it, &ot, &cv->layer, cv->has_bias,
+                                   region, NULL);
 }
 
 starhalo_status_t starhalo_cnn_conv_set_mode(starhalo_cnn_conv_t *cv, starhalo_step_mode_t mode)
@@ -311,49 +323,58 @@ starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
         if (pass == 0 && cv->mode == STARHALO_STEP_BSP)
             STARHALO_CHECK(starhalo_exchange_wait(cv->ex_gin));
     }
+    /* The bias gradient: per-channel sums of grad_out over the owned cells. */
+    for (int i = 0; cv->has_bias && i < cv->nlocal; i++) {
+        starhalo__bn_sums_args_t a;
+        memset(&a, 0, sizeof a);
+        a.tile = starhalo__compute_tile(cv->gout, cv->parts[i].part);
+        a.region = cv->parts[i].owned;
+        STARHALO_CHECK(starhalo__insert_bn_sums(&lo, cv->parts[i].gout, NULL, NULL,
+                                                cv->parts[i].gb, &a));
+    }
     return STARHALO_OK;
+}
+
+/* Sum one per-part gradient (bias: 0, weights: 1) over parts and ranks. */
+static starhalo_status_t sum_grad(starhalo_cnn_conv_t *cv, int weights, const char *what,
+                                  size_t n, double *out)
+{
+    STARHALO_REQUIRE(cv && out, STARHALO_ERR_INVALID_ARG, "%s: NULL", what);
+    starpu_data_handle_t *h = calloc((size_t)cv->nlocal + 1, sizeof *h);
+    double **b = calloc((size_t)cv->nlocal + 1, sizeof *b);
+    starhalo_status_t rc = STARHALO_OK;
+    if (!h || !b)
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s", what);
+    for (int i = 0; rc == STARHALO_OK && i < cv->nlocal; i++) {
+        h[i] = weights ? cv->parts[i].gw : cv->parts[i].gb;
+        b[i] = weights ? cv->parts[i].gw_buf : cv->parts[i].gb_buf;
+    }
+    /* Even after a local failure: the other ranks are in the collective. */
+    const starhalo_status_t sum =
+        starhalo__cnn_sum_parts(cv->ctx, what, rc == STARHALO_OK ? cv->nlocal : 0, h, b, n, out);
+    free(h);
+    free(b);
+    if (rc == STARHALO_OK)
+        rc = sum;
+    if (rc == STARHALO_OK)
+        rc = check_failed(cv, what);
+    return rc;
 }
 
 starhalo_status_t starhalo_cnn_conv_grad_weights(starhalo_cnn_conv_t *cv, double *grad_w)
 {
-    STARHALO_REQUIRE(cv && grad_w, STARHALO_ERR_INVALID_ARG, "cnn_conv_grad_weights: NULL");
-    int level = 0;
-    MPI_Query_thread(&level);
-    STARHALO_REQUIRE(level >= MPI_THREAD_MULTIPLE, STARHALO_ERR_UNSUPPORTED,
-                     "cnn_conv_grad_weights: MPI thread level %d, needs MPI_THREAD_MULTIPLE",
-                     level);
-    const size_t n = (size_t)cv->nw;
-    const int size = starhalo_context_size(cv->ctx);
-    double *all = calloc(n * (size_t)(size + 1), sizeof(double));
-    if (!all)
-        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_grad_weights");
-    double *mine = all + n * (size_t)size;
-    starhalo_status_t rc = STARHALO_OK;
-    for (int i = 0; i < cv->nlocal; i++) {
-        if (starpu_data_acquire(cv->parts[i].gw, STARPU_R) != 0) {
-            rc = starhalo_error_set(STARHALO_ERR_STARPU, "cnn_conv: acquiring a gradient");
-            continue;
-        }
-        for (size_t k = 0; k < n; k++)
-            mine[k] += cv->parts[i].gw_buf[k];
-        starpu_data_release(cv->parts[i].gw);
-    }
-    if (rc == STARHALO_OK)
-        rc = check_failed(cv, "cnn_conv_grad_weights");
-    /* Every rank adds the ranks' sums in rank order: identical bits everywhere (an
-     * MPI_Allreduce may associate differently on different ranks). */
-    if (MPI_Allgather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE,
-                      starhalo_context_comm(cv->ctx)) != MPI_SUCCESS &&
-        rc == STARHALO_OK)
-        rc = starhalo_error_set(STARHALO_ERR_MPI, "cnn_conv_grad_weights: MPI_Allgather");
-    for (size_t k = 0; k < n; k++) {
-        double s = 0.0;
-        for (int r = 0; r < size; r++)
-            s += all[(size_t)r * n + k];
-        grad_w[k] = s;
-    }
-    free(all);
-    return rc;
+    STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_grad_weights: NULL layer");
+    return sum_grad(cv, 1, "cnn_conv_grad_weights", (size_t)cv->nw, grad_w);
+}
+
+starhalo_status_t starhalo_cnn_conv_grad_bias(starhalo_cnn_conv_t *cv, double *grad_b)
+{
+    STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_grad_bias: NULL layer");
+    STARHALO_REQUIRE(cv->has_bias, STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv_grad_bias: the layer has no bias (starhalo_cnn_conv_set_bias)");
+    /* The per-part buffers hold sum(grad_out) then sum(grad_out^2) per channel; the first
+     * Cout are the bias gradient. */
+    return sum_grad(cv, 0, "cnn_conv_grad_bias", (size_t)cv->cout, grad_b);
 }
 
 /* One ReLU task (forward or backward) per local part, on its owned cells. */

@@ -104,48 +104,55 @@ starhalo_status_t starhalo_layer_output_decomp(const starhalo_decomp_t *in,
     return rc;
 }
 
-static starhalo_status_t check_conv(const starhalo_conv2d_t *cv, int mh, int ph)
+starhalo_status_t starhalo__compute_check_layer(const char *what, const starhalo_field_t *in,
+                                               const starhalo_field_t *out,
+                                               const starhalo_layer_t *layer)
 {
-    const starhalo_decomp_t *di = starhalo_field_decomp(cv->in);
-    const starhalo_decomp_t *dout = starhalo_field_decomp(cv->out);
+    int mh = 0, ph = 0;
+    STARHALO_CHECK(starhalo_layer_halo(layer, &mh, &ph));
+    const starhalo_decomp_t *di = starhalo_field_decomp(in);
+    const starhalo_decomp_t *dout = starhalo_field_decomp(out);
     const starhalo_decomp_desc_t *a = starhalo_decomp_desc(di);
     const starhalo_decomp_desc_t *b = starhalo_decomp_desc(dout);
-    STARHALO_REQUIRE(starhalo_field_dtype(cv->in) == STARHALO_FLOAT32 &&
-                         starhalo_field_dtype(cv->out) == STARHALO_FLOAT32,
-                     STARHALO_ERR_INVALID_ARG, "conv2d: fields must be float32");
-    STARHALO_REQUIRE(a->ndims == 2, STARHALO_ERR_INVALID_ARG, "conv2d: %d-D input", a->ndims);
+    STARHALO_REQUIRE(starhalo_field_dtype(in) == STARHALO_FLOAT32 &&
+                         starhalo_field_dtype(out) == STARHALO_FLOAT32,
+                     STARHALO_ERR_INVALID_ARG, "%s: fields must be float32", what);
+    STARHALO_REQUIRE(a->ndims == 2 && b->ndims == 2, STARHALO_ERR_INVALID_ARG,
+                     "%s: %d-D input, %d-D output (2-D needed)", what, a->ndims, b->ndims);
     STARHALO_REQUIRE((a->batch > 0 ? a->batch : 1) == (b->batch > 0 ? b->batch : 1),
-                     STARHALO_ERR_INVALID_ARG, "conv2d: input and output batch differ");
+                     STARHALO_ERR_INVALID_ARG, "%s: input and output batch differ", what);
+    STARHALO_REQUIRE(mh + ph == 0 || a->shape == STARHALO_STENCIL_BOX, STARHALO_ERR_INVALID_ARG,
+                     "%s: the input needs the BOX shape (corner ghosts)", what);
     for (int k = 0; k < 2; k++) {
         STARHALO_REQUIRE(a->halo[2 * k] >= mh && a->halo[2 * k + 1] >= ph, STARHALO_ERR_INVALID_ARG,
-                         "conv2d: input halo %d/%d on dim %d, the layer needs %d/%d",
+                         "%s: input halo %d/%d on dim %d, the layer needs %d/%d", what,
                          a->halo[2 * k], a->halo[2 * k + 1], k, mh, ph);
-        STARHALO_REQUIRE(b->extent[k] == starhalo_layer_output_extent(&cv->layer, a->extent[k]),
+        STARHALO_REQUIRE(b->extent[k] == starhalo_layer_output_extent(layer, a->extent[k]),
                          STARHALO_ERR_INVALID_ARG,
-                         "conv2d: output extent %lld on dim %d, the layer gives %lld",
+                         "%s: output extent %lld on dim %d, the layer gives %lld", what,
                          (long long)b->extent[k], k,
-                         (long long)starhalo_layer_output_extent(&cv->layer, a->extent[k]));
+                         (long long)starhalo_layer_output_extent(layer, a->extent[k]));
     }
     const int np = starhalo_decomp_num_parts(di);
     STARHALO_REQUIRE(np == starhalo_decomp_num_parts(dout), STARHALO_ERR_INVALID_ARG,
-                     "conv2d: input has %d parts, output %d", np, starhalo_decomp_num_parts(dout));
+                     "%s: input has %d parts, output %d", what, np,
+                     starhalo_decomp_num_parts(dout));
     for (int p = 0; p < np; p++) {
         starhalo_box_t ib = starhalo_decomp_owned_box(di, p);
         starhalo_box_t ob = starhalo_decomp_owned_box(dout, p);
         for (int k = 0; k < 2; k++) {
             int64_t lo, hi;
-            starhalo_layer_output_range(&cv->layer, a->extent[k], ib.lo[k], ib.hi[k], &lo, &hi);
+            starhalo_layer_output_range(layer, a->extent[k], ib.lo[k], ib.hi[k], &lo, &hi);
             STARHALO_REQUIRE(ob.lo[k] == lo && ob.hi[k] == hi, STARHALO_ERR_INVALID_ARG,
-                             "conv2d: output part %d owns %lld..%lld on dim %d, the layer "
+                             "%s: output part %d owns %lld..%lld on dim %d, the layer "
                              "gives %lld..%lld (use starhalo_layer_output_decomp)",
-                             p, (long long)ob.lo[k], (long long)ob.hi[k], k, (long long)lo,
+                             what, p, (long long)ob.lo[k], (long long)ob.hi[k], k, (long long)lo,
                              (long long)hi);
         }
-        STARHALO_REQUIRE(starhalo_field_part_rank(cv->in, p) ==
-                             starhalo_field_part_rank(cv->out, p),
+        STARHALO_REQUIRE(starhalo_field_part_rank(in, p) == starhalo_field_part_rank(out, p),
                          STARHALO_ERR_INVALID_ARG,
-                         "conv2d: part %d lives on rank %d in the input, %d in the output", p,
-                         starhalo_field_part_rank(cv->in, p), starhalo_field_part_rank(cv->out, p));
+                         "%s: part %d lives on rank %d in the input, %d in the output", what, p,
+                         starhalo_field_part_rank(in, p), starhalo_field_part_rank(out, p));
     }
     return STARHALO_OK;
 }
@@ -268,7 +275,7 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
     cv->ex = ex_in;
     cv->layer = *layer;
     cv->has_bias = bias != NULL;
-    starhalo_status_t rc = check_conv(cv, mh, ph);
+    starhalo_status_t rc = starhalo__compute_check_layer("conv2d", cv->in, cv->out, &cv->layer);
     const starhalo_decomp_desc_t *a = starhalo_decomp_desc(starhalo_field_decomp(in));
     memset(&cv->domain, 0, sizeof cv->domain);
     for (int k = 0; k < STARHALO_MAX_DIMS; k++)

@@ -26,4 +26,12 @@ starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *f
  * as the kernels see it, the one conversion between the two. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 
+/** STARHALO_ERR_INVALID_ARG (the message starts with @p what) unless @p in and @p out are
+ * 2-D float32 fields of one batch, @p in has the layer's halos (starhalo_layer_halo; BOX shape
+ * when any), and @p out has the layer's output decomposition (starhalo_layer_output_decomp of
+ * in's, parts on the same ranks). */
+starhalo_status_t starhalo__compute_check_layer(const char *what, const starhalo_field_t *in,
+                                               const starhalo_field_t *out,
+                                               const starhalo_layer_t *layer);
+
 #endif

@@ -6,7 +6,9 @@
  * distributed form (parts' ghosted gradients scattered back with SUM equal the whole image's),
  * ReLU, finite differences of a tiny conv -> ReLU -> conv network computed in double, and
  * bad geometry. The per-cell / per-tap functions the CUDA kernels run (kern_index.h, through
- * the _by_element CPU entry points) must give the CPU kernels' results bit for bit.
+ * the _by_element CPU entry points) must give the CPU kernels' results bit for bit. The oneDNN
+ * kernels the CPU codelets run (_dnnl) must match the loop kernels within 1e-5 (max norm) over a
+ * geometry sweep of whole images and ghosted parts, and reject what the loops reject.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -406,12 +408,269 @@ static void bad_geometry(void **state)
     assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&t, a, w, &l, &t, b, &in));
 }
 
+/* ---- the oneDNN backward kernels (what the CPU codelets run) against the loop kernels ---- */
+
+/* Which input-side path the _dnnl calls took (starhalo_kern_dnnl_last_impl): [1] in place on
+ * the tile, [0] through a dense copy. */
+static int dnnl_path[2];
+
+/* Global input window of @p region in dim d: [first, last + 1). */
+static void bwd_window(const starhalo_layer_t *l, const starhalo_box_t *r, int d, int64_t *lo,
+                       int64_t *hi)
+{
+    *lo = r->lo[d] * l->stride - l->padding;
+    *hi = (r->hi[d] - 1) * l->stride - l->padding + l->dilation * (l->kernel - 1) + 1;
+}
+
+/*
+ * Both kernels on one region of one pair of tiles: grad_in over the WHOLE tile (pre-filled with
+ * 7 to see that every cell is written; cells outside the region's input window must be exactly
+ * 0) and grad_w, max-norm relative error <= 1e-5 against the loops.
+ */
+static void dnnl_compare(const starhalo_layer_t *l, const starhalo_kern_tile_t *it, const float *x,
+                         const starhalo_kern_tile_t *ot, const float *dy, const float *w,
+                         const starhalo_box_t *region)
+{
+    const int64_t ni = starhalo_kern_tile_elems(it);
+    const int64_t nw = ot->channels * it->channels * l->kernel * l->kernel;
+    float *ref = malloc(sizeof(float) * (size_t)ni), *got = malloc(sizeof(float) * (size_t)ni);
+    double *dwr = malloc(sizeof(double) * (size_t)nw), *dwg = malloc(sizeof(double) * (size_t)nw);
+    for (int64_t i = 0; i < ni; i++)
+        got[i] = 7.0f;
+    for (int64_t i = 0; i < nw; i++)
+        dwg[i] = 7.0;
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(ot, dy, w, l, it, ref, region));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(ot, dy, w, l, it, got, region));
+    int in_place = -1;
+    const char *impl = starhalo_kern_dnnl_last_impl(&in_place);
+    assert_true(in_place == 0 || in_place == 1);
+    dnnl_path[in_place]++;
+    int64_t wlo[2], whi[2];
+    for (int d = 0; d < 2; d++)
+        bwd_window(l, region, d, &wlo[d], &whi[d]);
+    const int64_t gw = it->box.hi[0] - it->box.lo[0], gh = it->box.hi[1] - it->box.lo[1];
+    double amax = 0.0, dmax = 0.0;
+    for (int64_t i = 0; i < ni; i++) {
+        const int64_t X = it->box.lo[0] + i % gw, Y = it->box.lo[1] + (i / gw) % gh;
+        if (X < wlo[0] || X >= whi[0] || Y < wlo[1] || Y >= whi[1]) {
+            assert_true(got[i] == 0.0f && ref[i] == 0.0f);
+            continue;
+        }
+        amax = fmax(amax, fabs((double)ref[i]));
+        dmax = fmax(dmax, fabs((double)ref[i] - (double)got[i]));
+    }
+    if (dmax > 1e-5 * amax)
+        print_message("bwd_data k%d s%d d%d p%d (%s): max err %.3e, max %.3e\n", l->kernel,
+                      l->stride, l->dilation, l->padding, impl, dmax, amax);
+    assert_true(dmax <= 1e-5 * amax);
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(it, x, ot, dy, l, region, dwr));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl(it, x, ot, dy, l, region, dwg));
+    amax = dmax = 0.0;
+    for (int64_t i = 0; i < nw; i++) {
+        amax = fmax(amax, fabs(dwr[i]));
+        dmax = fmax(dmax, fabs(dwr[i] - dwg[i]));
+    }
+    if (dmax > 1e-5 * amax)
+        print_message("bwd_weights k%d s%d d%d p%d (%s): max err %.3e, max %.3e\n", l->kernel,
+                      l->stride, l->dilation, l->padding, starhalo_kern_dnnl_last_impl(NULL), dmax,
+                      amax);
+    assert_true(dmax <= 1e-5 * amax);
+    free(ref), free(got), free(dwr), free(dwg);
+}
+
+/* A tile of @p box: random values on the cells of @p valid, @p outside elsewhere. */
+static float *tile_fill(const starhalo_kern_tile_t *t, const starhalo_box_t *valid, float outside,
+                        uint64_t *seed)
+{
+    const int64_t n = starhalo_kern_tile_elems(t);
+    const int64_t gw = t->box.hi[0] - t->box.lo[0], gh = t->box.hi[1] - t->box.lo[1];
+    float *p = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t X = t->box.lo[0] + i % gw, Y = t->box.lo[1] + (i / gw) % gh;
+        const float v = frand(seed);
+        p[i] = X >= valid->lo[0] && X < valid->hi[0] && Y >= valid->lo[1] && Y < valid->hi[1]
+                   ? v
+                   : outside;
+    }
+    return p;
+}
+
+static starhalo_box_t grow2(const starhalo_box_t *b, int64_t l, int64_t r, int64_t t, int64_t u)
+{
+    return box2(b->lo[0] - l, b->hi[0] + r, b->lo[1] - t, b->hi[1] + u);
+}
+
+/* The layers of the sweep: kernel 1..7, stride 1..2, dilation 1..2, padding 0..3 (112). */
+enum { SWEEP = 7 * 2 * 2 * 4 };
+
+static void sweep_layers(starhalo_layer_t *ls)
+{
+    int i = 0;
+    for (int k = 1; k <= 7; k++)
+        for (int s = 1; s <= 2; s++)
+            for (int d = 1; d <= 2; d++)
+                for (int p = 0; p <= 3; p++)
+                    ls[i++] = (starhalo_layer_t){k, s, d, p};
+}
+
+/*
+ * Batch 1..2 and channels 1..5 vary with the layer. Whole images (14..16 x 13..16, zero padded):
+ * the input tile is the image grown by the padding (the window is the whole tile when the last
+ * output's window ends at the tile's edge: in place) or by one more cell on some sides (a dense
+ * copy); the output tile is the output image (dense) or the output grown by one ghost cell holding
+ * garbage (the region is copied).
+ */
+static void dnnl_whole_images(void **state)
+{
+    (void)state;
+    memset(dnnl_path, 0, sizeof dnnl_path);
+    starhalo_layer_t ls[SWEEP];
+    sweep_layers(ls);
+    for (int i = 0; i < SWEEP; i++) {
+        const starhalo_layer_t l = ls[i];
+        const int64_t n = 1 + i % 2, cin = 1 + i % 5, cout = 1 + (i / 5) % 5;
+        const int64_t h = 14 + i % 3, w = 13 + (i / 3) % 4;
+        const starhalo_box_t img = box2(0, w, 0, h);
+        const starhalo_box_t out = box2(0, out_ext(&l, w), 0, out_ext(&l, h));
+        uint64_t seed = 1000 + (uint64_t)i;
+        float *wt = malloc(sizeof(float) * (size_t)(cout * cin * l.kernel * l.kernel));
+        frand_fill(wt, cout * cin * l.kernel * l.kernel, &seed);
+        for (int variant = 0; variant < 2; variant++) {
+            const int64_t e = variant; /* extra input ghosts and output ghosts */
+            const starhalo_box_t ib =
+                grow2(&img, l.padding + e, l.padding, l.padding, l.padding + e);
+            const starhalo_box_t ob = grow2(&out, e, e, e, e);
+            starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, n, cin);
+            starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, n, cout);
+            float *x = tile_fill(&it, &img, 0.0f, &seed);
+            float *dy = tile_fill(&ot, &out, 1e6f, &seed);
+            dnnl_compare(&l, &it, x, &ot, dy, wt, &out);
+            free(x), free(dy);
+        }
+        free(wt);
+    }
+    print_message("whole images: %d in place, %d copied\n", dnnl_path[1], dnnl_path[0]);
+    assert_true(dnnl_path[1] > 0 && dnnl_path[0] > 0);
+}
+
+/*
+ * Ghosted parts: the output image is split 2 x 2; each part's output tile is its owned box
+ * grown by one ghost cell (garbage), its input tile the owned box's input window (zero outside
+ * the image: image-border ghosts) grown by 0 or 1 cell per side, so the window touches some
+ * tile edges and not others. Regions: the owned box, its first row, its first column, its last
+ * column, its interior (shrunk by 1) and its last cell.
+ */
+static void dnnl_ghosted_parts(void **state)
+{
+    (void)state;
+    memset(dnnl_path, 0, sizeof dnnl_path);
+    starhalo_layer_t ls[SWEEP];
+    sweep_layers(ls);
+    for (int i = 0; i < SWEEP; i++) {
+        const starhalo_layer_t l = ls[i];
+        const int64_t n = 1 + (i + 1) % 2, cin = 1 + (i / 3) % 5, cout = 1 + i % 5;
+        const int64_t h = 16 + i % 2, w = 15 + (i / 2) % 3;
+        const starhalo_box_t img = box2(0, w, 0, h);
+        const int64_t ow = out_ext(&l, w), oh = out_ext(&l, h);
+        const int64_t xc[3] = {0, ow / 2, ow}, yc[3] = {0, oh / 2, oh};
+        uint64_t seed = 2000 + (uint64_t)i;
+        float *wt = malloc(sizeof(float) * (size_t)(cout * cin * l.kernel * l.kernel));
+        frand_fill(wt, cout * cin * l.kernel * l.kernel, &seed);
+        for (int py = 0; py < 2; py++)
+            for (int px = 0; px < 2; px++) {
+                const starhalo_box_t own = box2(xc[px], xc[px + 1], yc[py], yc[py + 1]);
+                if (own.hi[0] <= own.lo[0] || own.hi[1] <= own.lo[1])
+                    continue;
+                int64_t lo[2], hi[2];
+                for (int d = 0; d < 2; d++)
+                    bwd_window(&l, &own, d, &lo[d], &hi[d]);
+                const starhalo_box_t win = box2(lo[0], hi[0], lo[1], hi[1]);
+                const int m = (px + 2 * py + i) % 4;
+                const starhalo_box_t ib = grow2(&win, m & 1, (m >> 1) & 1, (m >> 1) & 1, m & 1);
+                const starhalo_box_t ob = grow2(&own, 1, 1, 1, 1);
+                starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, n, cin);
+                starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, n, cout);
+                float *x = tile_fill(&it, &img, 0.0f, &seed);
+                float *dy = tile_fill(&ot, &own, 1e6f, &seed);
+                const starhalo_box_t regions[6] = {
+                    own,
+                    box2(own.lo[0], own.hi[0], own.lo[1], own.lo[1] + 1),
+                    box2(own.lo[0], own.lo[0] + 1, own.lo[1], own.hi[1]),
+                    box2(own.hi[0] - 1, own.hi[0], own.lo[1], own.hi[1]),
+                    grow2(&own, -1, -1, -1, -1),
+                    box2(own.hi[0] - 1, own.hi[0], own.hi[1] - 1, own.hi[1]),
+                };
+                for (int r = 0; r < 6; r++)
+                    if (regions[r].hi[0] > regions[r].lo[0] && regions[r].hi[1] > regions[r].lo[1])
+                        dnnl_compare(&l, &it, x, &ot, dy, wt, &regions[r]);
+                free(x), free(dy);
+            }
+        free(wt);
+    }
+    print_message("ghosted parts: %d in place, %d copied\n", dnnl_path[1], dnnl_path[0]);
+    assert_true(dnnl_path[1] > 0 && dnnl_path[0] > 0);
+}
+
+/* The loop kernels' geometry errors are the _dnnl kernels' too; an empty region zeroes. */
+static void dnnl_bad_geometry(void **state)
+{
+    (void)state;
+    const starhalo_layer_t l = {3, 1, 1, 1}, bad = {3, 0, 1, 1};
+    starhalo_box_t tb = box2(0, 6, 0, 6), r = box2(0, 6, 0, 6), in = box2(1, 5, 1, 5);
+    starhalo_kern_tile_t t = starhalo_kern_tile_make(&tb, 1, 1),
+                         t2 = starhalo_kern_tile_make(&tb, 2, 1);
+    float a[72] = {0}, w[9] = {0}, b[72];
+    double dw[9];
+    /* The window of output column 0 needs input column -1: not in a tile without ghosts. */
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, &r),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl(&t, a, &t, a, &l, &r, dw),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &bad, &t, b, &in),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl(&t, a, &t, a, &bad, &in, dw),
+                     STARHALO_ERR_INVALID_ARG);
+    starhalo_box_t out_of_tile = box2(1, 7, 1, 5);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, &out_of_tile),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl(&t, a, &t, a, &l, &out_of_tile, dw),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t2, b, &in),
+                     STARHALO_ERR_INVALID_ARG); /* batch 1 out, 2 in */
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl(&t2, a, &t, a, &l, &in, dw),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, NULL, &l, &t, b, &in),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl(&t, a, &t, a, &l, &in, NULL),
+                     STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, NULL),
+                     STARHALO_ERR_INVALID_ARG);
+    /* An empty region: the whole input-gradient tile and the weight gradient are zeros. */
+    starhalo_box_t empty = box2(2, 2, 1, 5);
+    for (int i = 0; i < 36; i++)
+        b[i] = 7.0f;
+    for (int i = 0; i < 9; i++)
+        dw[i] = 7.0;
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, &empty));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl(&t, a, &t, a, &l, &empty, dw));
+    for (int i = 0; i < 36; i++)
+        assert_true(b[i] == 0.0f);
+    for (int i = 0; i < 9; i++)
+        assert_true(dw[i] == 0.0);
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, &in));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(whole_image),  cmocka_unit_test(parts_sum_to_whole),
-        cmocka_unit_test(relu),         cmocka_unit_test(finite_differences),
+        cmocka_unit_test(whole_image),
+        cmocka_unit_test(parts_sum_to_whole),
+        cmocka_unit_test(relu),
+        cmocka_unit_test(finite_differences),
         cmocka_unit_test(bad_geometry),
+        cmocka_unit_test(dnnl_whole_images),
+        cmocka_unit_test(dnnl_ghosted_parts),
+        cmocka_unit_test(dnnl_bad_geometry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

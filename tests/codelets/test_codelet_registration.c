@@ -3,9 +3,10 @@
  * CUDA one on every compute and pack/unpack codelet exactly when starhalo's CUDA kernels are
  * built against a StarPU with CUDA (and none otherwise), none ever on starhalo_cl_call (the
  * direct transport's MPI calls run on CPUs) or starhalo_cl_sqdiff (the residual, on the host), and
- * a history perf model on every compute codelet, and on pack/unpack when they can run on a GPU
- * (dmda then chooses). The CMake probe (HAVE_STARPU_CUDA) must agree with the StarPU headers
- * (STARPU_USE_CUDA). Reads the codelet structs; StarPU is not started. */
+ * a history perf model on every compute codelet (the CNN layer codelets: CPU only for now), and on
+ * pack/unpack when they can run on a GPU (dmda then chooses). The CMake probe (HAVE_STARPU_CUDA)
+ * must agree with the StarPU headers (STARPU_USE_CUDA). Reads the codelet structs; StarPU is not
+ * started. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,13 +29,20 @@ static struct starpu_codelet *const compute[] = {
     &starhalo_cl_conv2d_bwd_data, &starhalo_cl_conv2d_bwd_weights,
 };
 static struct starpu_codelet *const xfer[] = {&starhalo_cl_pack, &starhalo_cl_unpack};
+/* The CNN layer codelets (kern_cnn_layers.c) have CPU kernels only for now. */
+static struct starpu_codelet *const cpu_only[] = {
+    &starhalo_cl_pool2d_bwd, &starhalo_cl_bn_sums,        &starhalo_cl_bn_sums_bwd,
+    &starhalo_cl_bn_bwd,     &starhalo_cl_channel_affine, &starhalo_cl_channel_affine_inplace,
+    &starhalo_cl_add,        &starhalo_cl_add_inplace,    &starhalo_cl_plane_sums,
+    &starhalo_cl_plane_fill,
+};
 
-static void check(struct starpu_codelet *cl, int want_model)
+static void check_cuda(struct starpu_codelet *cl, int want_model, int want_cuda)
 {
     print_message("%-28s cpu %d cuda %d model %s\n", cl->name, cl->cpu_funcs[0] != NULL,
                   cl->cuda_funcs[0] != NULL, cl->model ? cl->model->symbol : "-");
     assert_non_null(cl->cpu_funcs[0]);
-    assert_int_equal(cl->cuda_funcs[0] != NULL, WANT_CUDA);
+    assert_int_equal(cl->cuda_funcs[0] != NULL, want_cuda);
     /* Asynchronous: the kernels are queued on the worker's stream, StarPU waits for them. */
     assert_int_equal(cl->cuda_funcs[0] ? cl->cuda_flags[0] == STARPU_CUDA_ASYNC : 1, 1);
     if (want_model) {
@@ -42,6 +50,11 @@ static void check(struct starpu_codelet *cl, int want_model)
         assert_int_equal(cl->model->type, STARPU_HISTORY_BASED);
         assert_string_equal(cl->model->symbol, cl->name);
     }
+}
+
+static void check(struct starpu_codelet *cl, int want_model)
+{
+    check_cuda(cl, want_model, WANT_CUDA);
 }
 
 static void implementations_match_the_build(void **state)
@@ -58,6 +71,8 @@ static void implementations_match_the_build(void **state)
         check(compute[i], 1);
     for (size_t i = 0; i < sizeof xfer / sizeof xfer[0]; i++)
         check(xfer[i], WANT_CUDA);
+    for (size_t i = 0; i < sizeof cpu_only / sizeof cpu_only[0]; i++)
+        check_cuda(cpu_only[i], 1, 0);
 }
 
 int main(void)

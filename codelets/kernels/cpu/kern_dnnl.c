@@ -11,169 +11,19 @@
  * would only run such a strided shape with a reference implementation, the window is copied
  * into a dense scratch buffer and the result copied back.
  *
- * Primitives are cached per thread (a small LRU table keyed by the whole shape), so no lock is
- * needed: StarPU workers are threads and each keeps its own engine, stream and primitives.
- * Debian's libdnnl uses OpenMP; each calling thread sets its OpenMP team size to 1 so oneDNN
- * never spawns threads inside a task (the StarPU workers are the parallelism).
+ * Primitives are cached per thread (kern_dnnl_cache.c, shared with the conv backward
+ * kernels of kern_dnnl_backward.c).
  */
-#include "kern_index.h"
+#include "kern_dnnl_internal.h"
 #include "kern_geom.h"
+#include "kern_index.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <oneapi/dnnl/dnnl.h>
-
-/* Resolved from libgomp, which libdnnl pulls in; weak so the kernels need no -fopenmp. */
-extern void omp_set_num_threads(int n) __attribute__((weak));
-
-enum { OP_CONV = 0, OP_POOL_MAX, OP_POOL_AVG, OP_POOL_AVG_EXCLUDE };
-#define CACHE_SLOTS 16
-
-/* Everything that selects a primitive. Zeroed before filling so memcmp compares it. */
-typedef struct shape_key {
-    int op;
-    int has_bias;
-    int kernel, stride, dilation;
-    int64_t n, cin, cout;
-    int64_t ih, iw, oh, ow;      /* window (input) and region (output) sizes */
-    int64_t pl[2], pr[2];        /* explicit padding: [0] = H, [1] = W (oneDNN order) */
-    int64_t in_sp[2], out_sp[2]; /* tile plane height and pitch (in-place descriptors) */
-    int crop;                    /* whole input tile in, dense output cropped (see try_crop) */
-    int transposed;              /* H and W swapped (see try_transpose) */
-} shape_key_t;
-
-typedef struct cache_entry {
-    shape_key_t key;
-    uint64_t stamp; /* 0 = free slot */
-    int in_place;
-    const char *impl;
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim;
-    dnnl_memory_t src, wei, bias, dst;
-} cache_entry_t;
-
-typedef struct thread_state {
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    uint64_t clock;
-    cache_entry_t slot[CACHE_SLOTS];
-    float *scratch_in, *scratch_out, *scratch_w;
-    size_t scratch_in_n, scratch_out_n, scratch_w_n;
-    const char *last_impl;
-    int last_in_place;
-} thread_state_t;
-
-static __thread thread_state_t *tls_state;
-
-static starhalo_status_t dnnl_fail(dnnl_status_t st, const char *what)
-{
-    return starhalo_error_set(STARHALO_ERR_DNNL, "oneDNN %s failed with status %d", what, (int)st);
-}
-
-#define DNNL_TRY(call, what)                                                                       \
-    do {                                                                                           \
-        dnnl_status_t dst_ = (call);                                                               \
-        if (dst_ != dnnl_success)                                                                  \
-            return dnnl_fail(dst_, what);                                                          \
-    } while (0)
-
-static void entry_release(cache_entry_t *e)
-{
-    dnnl_memory_destroy(e->src);
-    dnnl_memory_destroy(e->wei);
-    dnnl_memory_destroy(e->bias);
-    dnnl_memory_destroy(e->dst);
-    dnnl_primitive_destroy(e->prim);
-    dnnl_primitive_desc_destroy(e->pd);
-    memset(e, 0, sizeof *e);
-}
-
-static void state_free(void *p)
-{
-    thread_state_t *ts = p;
-    for (int i = 0; i < CACHE_SLOTS; i++)
-        if (ts->slot[i].stamp)
-            entry_release(&ts->slot[i]);
-    dnnl_stream_destroy(ts->stream);
-    dnnl_engine_destroy(ts->engine);
-    free(ts->scratch_in);
-    free(ts->scratch_out);
-    free(ts->scratch_w);
-    free(ts);
-}
-
-/* A key whose destructor frees a thread's state when the thread exits: StarPU workers end at
- * every context shutdown, and a __thread pointer alone leaked their state (LeakSanitizer). */
-static pthread_key_t state_key;
-static pthread_once_t state_key_once = PTHREAD_ONCE_INIT;
-static int state_key_ok;
-
-static void state_key_create(void)
-{
-    state_key_ok = pthread_key_create(&state_key, state_free) == 0;
-}
-
-void starhalo_kern_dnnl_thread_cleanup(void)
-{
-    thread_state_t *ts = tls_state;
-    if (!ts)
-        return;
-    if (state_key_ok)
-        (void)pthread_setspecific(state_key, NULL);
-    state_free(ts);
-    tls_state = NULL;
-}
-
-const char *starhalo_kern_dnnl_last_impl(int *in_place)
-{
-    const thread_state_t *ts = tls_state;
-    if (in_place)
-        *in_place = ts ? ts->last_in_place : 0;
-    return ts && ts->last_impl ? ts->last_impl : "";
-}
-
-static starhalo_status_t state_get(thread_state_t **out)
-{
-    if (!tls_state) {
-        thread_state_t *ts = calloc(1, sizeof *ts);
-        if (!ts)
-            return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "oneDNN thread state");
-        dnnl_status_t st = dnnl_engine_create(&ts->engine, dnnl_cpu, 0);
-        if (st == dnnl_success)
-            st = dnnl_stream_create(&ts->stream, ts->engine, dnnl_stream_default_flags);
-        if (st != dnnl_success) {
-            dnnl_engine_destroy(ts->engine);
-            free(ts);
-            return dnnl_fail(st, "engine/stream creation");
-        }
-        if (omp_set_num_threads) /* this thread's OpenMP teams: one thread */
-            omp_set_num_threads(1);
-        tls_state = ts;
-        (void)pthread_once(&state_key_once, state_key_create);
-        if (state_key_ok)
-            (void)pthread_setspecific(state_key, ts);
-    }
-    *out = tls_state;
-    return STARHALO_OK;
-}
-
-static starhalo_status_t grow(float **buf, size_t *cap, size_t n)
-{
-    if (n <= *cap)
-        return STARHALO_OK;
-    float *p = realloc(*buf, n * sizeof(float));
-    if (!p)
-        return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "oneDNN scratch of %zu floats", n);
-    *buf = p;
-    *cap = n;
-    return STARHALO_OK;
-}
-
 /* Descriptors of one shape: in place (tile strides) or dense. */
-static void make_mds(const shape_key_t *k, int in_place, dnnl_memory_desc_t *src,
+static void make_mds(const starhalo__dnnl_key_t *k, int in_place, dnnl_memory_desc_t *src,
                      dnnl_memory_desc_t *dst)
 {
     const dnnl_dims_t sdims = {k->n, k->cin, k->ih, k->iw};
@@ -190,8 +40,8 @@ static void make_mds(const shape_key_t *k, int in_place, dnnl_memory_desc_t *src
     }
 }
 
-static dnnl_status_t make_pd(thread_state_t *ts, const shape_key_t *k, int in_place,
-                             dnnl_primitive_desc_t *pd)
+static dnnl_status_t make_pd(starhalo__dnnl_thread_t *ts, const starhalo__dnnl_key_t *k,
+                             int in_place, dnnl_primitive_desc_t *pd)
 {
     dnnl_memory_desc_t src, dst, wei, bias;
     make_mds(k, in_place, &src, &dst);
@@ -199,7 +49,7 @@ static dnnl_status_t make_pd(thread_state_t *ts, const shape_key_t *k, int in_pl
     const dnnl_dims_t dil = {k->dilation - 1, k->dilation - 1};
     const dnnl_dims_t pl = {k->pl[0], k->pl[1]}, pr = {k->pr[0], k->pr[1]};
     dnnl_status_t st;
-    if (k->op == OP_CONV) {
+    if (k->op == STARHALO__DNNL_CONV) {
         const dnnl_dims_t wdims = {k->cout, k->cin, k->kernel, k->kernel};
         const dnnl_dims_t bdims = {k->cout};
         dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, dnnl_oihw);
@@ -211,9 +61,10 @@ static dnnl_status_t make_pd(thread_state_t *ts, const shape_key_t *k, int in_pl
         if (st == dnnl_success)
             st = dnnl_primitive_desc_create(pd, &cd, NULL, ts->engine, NULL);
     } else {
-        const dnnl_alg_kind_t alg = k->op == OP_POOL_MAX   ? dnnl_pooling_max
-                                    : k->op == OP_POOL_AVG ? dnnl_pooling_avg_include_padding
-                                                           : dnnl_pooling_avg_exclude_padding;
+        const dnnl_alg_kind_t alg = k->op == STARHALO__DNNL_POOL_MAX ? dnnl_pooling_max
+                                    : k->op == STARHALO__DNNL_POOL_AVG
+                                        ? dnnl_pooling_avg_include_padding
+                                        : dnnl_pooling_avg_exclude_padding;
         const dnnl_dims_t kern = {k->kernel, k->kernel};
         dnnl_pooling_v2_desc_t pdsc;
         st = dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src, &dst,
@@ -224,7 +75,9 @@ static dnnl_status_t make_pd(thread_state_t *ts, const shape_key_t *k, int in_pl
     return st;
 }
 
-static starhalo_status_t entry_build(thread_state_t *ts, const shape_key_t *k, cache_entry_t *e)
+/* The forward builder of the primitive cache. */
+static starhalo_status_t entry_build(starhalo__dnnl_thread_t *ts, const starhalo__dnnl_key_t *k,
+                                     starhalo__dnnl_entry_t *e)
 {
     dnnl_primitive_desc_t pd = NULL;
     const char *impl = NULL;
@@ -241,61 +94,28 @@ static starhalo_status_t entry_build(thread_state_t *ts, const shape_key_t *k, c
     }
     if (!pd) {
         in_place = 0;
-        DNNL_TRY(make_pd(ts, k, 0, &pd),
-                 k->op == OP_CONV ? "convolution descriptor" : "pooling descriptor");
+        STARHALO__DNNL_TRY(make_pd(ts, k, 0, &pd), k->op == STARHALO__DNNL_CONV
+                                                       ? "convolution descriptor"
+                                                       : "pooling descriptor");
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     }
-    memset(e, 0, sizeof *e);
-    e->key = *k;
     e->pd = pd;
     e->in_place = in_place;
     e->impl = impl;
-    DNNL_TRY(dnnl_primitive_create(&e->prim, pd), "primitive creation");
-    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    DNNL_TRY(dnnl_memory_create(&e->src, smd, ts->engine, DNNL_MEMORY_NONE), "memory");
-    DNNL_TRY(dnnl_memory_create(&e->dst, dmd, ts->engine, DNNL_MEMORY_NONE), "memory");
-    if (k->op == OP_CONV) {
-        const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        DNNL_TRY(dnnl_memory_create(&e->wei, wmd, ts->engine, DNNL_MEMORY_NONE), "memory");
-        if (k->has_bias) {
-            const dnnl_memory_desc_t *bmd =
-                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
-            DNNL_TRY(dnnl_memory_create(&e->bias, bmd, ts->engine, DNNL_MEMORY_NONE), "memory");
-        }
+    STARHALO_CHECK(starhalo__dnnl_entry_memory(ts, e, dnnl_query_src_md, 0, &e->src));
+    STARHALO_CHECK(starhalo__dnnl_entry_memory(ts, e, dnnl_query_dst_md, 0, &e->dst));
+    if (k->op == STARHALO__DNNL_CONV) {
+        STARHALO_CHECK(starhalo__dnnl_entry_memory(ts, e, dnnl_query_weights_md, 0, &e->wei));
+        if (k->has_bias)
+            STARHALO_CHECK(starhalo__dnnl_entry_memory(ts, e, dnnl_query_weights_md, 1, &e->bias));
     }
-    e->stamp = ++ts->clock;
-    return STARHALO_OK;
-}
-
-static starhalo_status_t entry_get(thread_state_t *ts, const shape_key_t *k, cache_entry_t **out)
-{
-    cache_entry_t *victim = &ts->slot[0];
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        cache_entry_t *e = &ts->slot[i];
-        if (e->stamp && memcmp(&e->key, k, sizeof *k) == 0) {
-            e->stamp = ++ts->clock;
-            *out = e;
-            return STARHALO_OK;
-        }
-        if (e->stamp < victim->stamp)
-            victim = e; /* a free slot (stamp 0) or the least recently used */
-    }
-    if (victim->stamp)
-        entry_release(victim);
-    starhalo_status_t st = entry_build(ts, k, victim);
-    if (st != STARHALO_OK) {
-        entry_release(victim);
-        return st;
-    }
-    *out = victim;
     return STARHALO_OK;
 }
 
 /* A call: its geometry and the primitive key derived from it. */
 typedef struct call_geom {
     starhalo__layer_geom_t g;
-    shape_key_t key;
+    starhalo__dnnl_key_t key;
     int64_t j0[2]; /* crop: first wanted output of the dense result, [0] = H, [1] = W */
     unsigned flags;
 } call_geom_t;
@@ -312,7 +132,7 @@ typedef struct call_geom {
 static void try_crop(call_geom_t *c)
 {
     const starhalo__layer_geom_t *g = &c->g;
-    shape_key_t *k = &c->key;
+    starhalo__dnnl_key_t *k = &c->key;
     if (g->ih == g->igh && g->iw == g->igw)
         return;
     int64_t j0[2], pl[2], outs[2];
@@ -388,7 +208,7 @@ static int ring_zero(const float *in, const starhalo__layer_geom_t *g, int64_t p
 static void try_ghost_padding(call_geom_t *c, int op, const float *in)
 {
     starhalo__layer_geom_t *g = &c->g;
-    if (op != OP_CONV && op != OP_POOL_AVG)
+    if (op != STARHALO__DNNL_CONV && op != STARHALO__DNNL_POOL_AVG)
         return;
     /* [0] = H, [1] = W: cells the tile holds before and after the window. */
     const int64_t room_l[2] = {g->in_y0, g->in_x0};
@@ -422,13 +242,13 @@ static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern
                                    const float *in, unsigned flags, call_geom_t *c)
 {
     memset(c, 0, sizeof *c);
-    STARHALO_CHECK(
-        starhalo__kern_layer_geom(what, op != OP_CONV, it, layer, ot, region, domain, &c->g));
+    STARHALO_CHECK(starhalo__kern_layer_geom(what, op != STARHALO__DNNL_CONV, it, layer, ot, region,
+                                             domain, &c->g));
     c->flags = flags;
     if (in && (flags & STARHALO_KERN_READ_WHOLE_TILE))
         try_ghost_padding(c, op, in);
     const starhalo__layer_geom_t *g = &c->g;
-    shape_key_t *k = &c->key;
+    starhalo__dnnl_key_t *k = &c->key;
     k->op = op;
     k->kernel = layer->kernel;
     k->stride = layer->stride;
@@ -460,7 +280,7 @@ static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern
 static void try_transpose(call_geom_t *c)
 {
     const starhalo__layer_geom_t *g = &c->g;
-    shape_key_t *k = &c->key;
+    starhalo__dnnl_key_t *k = &c->key;
     const int dense = g->ih == g->igh && g->iw == g->igw && g->oh == g->ogh && g->ow == g->ogw;
     if (k->crop || dense || g->ow > 8 || g->oh < 4 * g->ow)
         return;
@@ -497,21 +317,6 @@ static void copy_transposed(int to_dense, float *tile, int64_t gw, int64_t gh, i
         }
 }
 
-/* Copy a window of rows between a tile (pitch gw, plane gh*gw) and a dense block. */
-static void copy_block(int to_dense, float *tile, int64_t gw, int64_t gh, int64_t x0, int64_t y0,
-                       float *dense, int64_t planes, int64_t h, int64_t w)
-{
-    for (int64_t p = 0; p < planes; p++)
-        for (int64_t y = 0; y < h; y++) {
-            float *t = tile + (p * gh + y0 + y) * gw + x0;
-            float *dd = dense + (p * h + y) * w;
-            if (to_dense)
-                memcpy(dd, t, (size_t)w * sizeof(float));
-            else
-                memcpy(t, dd, (size_t)w * sizeof(float));
-        }
-}
-
 /*
  * Copy the cells of every output plane that lie outside the region to (save = 1) or from
  * (save = 0) @p buf: the border ring a cropped result written straight into the output tile
@@ -545,11 +350,11 @@ static int64_t ring_copy(int save, float *tile, const starhalo__layer_geom_t *g,
 static starhalo_status_t run(const call_geom_t *c, const float *in, const float *weights,
                              const float *bias, float *out)
 {
-    thread_state_t *ts = NULL;
-    cache_entry_t *e = NULL;
-    STARHALO_CHECK(state_get(&ts));
-    STARHALO_CHECK(entry_get(ts, &c->key, &e));
-    const shape_key_t *k = &c->key;
+    starhalo__dnnl_thread_t *ts = NULL;
+    starhalo__dnnl_entry_t *e = NULL;
+    STARHALO_CHECK(starhalo__dnnl_thread_get(&ts));
+    STARHALO_CHECK(starhalo__dnnl_entry_get(ts, &c->key, entry_build, &e));
+    const starhalo__dnnl_key_t *k = &c->key;
     const starhalo__layer_geom_t *g = &c->g;
     float *src, *dst;
     /* A cropped result that has the output tile's exact geometry may go straight into the
@@ -558,27 +363,28 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
                        g->ogw == k->ow && g->out_y0 == c->j0[0] && g->out_x0 == c->j0[1];
     if (direct) {
         const int64_t ring = ring_copy(1, out, g, k->n * k->cout, NULL);
-        STARHALO_CHECK(grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(ring > 0 ? ring : 1)));
+        STARHALO_CHECK(
+            starhalo__dnnl_grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(ring > 0 ? ring : 1)));
         ring_copy(1, out, g, k->n * k->cout, ts->scratch_in);
         src = (float *)in;
         dst = out;
     } else if (k->crop) {
-        STARHALO_CHECK(
-            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_out, &ts->scratch_out_n,
+                                           (size_t)(k->n * k->cout * k->oh * k->ow)));
         src = (float *)in;
         dst = ts->scratch_out;
     } else if (k->transposed) {
-        STARHALO_CHECK(
-            grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(k->n * k->cin * k->ih * k->iw)));
-        STARHALO_CHECK(
-            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_in, &ts->scratch_in_n,
+                                           (size_t)(k->n * k->cin * k->ih * k->iw)));
+        STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_out, &ts->scratch_out_n,
+                                           (size_t)(k->n * k->cout * k->oh * k->ow)));
         src = ts->scratch_in;
         dst = ts->scratch_out;
         copy_transposed(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src, k->n * k->cin,
                         g->ih, g->iw);
-        if (k->op == OP_CONV) {
+        if (k->op == STARHALO__DNNL_CONV) {
             const int64_t kk = k->kernel, nw = k->cout * k->cin * kk * kk;
-            STARHALO_CHECK(grow(&ts->scratch_w, &ts->scratch_w_n, (size_t)nw));
+            STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_w, &ts->scratch_w_n, (size_t)nw));
             for (int64_t f = 0; f < k->cout * k->cin; f++)
                 for (int64_t ky = 0; ky < kk; ky++)
                     for (int64_t kx = 0; kx < kk; kx++)
@@ -589,29 +395,31 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
         src = (float *)in + g->in_y0 * g->igw + g->in_x0;
         dst = out + g->out_y0 * g->ogw + g->out_x0;
     } else {
-        STARHALO_CHECK(
-            grow(&ts->scratch_in, &ts->scratch_in_n, (size_t)(k->n * k->cin * k->ih * k->iw)));
-        STARHALO_CHECK(
-            grow(&ts->scratch_out, &ts->scratch_out_n, (size_t)(k->n * k->cout * k->oh * k->ow)));
+        STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_in, &ts->scratch_in_n,
+                                           (size_t)(k->n * k->cin * k->ih * k->iw)));
+        STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_out, &ts->scratch_out_n,
+                                           (size_t)(k->n * k->cout * k->oh * k->ow)));
         src = ts->scratch_in;
         dst = ts->scratch_out;
-        copy_block(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src, k->n * k->cin, k->ih,
-                   k->iw);
+        starhalo__dnnl_copy_block(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src,
+                                  k->n * k->cin, k->ih, k->iw);
     }
-    DNNL_TRY(dnnl_memory_set_data_handle(e->src, src), "set src handle");
-    DNNL_TRY(dnnl_memory_set_data_handle(e->dst, dst), "set dst handle");
+    STARHALO__DNNL_TRY(dnnl_memory_set_data_handle(e->src, src), "set src handle");
+    STARHALO__DNNL_TRY(dnnl_memory_set_data_handle(e->dst, dst), "set dst handle");
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}};
     int nargs = 2;
-    if (k->op == OP_CONV) {
-        DNNL_TRY(dnnl_memory_set_data_handle(e->wei, (void *)weights), "set weights handle");
+    if (k->op == STARHALO__DNNL_CONV) {
+        STARHALO__DNNL_TRY(dnnl_memory_set_data_handle(e->wei, (void *)weights),
+                           "set weights handle");
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, e->wei};
         if (k->has_bias) {
-            DNNL_TRY(dnnl_memory_set_data_handle(e->bias, (void *)bias), "set bias handle");
+            STARHALO__DNNL_TRY(dnnl_memory_set_data_handle(e->bias, (void *)bias),
+                               "set bias handle");
             args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, e->bias};
         }
     }
-    DNNL_TRY(dnnl_primitive_execute(e->prim, ts->stream, nargs, args), "execute");
-    DNNL_TRY(dnnl_stream_wait(ts->stream), "stream wait");
+    STARHALO__DNNL_TRY(dnnl_primitive_execute(e->prim, ts->stream, nargs, args), "execute");
+    STARHALO__DNNL_TRY(dnnl_stream_wait(ts->stream), "stream wait");
     if (direct) {
         ring_copy(0, out, g, k->n * k->cout, ts->scratch_in);
     } else if (k->crop) {
@@ -624,7 +432,8 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
         copy_transposed(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, g->oh,
                         g->ow);
     } else if (!e->in_place) {
-        copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout, k->oh, k->ow);
+        starhalo__dnnl_copy_block(0, out, g->ogw, g->ogh, g->out_x0, g->out_y0, dst, k->n * k->cout,
+                                  k->oh, k->ow);
     }
     ts->last_impl = e->impl;
     ts->last_in_place = direct ? 3 : k->crop ? 2 : k->transposed ? 4 : e->in_place;
@@ -653,8 +462,8 @@ starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_til
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
     if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
-    STARHALO_CHECK(
-        plan_call("conv2d", OP_CONV, in_tile, layer, out_tile, region, domain, in, flags, &g));
+    STARHALO_CHECK(plan_call("conv2d", STARHALO__DNNL_CONV, in_tile, layer, out_tile, region,
+                             domain, in, flags, &g));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
     g.key.has_bias = bias != NULL;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
@@ -687,9 +496,9 @@ starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
                      STARHALO_ERR_INVALID_ARG, "pool2d: unknown pooling kind %d", (int)kind);
     if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
-    const int op = kind == STARHALO_POOL_MAX   ? OP_POOL_MAX
-                   : kind == STARHALO_POOL_AVG ? OP_POOL_AVG
-                                               : OP_POOL_AVG_EXCLUDE;
+    const int op = kind == STARHALO_POOL_MAX   ? STARHALO__DNNL_POOL_MAX
+                   : kind == STARHALO_POOL_AVG ? STARHALO__DNNL_POOL_AVG
+                                               : STARHALO__DNNL_POOL_AVG_EXCLUDE;
     STARHALO_CHECK(
         plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, in, flags, &g));
     STARHALO_REQUIRE(in && out, STARHALO_ERR_INVALID_ARG, "pool2d: NULL data pointer");
