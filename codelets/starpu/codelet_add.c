@@ -32,7 +32,7 @@ struct starpu_codelet starhalo_cl_add = {
     .cpu_funcs = {add_cpu},
     .cpu_funcs_name = {"add_cpu"},
     .nbuffers = 3,
-    .modes = {STARPU_R, STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_R, STARPU_RW},
     .model = &add_model,
     .name = "starhalo_add",
 };

@@ -35,7 +35,7 @@ struct starpu_codelet starhalo_cl_bn_bwd = {
     .cpu_funcs = {bn_bwd_cpu},
     .cpu_funcs_name = {"bn_bwd_cpu"},
     .nbuffers = 4,
-    .modes = {STARPU_R, STARPU_R, STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_R, STARPU_R, STARPU_RW},
     .model = &bn_bwd_model,
     .name = "starhalo_bn_bwd",
 };

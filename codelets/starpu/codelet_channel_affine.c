@@ -36,7 +36,7 @@ struct starpu_codelet starhalo_cl_channel_affine = {
     .cpu_funcs = {channel_affine_cpu},
     .cpu_funcs_name = {"channel_affine_cpu"},
     .nbuffers = 3,
-    .modes = {STARPU_R, STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_R, STARPU_RW},
     .model = &channel_affine_model,
     .name = "starhalo_channel_affine",
 };

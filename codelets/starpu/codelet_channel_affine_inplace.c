@@ -35,7 +35,7 @@ struct starpu_codelet starhalo_cl_channel_affine_inplace = {
     .cpu_funcs = {channel_affine_inplace_cpu},
     .cpu_funcs_name = {"channel_affine_inplace_cpu"},
     .nbuffers = 2,
-    .modes = {STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_RW},
     .model = &channel_affine_inplace_model,
     .name = "starhalo_channel_affine_inplace",
 };

@@ -30,7 +30,7 @@ struct starpu_codelet starhalo_cl_plane_fill = {
     .cpu_funcs = {plane_fill_cpu},
     .cpu_funcs_name = {"plane_fill_cpu"},
     .nbuffers = 2,
-    .modes = {STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_RW},
     .model = &plane_fill_model,
     .name = "starhalo_plane_fill",
 };

@@ -51,7 +51,7 @@ struct starpu_codelet starhalo_cl_relu = {
     .cuda_flags = {STARPU_CUDA_ASYNC},
 #endif
     .nbuffers = 2,
-    .modes = {STARPU_R, STARPU_RW | STARPU_COMMUTE},
+    .modes = {STARPU_R, STARPU_RW},
     .model = &relu_model,
     .name = "starhalo_relu",
 };

@@ -24,7 +24,7 @@ typedef struct starhalo__conv_bwd_args {
 } starhalo__conv_bwd_args_t;
 
 /** cl_args of starhalo_cl_relu (float32). Buffers: pre-activation tile (R), out / gradient
- * tile (RW|COMMUTE: only the region is written), same geometry. */
+ * tile (RW: only the region is written), same geometry. */
 typedef struct starhalo__relu_args {
     starhalo_kern_tile_t tile;
     starhalo_box_t region;
@@ -65,6 +65,10 @@ static inline uint32_t starhalo__cl_conv_bwd_footprint(struct starpu_task *task)
                                          starpu_hash_crc32c_be_n(shape, sizeof shape, 0));
 }
 
+/* The ReLU and the CNN layer codelets write their output (or update it in place) with plain
+ * STARPU_RW, not RW|COMMUTE: one task per part covers the owned cells, and in-place updates
+ * of one gradient tile (a residual's add, then ReLU's mask) do not commute. */
+
 /* ---------------------------------------------------------------------------------------- */
 /* CNN layer codelets (kern_cnn_layers.c; CPU only for now): pooling backward, batch norm,   */
 /* channel affine (bias), residual add, global-average-pool sums and fill. Tiles are VECTOR  */
@@ -97,7 +101,7 @@ typedef struct starhalo__bn_sums_args {
 } starhalo__bn_sums_args_t;
 
 /** cl_args of starhalo_cl_bn_bwd. Buffers: x tile (R), dy tile (R), params (R, 5C doubles:
- * mean | invstd | gamma | the GLOBAL backward sums, 2C), dx tile (RW|COMMUTE: only the region
+ * mean | invstd | gamma | the GLOBAL backward sums, 2C), dx tile (RW: only the region
  * is written; a different handle than dy). */
 typedef struct starhalo__bn_bwd_args {
     starhalo_kern_tile_t tile;
@@ -107,7 +111,7 @@ typedef struct starhalo__bn_bwd_args {
 } starhalo__bn_bwd_args_t;
 
 /** cl_args of starhalo_cl_channel_affine (buffers: x tile (R), params (R), y tile
- * (RW|COMMUTE)) and starhalo_cl_channel_affine_inplace (params (R), y tile (RW|COMMUTE),
+ * (RW)) and starhalo_cl_channel_affine_inplace (params (R), y tile (RW),
  * y = y*scale + shift). params: scale C | shift C doubles, or shift C only when has_scale is
  * 0 (scale 1: conv bias). */
 typedef struct starhalo__channel_affine_args {
@@ -117,10 +121,10 @@ typedef struct starhalo__channel_affine_args {
     int *status;
 } starhalo__channel_affine_args_t;
 
-/** cl_args of the region codelets starhalo_cl_add (a (R), b (R), out (RW|COMMUTE)),
- * starhalo_cl_add_inplace (a (RW|COMMUTE), b (R): a += b), starhalo_cl_plane_sums (x (R),
+/** cl_args of the region codelets starhalo_cl_add (a (R), b (R), out (RW)),
+ * starhalo_cl_add_inplace (a (RW), b (R): a += b), starhalo_cl_plane_sums (x (R),
  * sums (W, N*C doubles)) and starhalo_cl_plane_fill (values (R, N*C doubles), x
- * (RW|COMMUTE)). Tiles share the geometry @p tile. */
+ * (RW)). Tiles share the geometry @p tile. */
 typedef struct starhalo__cnn_region_args {
     starhalo_kern_tile_t tile;
     starhalo_box_t region;

@@ -3,8 +3,12 @@
 # spatial_cnn end to end (needs mpirun in PATH and the tests' root/oversubscribe environment):
 #   check_cnn.sh bad EXE NP REGEX ARGS...  must exit non-zero within 60 s with exactly one
 #       "spatial_cnn: error:" line matching REGEX and no abort trace.
-#   check_cnn.sh dump EXE NP DIR ARGS...   --dump DIR must write w1.npy, w2.npy, output.npy
-#       with a NUMPY header and the expected byte sizes, and the loss must decrease.
+#   check_cnn.sh dump EXE NP DIR ARGS...   --dump DIR (two-layer net, --channels 2,3,2) must
+#       write input, target, loss, output and every layer's initial and final parameters as
+#       .npy files with a NUMPY header and the expected byte sizes; the loss must decrease.
+#   check_cnn.sh torch EXE NP DIR NETFILE STEPS LR MOMENTUM ARGS...  --dump DIR of a --net
+#       run, then check_torch.py retrains the net with PyTorch from the dumped start and must
+#       agree (exit 77, skipped, without torch).
 set -u
 what=$1 exe=$2 np=$3; shift 3
 run() { timeout -k 5 ${T:-120} mpirun -np "$np" --oversubscribe --bind-to none "$exe" "$@" 2>&1; }
@@ -15,13 +19,25 @@ dump)
   dir=$1; shift; rm -rf "$dir"
   out=$(run --dump "$dir" --image-size 16 --channels 2,3,2 --batch-size 2 --steps 4 "$@") || { echo "$out"; fail "exit status"; }
   echo "$out"
-  # header is 128 bytes for these shapes; float32 payload
-  for f in w1:$((3*2*9)) w2:$((2*3*9)) output:$((2*2*16*16)); do
+  # float32 (loss: float64) payloads after a 128-byte header for these shapes
+  for f in input:$((4*2*2*16*16)) target:$((4*2*2*16*16)) output:$((4*2*2*16*16)) loss:$((8*4)) \
+           p0_weight_init:$((4*3*2*9)) p0_weight_final:$((4*3*2*9)) p2_weight_final:$((4*2*3*9)); do
     name=${f%%:*} n=${f##*:}
     head -c 6 "$dir/$name.npy" | grep -q NUMPY || fail "$name.npy header"
-    [ "$(stat -c %s "$dir/$name.npy")" -eq $((128 + 4 * n)) ] || fail "$name.npy size"
+    [ "$(stat -c %s "$dir/$name.npy")" -eq $((128 + n)) ] || fail "$name.npy size"
   done
+  cmp -s "$dir/p0_weight_init.npy" "$dir/p0_weight_final.npy" && fail "p0 weight did not move"
   first=$(echo "$out" | awk '/^step 0:/ {print $4}') last=$(echo "$out" | awk '/^step 3:/ {print $4}')
   awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a) }' || fail "loss did not decrease ($first -> $last)" ;;
+torch)
+  dir=$1 net=$2 steps=$3 lr=$4 mom=$5; shift 5; rm -rf "$dir"
+  py=
+  for p in ${STARHALO_TORCH_PYTHON:-} python3 /usr/bin/python3; do
+    "$p" -c 'import torch' 2>/dev/null && { py=$p; break; }
+  done
+  [ -n "$py" ] || { echo "torch check: skipped (no python3 with torch)"; exit 77; }
+  out=$(run --net "$net" --dump "$dir" --steps "$steps" --lr "$lr" --momentum "$mom" "$@") || { echo "$out"; fail "exit status"; }
+  echo "$out"
+  "$py" "$(dirname "$0")/check_torch.py" "$net" "$dir" --steps "$steps" --lr "$lr" --momentum "$mom" || fail "torch disagrees" ;;
 *) fail "unknown check $what" ;;
 esac

@@ -410,9 +410,11 @@ static void bad_geometry(void **state)
 
 /* ---- the oneDNN backward kernels (what the CPU codelets run) against the loop kernels ---- */
 
-/* Which input-side path the _dnnl calls took (starhalo_kern_dnnl_last_impl): [1] in place on
- * the tile, [0] through a dense copy. */
+/* Which path the _dnnl calls took for their src side (starhalo_kern_dnnl_last_impl): [1] the
+ * primitive used the tile itself, [0] a reorder between the tile window and the primitive's
+ * layout. The worst errors seen (max norm, relative), data and weights. */
 static int dnnl_path[2];
+static double dnnl_worst[2];
 
 /* Global input window of @p region in dim d: [first, last + 1). */
 static void bwd_window(const starhalo_layer_t *l, const starhalo_box_t *r, int d, int64_t *lo,
@@ -463,6 +465,7 @@ static void dnnl_compare(const starhalo_layer_t *l, const starhalo_kern_tile_t *
         print_message("bwd_data k%d s%d d%d p%d (%s): max err %.3e, max %.3e\n", l->kernel,
                       l->stride, l->dilation, l->padding, impl, dmax, amax);
     assert_true(dmax <= 1e-5 * amax);
+    dnnl_worst[0] = fmax(dnnl_worst[0], amax > 0 ? dmax / amax : 0.0);
     assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(it, x, ot, dy, l, region, dwr));
     assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl(it, x, ot, dy, l, region, dwg));
     amax = dmax = 0.0;
@@ -475,6 +478,7 @@ static void dnnl_compare(const starhalo_layer_t *l, const starhalo_kern_tile_t *
                       l->stride, l->dilation, l->padding, starhalo_kern_dnnl_last_impl(NULL), dmax,
                       amax);
     assert_true(dmax <= 1e-5 * amax);
+    dnnl_worst[1] = fmax(dnnl_worst[1], amax > 0 ? dmax / amax : 0.0);
     free(ref), free(got), free(dwr), free(dwg);
 }
 
@@ -516,14 +520,15 @@ static void sweep_layers(starhalo_layer_t *ls)
 /*
  * Batch 1..2 and channels 1..5 vary with the layer. Whole images (14..16 x 13..16, zero padded):
  * the input tile is the image grown by the padding (the window is the whole tile when the last
- * output's window ends at the tile's edge: in place) or by one more cell on some sides (a dense
- * copy); the output tile is the output image (dense) or the output grown by one ghost cell holding
- * garbage (the region is copied).
+ * output's window ends at the tile's edge: dense) or by one more cell on some sides (a strided
+ * window); the output tile is the output image (dense) or the output grown by one ghost cell
+ * holding garbage (a strided region).
  */
 static void dnnl_whole_images(void **state)
 {
     (void)state;
     memset(dnnl_path, 0, sizeof dnnl_path);
+    memset(dnnl_worst, 0, sizeof dnnl_worst);
     starhalo_layer_t ls[SWEEP];
     sweep_layers(ls);
     for (int i = 0; i < SWEEP; i++) {
@@ -549,7 +554,9 @@ static void dnnl_whole_images(void **state)
         }
         free(wt);
     }
-    print_message("whole images: %d in place, %d copied\n", dnnl_path[1], dnnl_path[0]);
+    print_message("whole images: src side %d in place, %d reordered; worst rel. err data %.2e, "
+                  "weights %.2e\n",
+                  dnnl_path[1], dnnl_path[0], dnnl_worst[0], dnnl_worst[1]);
     assert_true(dnnl_path[1] > 0 && dnnl_path[0] > 0);
 }
 
@@ -564,6 +571,7 @@ static void dnnl_ghosted_parts(void **state)
 {
     (void)state;
     memset(dnnl_path, 0, sizeof dnnl_path);
+    memset(dnnl_worst, 0, sizeof dnnl_worst);
     starhalo_layer_t ls[SWEEP];
     sweep_layers(ls);
     for (int i = 0; i < SWEEP; i++) {
@@ -607,8 +615,51 @@ static void dnnl_ghosted_parts(void **state)
             }
         free(wt);
     }
-    print_message("ghosted parts: %d in place, %d copied\n", dnnl_path[1], dnnl_path[0]);
+    print_message("ghosted parts: src side %d in place, %d reordered; worst rel. err data %.2e, "
+                  "weights %.2e\n",
+                  dnnl_path[1], dnnl_path[0], dnnl_worst[0], dnnl_worst[1]);
     assert_true(dnnl_path[1] > 0 && dnnl_path[0] > 0);
+}
+
+/*
+ * Regions large enough for backward weights to run in several bands of output rows (at most
+ * 4096 products per tap per oneDNN call, summed in double): two equal bands, unequal ones,
+ * single rows longer than a band (batch x width > 4096), with stride 2 and dilation 2, on a
+ * ghosted part whose input tile holds one more cell than the window on each side.
+ */
+static void dnnl_weight_bands(void **state)
+{
+    (void)state;
+    const struct {
+        int64_t n, cin, cout, w, h;
+        starhalo_layer_t l;
+    } cases[] = {
+        {2, 3, 2, 70, 40, {3, 1, 1, 1}},  {1, 2, 3, 64, 129, {3, 1, 1, 1}},
+        {2, 1, 2, 2100, 3, {3, 1, 1, 1}}, {2, 2, 2, 90, 61, {3, 2, 1, 1}},
+        {1, 4, 5, 100, 77, {5, 1, 2, 4}}, {4, 16, 16, 64, 64, {3, 1, 1, 1}},
+    };
+    memset(dnnl_worst, 0, sizeof dnnl_worst);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const starhalo_layer_t l = cases[c].l;
+        uint64_t seed = 3000 + (uint64_t)c;
+        const starhalo_box_t own = box2(0, cases[c].w, 0, cases[c].h);
+        int64_t lo[2], hi[2];
+        for (int d = 0; d < 2; d++)
+            bwd_window(&l, &own, d, &lo[d], &hi[d]);
+        const starhalo_box_t win = box2(lo[0], hi[0], lo[1], hi[1]);
+        const starhalo_box_t ib = grow2(&win, 1, 1, 1, 1), ob = grow2(&own, 1, 1, 1, 1);
+        const starhalo_box_t img = box2(0, 1 << 20, 0, 1 << 20);
+        starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, cases[c].n, cases[c].cin);
+        starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, cases[c].n, cases[c].cout);
+        const int64_t nw = cases[c].cout * cases[c].cin * l.kernel * l.kernel;
+        float *wt = malloc(sizeof(float) * (size_t)nw);
+        frand_fill(wt, nw, &seed);
+        float *x = tile_fill(&it, &img, 0.0f, &seed);
+        float *dy = tile_fill(&ot, &own, 1e6f, &seed);
+        dnnl_compare(&l, &it, x, &ot, dy, wt, &own);
+        free(x), free(dy), free(wt);
+    }
+    print_message("bands: worst rel. err data %.2e, weights %.2e\n", dnnl_worst[0], dnnl_worst[1]);
 }
 
 /* The loop kernels' geometry errors are the _dnnl kernels' too; an empty region zeroes. */
@@ -670,6 +721,7 @@ int main(void)
         cmocka_unit_test(bad_geometry),
         cmocka_unit_test(dnnl_whole_images),
         cmocka_unit_test(dnnl_ghosted_parts),
+        cmocka_unit_test(dnnl_weight_bands),
         cmocka_unit_test(dnnl_bad_geometry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
