@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <starhalo/starhalo_npy.h>
@@ -518,8 +519,30 @@ static void free_run(run_t *t)
     free(t->losses), free(t->init);
 }
 
+/* This process's peak resident set in MiB (Linux: ru_maxrss in KiB). */
+static double peak_rss_mib(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_SELF, &u) == 0 ? (double)u.ru_maxrss / 1024.0 : 0.0;
+}
+
+/* Rank 0 prints the largest and the mean peak RSS over the ranks, and the largest before the
+ * net existed (MPI, StarPU and the context alone). Collective. */
+static void report_rss(MPI_Comm comm, int rank, double before)
+{
+    double mine[2] = {peak_rss_mib(), before}, mx[2] = {0, 0}, sum = 0.0;
+    int n = 1;
+    MPI_Comm_size(comm, &n);
+    MPI_Reduce(mine, mx, 2, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(mine, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+    if (rank == 0)
+        printf("peak RSS per rank: max %.1f MiB, mean %.1f MiB (before the net: max %.1f MiB)\n",
+               mx[0], sum / n, mx[1]);
+}
+
 static int train(run_t *t, starhalo_context_t *ctx)
 {
+    const double rss_before = peak_rss_mib();
     cnn_net_t *net = NULL;
     starhalo_status_t rc = cnn_net_create(ctx, &t->o, &net);
     const int images = t->o.validate || t->o.dump;
@@ -595,6 +618,8 @@ static int train(run_t *t, starhalo_context_t *ctx)
     if (rc != STARHALO_OK && t->rank == 0)
         fprintf(stderr, "spatial_cnn: error: %s: %s\n", starhalo_err_name(rc),
                 starhalo_last_error_message());
+    if (rc == STARHALO_OK)
+        report_rss(starhalo_context_comm(ctx), t->rank, rss_before);
     cnn_net_destroy(net);
     free_run(t);
     return rc != STARHALO_OK || bad;

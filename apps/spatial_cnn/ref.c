@@ -129,8 +129,9 @@ cnn_ref_t *cnn_ref_create(const cnn_netdesc_t *net, const cnn_train_t *t)
         r->scratch = alloc(scratch, sizeof(double));
         ok = r->scratch != NULL;
     }
+    /* The loss follows the last layer (net->classify says the same for a checked net). */
     const cnn_layer_desc_t *last = &net->layers[net->nlayers - 1];
-    if (ok && net->classify) {
+    if (ok && last->op == CNN_SOFTMAX_CE) {
         r->labels = alloc(N, sizeof(int));
         ok = r->labels != NULL;
         for (int64_t n = 0; ok && n < N; n++)

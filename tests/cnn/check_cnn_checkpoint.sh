@@ -4,7 +4,9 @@
 # root/oversubscribe environment). ARGS are shared by every run.
 #   check_cnn_checkpoint.sh restart CNN DIR NPA "ARGS A" NPB "ARGS B" "ARGS"
 #       6 steps on NPB ranks == 3 steps on NPA ranks (--checkpoint) + a restart on NPB ranks:
-#       w1.npy, w2.npy and output.npy of --dump are compared with cmp. Bitwise equality across
+#       the final parameters (p0_weight, p2_weight) and output.npy of --dump are compared with
+#       cmp (the two-layer net of --channels; with --momentum the checkpoint also holds the
+#       momentum buffer). Bitwise equality across
 #       rank counts needs the same association of the gradient sum (docs/CHECKPOINT.md): the
 #       same part count, one rank <-> one part per rank.
 #   check_cnn_checkpoint.sh bad CNN DIR NP KIND REGEX "ARGS"
@@ -27,19 +29,22 @@ restart)
   out=$(run "$npb" $args $b --steps 6 --restart "$dir/w.npy" --dump "$dir/re") || { echo "$out"; fail "restart"; }
   echo "$out"
   echo "$out" | grep -q "restarting from .* at step 3" || fail "restart did not resume at step 3"
-  # numpy.load of the checkpoint: w1 then w2, as the first half dumped them (skipped without numpy).
+  # numpy.load of the checkpoint: w1 then w2 (then, with momentum, their momentum), as the
+  # first half dumped them (skipped without numpy).
   if /usr/bin/python3 -c 'import numpy' 2> /dev/null; then
     /usr/bin/python3 - "$dir" << 'EOF' || fail "numpy.load of the weights checkpoint"
 import sys
 import numpy as np
 d = sys.argv[1]
 w = np.load(f"{d}/w.npy")
-ref = np.concatenate([np.load(f"{d}/half/w1.npy").ravel(), np.load(f"{d}/half/w2.npy").ravel()])
-assert w.dtype == np.float32 and w.tobytes() == ref.tobytes(), "checkpoint != dumped weights"
+ref = np.concatenate([np.load(f"{d}/half/p0_weight_final.npy").ravel(),
+                      np.load(f"{d}/half/p2_weight_final.npy").ravel()])
+assert w.dtype == np.float32 and w[:ref.size].tobytes() == ref.tobytes(), "checkpoint != dumped weights"
+assert w.size in (ref.size, 2 * ref.size), f"checkpoint holds {w.size} values"
 print(f"numpy.load: {w.shape} float32 weights equal the dumped w1, w2")
 EOF
   fi
-  for f in w1 w2 output; do
+  for f in p0_weight_final p2_weight_final output; do
     cmp "$dir/full/$f.npy" "$dir/re/$f.npy" || fail "$f.npy differs after the restart"
   done
   echo "restart on $npb ranks ($b) from $npa ranks ($a): weights and output bitwise equal" ;;

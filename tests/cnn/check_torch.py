@@ -9,7 +9,7 @@ compares each step's loss with loss.npy (relative error <= 1e-4) and every final
 with p<layer>_<name>_final.npy (max|torch - dump| / max|dump| <= 1e-4; a conv bias right
 before bn, whose exact gradient is 0, by max|torch - dump| <= 1e-6).
 
-Dump (DUMPDIR): input.npy (N x C x S x S float32), labels.npy (int64, N) or target.npy
+Dump (DUMPDIR): input.npy (N x C x S x S float32), labels.npy (class indexes, float64 or int64, N) or target.npy
 (float32, the last layer's output shape), p<layer>_<name>_init.npy / _final.npy (float32;
 <layer> is the 0-based index among the layer lines), loss.npy (float64, one per step).
 
@@ -159,7 +159,7 @@ def load_dump(torch, layers, d, float64):
     dt = torch.float64 if float64 else torch.float32
     x = load(torch, f"{d}/input.npy").to(dt)
     classify = bool(layers) and layers[-1]["op"] == "softmax_ce"
-    labels = load(torch, f"{d}/labels.npy") if classify else None
+    labels = load(torch, f"{d}/labels.npy").long() if classify else None
     target = None if classify else load(torch, f"{d}/target.npy").to(dt)
     params, finals = {}, {}
     for i, L in enumerate(layers):

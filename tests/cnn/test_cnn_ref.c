@@ -30,7 +30,7 @@ static const char CLASSIFY_NET[] = "conv 3 3 1 1 bias\n"
                                    "add a\n"
                                    "maxpool 3 2 1\n"
                                    "conv 4 3 2 1\n"
-                                   "avgpool 2 2 0\n"
+                                   "avgpool 2 1 0  # 3x3 -> 2x2, so that gap averages 4 cells\n"
                                    "gap\n"
                                    "fc 3\n"
                                    "softmax_ce\n";
