@@ -49,10 +49,10 @@ starhalo_kern_conv2d_bwd_weights_cpu(const starhalo_kern_tile_t *in_tile, const 
  * starhalo_kern_conv2d_bwd_data_cpu through oneDNN's convolution_backward_data primitive
  * (kern_dnnl_backward.c): same arguments, checks and contract (the whole @p grad_in tile
  * overwritten, zeros where no output of the region reads), oneDNN's float summation order.
- * The output-gradient region is copied dense unless it is the whole @p out_tile; diff_src goes
- * straight into @p grad_in when the region's input window is the whole tile, else through a
- * dense copy (starhalo_kern_dnnl_last_impl: oneDNN's implementation, in_place 1 / 0). What the
- * CPU codelet runs.
+ * The region and its input window are read and written in place, through oneDNN reorders into
+ * the layout the primitive picks when it is not theirs. starhalo_kern_dnnl_last_impl() then
+ * names oneDNN's implementation and sets in_place to 1 when diff_src needed no reorder. One
+ * state and primitive cache per thread (as starhalo_kern_conv2d_cpu). What the CPU codelet runs.
  * @retval STARHALO_ERR_INVALID_ARG bad geometry (as the loop kernel)
  * @retval STARHALO_ERR_DNNL oneDNN refused the shape or failed
  * @retval STARHALO_ERR_NO_MEMORY a per-thread scratch buffer
@@ -65,10 +65,10 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_dnnl(const starhalo_kern_tile_t 
 
 /**
  * starhalo_kern_conv2d_bwd_weights_cpu through oneDNN's convolution_backward_weights
- * primitive: same arguments, checks and contract (Cout x Cin x k x k doubles overwritten);
- * oneDNN accumulates in float, converted to double at the end. The input window and the
- * output-gradient region are copied dense unless they are the whole tiles. What the CPU
- * codelet runs.
+ * primitive: same arguments, checks and contract (Cout x Cin x k x k doubles overwritten).
+ * oneDNN accumulates in float, so the region runs in bands of output rows (at most 4096
+ * products per weight tap each) whose float results are added in double. What the CPU codelet
+ * runs.
  * @retval STARHALO_ERR_INVALID_ARG bad geometry (as the loop kernel)
  * @retval STARHALO_ERR_DNNL oneDNN refused the shape or failed
  * @retval STARHALO_ERR_NO_MEMORY a per-thread scratch buffer

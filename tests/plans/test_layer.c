@@ -102,12 +102,78 @@ static void ranges_tile_the_output(void **state)
     }
 }
 
+/* Does output cell (ox, oy) of @p l read only input cells inside @p in? */
+static int window_inside(const starhalo_layer_t *l, int64_t ox, int64_t oy, const starhalo_box_t *in)
+{
+    const int64_t span = (int64_t)l->dilation * (l->kernel - 1);
+    const int64_t o[2] = {ox, oy};
+    for (int d = 0; d < 2; d++) {
+        const int64_t start = o[d] * l->stride - l->padding;
+        if (start < in->lo[d] || start + span >= in->hi[d])
+            return 0;
+    }
+    return 1;
+}
+
+static int in_box(const starhalo_box_t *b, int64_t x, int64_t y)
+{
+    return x >= b->lo[0] && x < b->hi[0] && y >= b->lo[1] && y < b->hi[1];
+}
+
+/* starhalo_layer_output_regions on random layers and uneven parts: the interior and the
+ * boundary boxes tile the part's outputs exactly once, and a cell is interior iff its whole
+ * window lies in the part's owned input (checked cell by cell, brute force). */
+static void output_regions_split_interior_exactly(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x5eed0005u;
+    for (int iter = 0; iter < 2000; iter++) {
+        starhalo_layer_t l;
+        l.kernel = 1 + (int)(starhalo_test_rand(&rng) % 7);
+        l.stride = 1 + (int)(starhalo_test_rand(&rng) % 2);
+        l.dilation = 1 + (int)(starhalo_test_rand(&rng) % 2);
+        l.padding = (int)(starhalo_test_rand(&rng) % (uint64_t)(l.dilation * (l.kernel - 1) + 1));
+        const int64_t n[2] = {1 + (int64_t)(starhalo_test_rand(&rng) % 30),
+                              1 + (int64_t)(starhalo_test_rand(&rng) % 30)};
+        starhalo_box_t in = {{0, 0, 0}, {0, 0, 1}}, out = {{0, 0, 0}, {0, 0, 1}};
+        for (int d = 0; d < 2; d++) {
+            int64_t a = (int64_t)(starhalo_test_rand(&rng) % (uint64_t)n[d]);
+            int64_t b = a + 1 + (int64_t)(starhalo_test_rand(&rng) % (uint64_t)(n[d] - a));
+            in.lo[d] = a;
+            in.hi[d] = b;
+            starhalo_layer_output_range(&l, n[d], a, b, &out.lo[d], &out.hi[d]);
+        }
+        starhalo_regions_t r;
+        assert_status_ok(starhalo_layer_output_regions(&l, &in, &out, &r));
+        assert_true(r.nboundary <= 4);
+        for (int64_t y = out.lo[1]; y < out.hi[1]; y++)
+            for (int64_t x = out.lo[0]; x < out.hi[0]; x++) {
+                int hits = in_box(&r.interior, x, y);
+                assert_int_equal(hits, window_inside(&l, x, y, &in));
+                for (int k = 0; k < r.nboundary; k++)
+                    hits += in_box(&r.boundary[k], x, y);
+                assert_int_equal(hits, 1);
+            }
+        /* Nothing outside the part's outputs. */
+        int64_t vol = starhalo_box_volume(&r.interior) > 0 ? starhalo_box_volume(&r.interior) : 0;
+        for (int k = 0; k < r.nboundary; k++)
+            vol += starhalo_box_volume(&r.boundary[k]);
+        assert_int_equal(vol, starhalo_box_volume(&out) > 0 ? starhalo_box_volume(&out) : 0);
+    }
+    starhalo_regions_t r;
+    const starhalo_box_t b = {{0, 0, 0}, {4, 4, 1}};
+    const starhalo_layer_t bad = {3, 0, 1, 1};
+    assert_int_equal(starhalo_layer_output_regions(&bad, &b, &b, &r), STARHALO_ERR_INVALID_ARG);
+    assert_int_equal(starhalo_layer_output_regions(NULL, &b, &b, &r), STARHALO_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(halo_widths_follow_the_formula),
         cmocka_unit_test(bad_layers_are_rejected),
         cmocka_unit_test(ranges_tile_the_output),
+        cmocka_unit_test(output_regions_split_interior_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,14 +4,14 @@
  * @brief conv2d backward data / backward weights and ReLU forward / backward as plain loops
  * (float32 data; weight gradients in double).
  *
- * Why loops and not oneDNN's backward primitives: the backward-data result must cover the
- * whole ghosted tile (ghost cells included, they are routed to their owners), which is what
- * oneDNN's diff_src with zero padding gives only on a dense copy, and the weight gradient of a
- * part must be summed in a fixed order with the other parts'. The loops run one weight tap at
- * a time over contiguous output rows, so the inner loop is an axpy (backward data) or a dot
- * product (backward weights) that GCC vectorises. The CUDA kernels compute one input cell or
- * one weight tap per thread through kern_index.h in the same summation order; the
- * _by_element functions below run those per-cell functions here, so the CPU tests check them.
+ * The CPU codelets run oneDNN's backward primitives instead (kern_dnnl_backward.c, the _dnnl
+ * kernels: same contracts; several times faster from 8 channels, slower for backward data with
+ * fewer input channels). These loops are the reference the tests compare them with, and the
+ * CUDA kernels mirror them: one input cell or one weight tap per thread through kern_index.h in
+ * the same summation order (the _by_element functions below run those per-cell functions here,
+ * so the CPU tests check them bit for bit). The loops run one weight tap at a time over
+ * contiguous output rows, so the inner loop is an axpy (backward data) or a dot product
+ * (backward weights) that GCC vectorises.
  */
 #if !defined(__clang__) /* clang has no optimize pragma (the sanitized build uses clang) */
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")

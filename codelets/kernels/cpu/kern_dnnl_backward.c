@@ -11,7 +11,8 @@
  *
  * Layouts. The primitives are created with format "any": with plain NCHW / OIHW descriptors
  * oneDNN 2.6 picks its gemm implementation (x64:gemm:jit), with "any" its direct blocked one
- * (jit:avx512_core here, nChw16c), 2.7-5x faster on 16 -> 16 channels. The caller's data are
+ * (jit:avx512_core here, nChw16c), 2.7-5x faster on 16 -> 16 channels (backward data with
+ * fewer than 8 input channels stays plain: see bwd_build). The caller's data are
  * described as they lie: the window and the region as strided views into the tiles (tile
  * strides, data handle at the first cell), the weights as dense OIHW. Each argument whose
  * view differs from the layout the primitive chose goes through a oneDNN reorder between the
@@ -36,6 +37,9 @@ enum { ARG_SRC = 0, ARG_WEI = 1, ARG_DST = 2 };
 /* Products per weight tap that one backward-weights call sums in float (see the bands in
  * starhalo_kern_conv2d_bwd_weights_dnnl). */
 #define BWD_WEIGHTS_BAND 4096
+
+/* Backward data with fewer input channels runs on plain layouts (see bwd_build). */
+#define BWD_DATA_BLOCKED_MIN_CIN 8
 
 /* The key of a backward call: window and region sizes, no padding, the tiles' plane sizes. */
 static void bwd_key(int op, const starhalo_kidx_bwd_t *g, starhalo__dnnl_key_t *k)
@@ -100,8 +104,16 @@ static starhalo_status_t bwd_arg(starhalo__dnnl_thread_t *ts, starhalo__dnnl_ent
     return STARHALO_OK;
 }
 
-/* The backward builder of the primitive cache: a forward training descriptor as the hint, then
- * the backward data or weights primitive descriptor, all layouts "any"; then the reorders. */
+/*
+ * The backward builder of the primitive cache: a forward training descriptor as the hint, then
+ * the backward data or weights primitive descriptor, layouts "any"; then the reorders. One
+ * exception: backward data pads diff_src's channels to the block (16 with AVX-512) in the
+ * blocked layout, so with few input channels it costs what 16 would (1.7 ms for batch 2,
+ * 128x128, 1..8 -> 16 channels); there plain NCHW / OIHW (oneDNN's gemm) is faster: 0.33 ms for
+ * 1 -> 16, 1.36 ms for 3 -> 16, 1.38 against 6.9 ms for 2 -> 64; from 8 input channels the
+ * blocked one wins (1.7 against 2.2 ms for 8 -> 8). Backward weights is faster blocked for
+ * every shape measured (1..64 channels).
+ */
 static starhalo_status_t bwd_build(starhalo__dnnl_thread_t *ts, const starhalo__dnnl_key_t *k,
                                    starhalo__dnnl_entry_t *e)
 {
@@ -112,10 +124,11 @@ static starhalo_status_t bwd_build(starhalo__dnnl_thread_t *ts, const starhalo__
     const dnnl_dims_t strides = {k->stride, k->stride};
     const dnnl_dims_t dil = {k->dilation - 1, k->dilation - 1};
     const dnnl_dims_t pad = {0, 0};
+    const int plain = data && k->cin < BWD_DATA_BLOCKED_MIN_CIN;
     dnnl_memory_desc_t src, wei, dst;
-    dnnl_memory_desc_init_by_tag(&src, 4, sdims, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&dst, 4, ddims, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&src, 4, sdims, dnnl_f32, plain ? dnnl_nchw : dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&dst, 4, ddims, dnnl_f32, plain ? dnnl_nchw : dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, plain ? dnnl_oihw : dnnl_format_tag_any);
     dnnl_convolution_desc_t fd, bd;
     STARHALO__DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
                            &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, NULL,
