@@ -22,10 +22,9 @@
 #include "appkit.h"
 #include "spatial_cnn.h"
 
-
 static const char usage[] =
     "usage: spatial_cnn [--net FILE [--input-channels C0] | --channels C0,C1,C2]\n"
-    "                   [--image-size S] [--batch-size N]\n"
+    "                   [--image-size S] [--batch-size N] | [--input FILE.npy]\n"
     "                   [--num-spatial-parts P] [--parts-per-rank Q]\n"
     "                   [--slice-method vertical|horizontal|square] [--steps K] [--lr X]\n"
     "                   [--momentum M] [--mode task|bsp] [--validate [--tolerance E]]\n"
@@ -68,6 +67,7 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                                        {"input-channels", required_argument, 0, 'i'},
                                        {"momentum", required_argument, 0, 'u'},
                                        {"tolerance", required_argument, 0, 't'},
+                                       {"input", required_argument, 0, 'I'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (cnn_opts_t){.train = {.size = 64, .batch = 1, .lr = -1.0, .bn_eps = 1e-5},
@@ -76,7 +76,7 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                       .split = STARHALO_SPLIT_HORIZONTAL,
                       .steps = 5,
                       .tolerance = 1e-4};
-    int ppr_given = 0, channels_given = 0, c, li;
+    int ppr_given = 0, channels_given = 0, shape_given = 0, c, li;
     long in_channels = 0;
     long v;
     opterr = 0;
@@ -90,9 +90,9 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
                 return 1;
             }
             if (c == 's')
-                o->train.size = v;
+                o->train.size = v, shape_given = 1;
             else if (c == 'b')
-                o->train.batch = v;
+                o->train.batch = v, shape_given = 1;
             else if (c == 'i')
                 in_channels = v;
             else if (c == 'p')
@@ -141,6 +141,12 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
             *(c == 'l' ? &o->train.lr : c == 'u' ? &o->train.momentum : &o->tolerance) = x;
         } else if (c == 'n') {
             o->net_file = optarg;
+        } else if (c == 'I') {
+            o->input = optarg;
+            if (!*optarg) {
+                snprintf(err, n, "empty file name for --input");
+                return 1;
+            }
         } else if (c == 'v') {
             o->validate = 1;
         } else if (c == 'd') {
@@ -184,8 +190,9 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
         return 1;
     }
     if (o->net_file && channels_given) {
-        snprintf(err, n, "--channels sets the built-in two-layer net: not with --net "
-                         "(use --input-channels)");
+        snprintf(err, n,
+                 "--channels sets the built-in two-layer net: not with --net "
+                 "(use --input-channels)");
         return 1;
     }
     if (in_channels && !o->net_file) {
@@ -193,6 +200,12 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
         return 1;
     }
     o->train.channels = o->net_file ? (in_channels ? in_channels : 3) : o->ch[0];
+    if (o->input && (shape_given || in_channels)) {
+        snprintf(err, n,
+                 "--input sets the batch, the channels and the image size: not with "
+                 "--batch-size, --image-size or --input-channels");
+        return 1;
+    }
     if (!ppr_given)
         o->parts_per_rank = o->parts ? o->parts / nranks : 1;
     if (!o->parts)
@@ -209,10 +222,59 @@ static int parse(int argc, char **argv, int nranks, cnn_opts_t *o, char *err, si
     return 0;
 }
 
+/* --input: a NumPy float32 array N x C x S x S (any .npy that NumPy writes, C order). Every
+ * rank reads the whole file, so every rank reaches the same verdict. */
+static int read_input(cnn_opts_t *o, char *err, size_t n)
+{
+    FILE *f = fopen(o->input, "rb");
+    if (!f) {
+        snprintf(err, n, "--input '%s': cannot open: %s", o->input, strerror(errno));
+        return 1;
+    }
+    char head[STARHALO_NPY_MAX_HEADER];
+    const size_t len = fread(head, 1, sizeof head, f);
+    starhalo_npy_header_t h;
+    int rc = starhalo_npy_header_parse(head, len, &h) != STARHALO_OK;
+    if (rc)
+        snprintf(err, n, "--input '%s': %s", o->input, starhalo_last_error_message());
+    else if (h.dtype != STARHALO_FLOAT32 || h.ndims != 4 || h.shape[2] != h.shape[3] ||
+             h.shape[0] < 1 || h.shape[1] < 1 || h.shape[2] < 1 || h.shape[1] > 4096 ||
+             h.shape[2] > (1 << 16)) {
+        snprintf(err, n,
+                 "--input '%s': expected a float32 array N x C x S x S (C <= 4096, "
+                 "S <= 65536)",
+                 o->input);
+        rc = 1;
+    } else if (!o->net_file && o->ch[0] != h.shape[1]) {
+        snprintf(err, n, "--input '%s' has %lld channels, --channels says %lld", o->input,
+                 (long long)h.shape[1], (long long)o->ch[0]);
+        rc = 1;
+    }
+    const size_t count = rc ? 0 : (size_t)(h.shape[0] * h.shape[1] * h.shape[2] * h.shape[3]);
+    if (!rc && !(o->input_data = malloc(sizeof(float) * count))) {
+        snprintf(err, n, "--input '%s': out of memory for %zu values", o->input, count);
+        rc = 1;
+    }
+    if (!rc && (fseek(f, (long)h.data_offset, SEEK_SET) != 0 ||
+                fread(o->input_data, sizeof(float), count, f) != count)) {
+        snprintf(err, n, "--input '%s': truncated (%zu values expected)", o->input, count);
+        rc = 1;
+    }
+    fclose(f);
+    if (!rc) {
+        o->train.batch = h.shape[0];
+        o->train.channels = o->ch[0] = h.shape[1];
+        o->train.size = h.shape[2];
+    }
+    return rc;
+}
+
 /* The net (file or built-in), its shapes for this input, the default lr; then the input
  * decomposition. Pure: the same verdict on every rank. */
 static int load_net(cnn_opts_t *o, char *err, size_t n)
 {
+    if (o->input && read_input(o, err, n))
+        return 1;
     static cnn_netdesc_t net;
     o->net = &net;
     const char *name = o->net_file ? o->net_file : "two-layer";
@@ -224,9 +286,10 @@ static int load_net(cnn_opts_t *o, char *err, size_t n)
     if (cnn_net_infer(&net, name, o->train.channels, o->train.size, o->train.size, err, n) != 0)
         return 1;
     if (o->train.lr < 0.0) /* an MSE loss is a sum over cells: scale the step with them */
-        o->train.lr = net.classify ? 0.05
-                                   : 0.25 / ((double)o->train.batch * (double)o->train.size *
-                                             (double)o->train.size);
+        o->train.lr =
+            net.classify
+                ? 0.05
+                : 0.25 / ((double)o->train.batch * (double)o->train.size * (double)o->train.size);
     starhalo_decomp_desc_t d;
     cnn_decomp_desc(o, o->train.channels, 0, &d);
     starhalo_decomp_t *dec = NULL;
@@ -291,9 +354,9 @@ static int compare_step(run_t *t, cnn_net_t *net, int step)
         int64_t counts[CNN_MAX_PARAMS];
         const int np = cnn_layer_params(&d->layers[l], names, counts);
         for (int p = 0; p < np; p++) {
-            const double e = max_rel(cnn_ref_grad(t->r, l, p),
-                                     t->dist.grad + cnn_net_param_offset(net, l, p),
-                                     (size_t)counts[p]);
+            const double e =
+                max_rel(cnn_ref_grad(t->r, l, p), t->dist.grad + cnn_net_param_offset(net, l, p),
+                        (size_t)counts[p]);
             if (e > e_grad || worst_l < 0)
                 e_grad = e, worst_l = l, worst_p = p;
         }
@@ -407,7 +470,8 @@ static int dump(const run_t *t, cnn_net_t *net, int steps)
             for (int64_t i = 0; lab && i < o->train.batch; i++)
                 lab[i] = cnn_data_label(i, d->layers[d->nlayers - 2].nclasses);
             rc = rc ? rc
-                    : !lab || write_npy(o->dump, "labels", STARHALO_FLOAT64, 1, &o->train.batch, lab);
+                    : !lab ||
+                          write_npy(o->dump, "labels", STARHALO_FLOAT64, 1, &o->train.batch, lab);
             free(lab);
         } else {
             const int64_t st[4] = {o->train.batch, last->out_c, last->out_h, last->out_w};
@@ -420,8 +484,9 @@ static int dump(const run_t *t, cnn_net_t *net, int steps)
         if (t->dist.output) {
             const cnn_layer_desc_t *ol = &d->layers[output_layer(o)];
             const int64_t so[4] = {o->train.batch, ol->out_c, ol->out_h, ol->out_w};
-            rc = rc ? rc : write_npy(o->dump, "output", STARHALO_FLOAT32, d->classify ? 2 : 4, so,
-                                     t->dist.output);
+            rc = rc ? rc
+                    : write_npy(o->dump, "output", STARHALO_FLOAT32, d->classify ? 2 : 4, so,
+                                t->dist.output);
         }
         if (rc)
             fprintf(stderr, "spatial_cnn: error: cannot write .npy files in '%s'\n", o->dump);
@@ -555,8 +620,7 @@ static int train(run_t *t, starhalo_context_t *ctx)
             t->dist.output = malloc(sizeof(float) * (size_t)cnn_net_output_count(net));
             t->dist.dx = malloc(sizeof(float) * (size_t)input_count(&t->o));
         }
-        if (!t->dist.grad || !t->losses || !t->init ||
-            (images && (!t->dist.output || !t->dist.dx)))
+        if (!t->dist.grad || !t->losses || !t->init || (images && (!t->dist.output || !t->dist.dx)))
             rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "output buffers");
         else
             cnn_net_params(net, t->init, NULL);
@@ -564,6 +628,8 @@ static int train(run_t *t, starhalo_context_t *ctx)
     if (rc == STARHALO_OK && t->rank == 0 && t->o.validate &&
         !(t->r = cnn_ref_create(t->o.net, &t->o.train)))
         rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "the reference");
+    if (rc == STARHALO_OK && t->r && t->o.input_data)
+        cnn_ref_set_input(t->r, t->o.input_data);
     if (rc == STARHALO_OK && t->rank == 0) {
         printf("spatial_cnn: net %s (%d layers, %lld parameters), image %lldx%lld batch %lld "
                "channels %lld, %d parts (%s, %d per rank), %d ranks x %d CPU workers, lr %g, "
@@ -573,8 +639,7 @@ static int train(run_t *t, starhalo_context_t *ctx)
                (long long)t->o.train.size, (long long)t->o.train.batch,
                (long long)t->o.train.channels, t->o.parts, starhalo_split_name(t->o.split),
                t->o.parts_per_rank, starhalo_context_size(ctx), starhalo_context_ncpus(ctx),
-               t->o.train.lr, t->o.train.momentum,
-               t->o.mode == STARHALO_STEP_BSP ? "bsp" : "task");
+               t->o.train.lr, t->o.train.momentum, t->o.mode == STARHALO_STEP_BSP ? "bsp" : "task");
     }
     int start = 0;
     if (rc == STARHALO_OK && t->o.restart)
@@ -650,6 +715,7 @@ int main(int argc, char **argv)
             fputs(worst == 2 && prc == 2 ? usage : "", stdout);
         if (rank == 0 && prc == 1)
             fprintf(stderr, "spatial_cnn: error: %s\n", err);
+        free(t.o.input_data);
         MPI_Finalize();
         return worst == 2 ? 0 : 1;
     }
@@ -667,6 +733,7 @@ int main(int argc, char **argv)
     }
     int all = 0;
     MPI_Allreduce(&status, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    free(t.o.input_data);
     MPI_Finalize();
     return all ? 1 : 0;
 }

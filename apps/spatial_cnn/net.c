@@ -112,7 +112,8 @@ static int same_boxes(const starhalo_decomp_t *a, const starhalo_decomp_t *b)
     if (np != starhalo_decomp_num_parts(b))
         return 0;
     for (int p = 0; p < np; p++) {
-        const starhalo_box_t x = starhalo_decomp_owned_box(a, p), y = starhalo_decomp_owned_box(b, p);
+        const starhalo_box_t x = starhalo_decomp_owned_box(a, p),
+                             y = starhalo_decomp_owned_box(b, p);
         if (memcmp(&x, &y, sizeof x) != 0)
             return 0;
     }
@@ -172,8 +173,8 @@ static starhalo_status_t make_decomps(cnn_net_t *net)
         int h[2 * STARHALO_MAX_DIMS] = {0};
         memcpy(h, halo[group[i]], sizeof halo[0]);
         const starhalo_layer_t id = {1, 1, 1, 0};
-        rc = starhalo_layer_output_decomp(bare[i], &id, ch, h, STARHALO_STENCIL_BOX,
-                                          &net->a[i].dec);
+        rc =
+            starhalo_layer_output_decomp(bare[i], &id, ch, h, STARHALO_STENCIL_BOX, &net->a[i].dec);
     }
     for (int i = 0; bare && i < nimg; i++)
         starhalo_decomp_destroy(bare[i]);
@@ -207,6 +208,10 @@ static starhalo_status_t make_fields(cnn_net_t *net)
         act_t *a = &net->a[i];
         if (!a->dec)
             continue;
+        /* dL/d(input) only for --validate: the first conv / pool then skips its backward
+         * data (in oneDNN, slow for few input channels). */
+        if (i == 0 && !net->o.validate && is_window(&d->layers[0]))
+            continue;
         const cnn_op_t op = i < net->n ? d->layers[i].op : CNN_RELU;
         if (i < net->n && net->a[i + 1].g && (op == CNN_RELU || op == CNN_SAVE || op == CNN_ADD))
             a->g = net->a[i + 1].g;
@@ -225,8 +230,9 @@ static starhalo_status_t make_fields(cnn_net_t *net)
         else
             STARHALO_CHECK(
                 starhalo_exchange_create(net->ctx, &a->f, 1, STARHALO_TRANSPORT_DEFAULT, &a->exf));
-        STARHALO_CHECK(
-            starhalo_exchange_create(net->ctx, &a->g, 1, STARHALO_TRANSPORT_DEFAULT, &a->exg));
+        if (a->g)
+            STARHALO_CHECK(
+                starhalo_exchange_create(net->ctx, &a->g, 1, STARHALO_TRANSPORT_DEFAULT, &a->exg));
     }
     return STARHALO_OK;
 }
@@ -241,8 +247,8 @@ static starhalo_status_t make_layers(cnn_net_t *net)
         const starhalo_layer_t w = window(ld);
         switch (ld->op) {
         case CNN_CONV:
-            STARHALO_CHECK(starhalo_cnn_conv_create(net->ctx, in->f, in->exf, out->f, out->g,
-                                                    in->g, in->exg, &w, net->p + net->off[i][0],
+            STARHALO_CHECK(starhalo_cnn_conv_create(net->ctx, in->f, in->exf, out->f, out->g, in->g,
+                                                    in->exg, &w, net->p + net->off[i][0],
                                                     &lr->conv));
             if (ld->bias)
                 STARHALO_CHECK(starhalo_cnn_conv_set_bias(lr->conv, net->p + net->off[i][1]));
@@ -323,7 +329,10 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
     STARHALO_CHECK(make_decomps(net));
     STARHALO_CHECK(make_fields(net));
     STARHALO_CHECK(make_layers(net));
-    STARHALO_CHECK(fill(net->a[0].f, cnn_data_input));
+    if (o->input_data)
+        STARHALO_CHECK(cnn_net_set_input(net, o->input_data));
+    else
+        STARHALO_CHECK(fill(net->a[0].f, cnn_data_input));
     if (!net->d->classify) {
         STARHALO_CHECK(new_field(net, net->a[net->n].dec, &net->target));
         STARHALO_CHECK(fill(net->target, cnn_data_target));
@@ -478,8 +487,8 @@ static starhalo_status_t forward(cnn_net_t *net, double *loss)
             STARHALO_CHECK(starhalo_cnn_pool_forward(lr->pool));
             break;
         case CNN_BN:
-            STARHALO_CHECK(starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0],
-                                                   net->p + net->off[i][1]));
+            STARHALO_CHECK(
+                starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0], net->p + net->off[i][1]));
             break;
         case CNN_RELU:
             STARHALO_CHECK(starhalo_cnn_relu(in->f, out->f));
@@ -504,8 +513,7 @@ static starhalo_status_t forward(cnn_net_t *net, double *loss)
         double local = 0.0;
         STARHALO_CHECK(mse_grad(net, &local));
         MPI_Comm comm = starhalo_context_comm(net->ctx);
-        STARHALO_REQUIRE(MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) ==
-                             MPI_SUCCESS,
+        STARHALO_REQUIRE(MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) == MPI_SUCCESS,
                          STARHALO_ERR_MPI, "loss MPI_Allreduce");
     }
     return STARHALO_OK;
@@ -568,8 +576,7 @@ static starhalo_status_t push_params(cnn_net_t *net)
         if (net->d->layers[i].op == CNN_CONV) {
             STARHALO_CHECK(starhalo_cnn_conv_set_weights(net->l[i].conv, net->p + net->off[i][0]));
             if (net->d->layers[i].bias)
-                STARHALO_CHECK(
-                    starhalo_cnn_conv_set_bias(net->l[i].conv, net->p + net->off[i][1]));
+                STARHALO_CHECK(starhalo_cnn_conv_set_bias(net->l[i].conv, net->p + net->off[i][1]));
         }
     return STARHALO_OK;
 }
@@ -594,7 +601,8 @@ starhalo_status_t cnn_net_step(cnn_net_t *net, int gather, cnn_step_out_t *out)
                 out->output[k] = (float)z[k];
         } else
             STARHALO_CHECK(starhalo_field_gather(net->ctx, net->a[net->n].f, 0, out->output));
-        STARHALO_CHECK(starhalo_field_gather(net->ctx, net->a[0].g, 0, out->dx));
+        if (net->a[0].g && out->dx)
+            STARHALO_CHECK(starhalo_field_gather(net->ctx, net->a[0].g, 0, out->dx));
     }
     /* SGD with momentum (PyTorch's): v = momentum * v + g, w -= lr * v. Every rank has the
      * same gradient bits, so the same parameters. */
@@ -632,6 +640,30 @@ starhalo_status_t cnn_net_set_params(cnn_net_t *net, const float *params, const 
     else
         memset(net->v, 0, sizeof(float) * (size_t)net->nparams);
     return push_params(net);
+}
+
+starhalo_status_t cnn_net_set_input(cnn_net_t *net, const float *global)
+{
+    starhalo_field_t *f = net->a[0].f;
+    const int64_t C = net->o.train.channels, S = net->o.train.size;
+    int parts[256];
+    const int n = starhalo_field_local_parts(f, NULL);
+    STARHALO_REQUIRE(n <= 256, STARHALO_ERR_INVALID_ARG, "more than 256 parts per rank");
+    starhalo_field_local_parts(f, parts);
+    for (int i = 0; i < n; i++) {
+        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
+        const starhalo_box_t g = starhalo_part_plan_ghosted(pl), ob = starhalo_part_plan_owned(pl);
+        const int64_t gw = g.hi[0] - g.lo[0], gh = g.hi[1] - g.lo[1];
+        float *p = NULL;
+        STARHALO_CHECK(starhalo_field_acquire(f, parts[i], 1));
+        STARHALO_CHECK(starhalo_field_part_data(f, parts[i], (void **)&p));
+        for (int64_t b = 0; b < net->o.train.batch * C; b++)
+            for (int64_t y = ob.lo[1]; y < ob.hi[1]; y++)
+                for (int64_t x = ob.lo[0]; x < ob.hi[0]; x++)
+                    p[(b * gh + y - g.lo[1]) * gw + x - g.lo[0]] = global[(b * S + y) * S + x];
+        STARHALO_CHECK(starhalo_field_release(f, parts[i]));
+    }
+    return STARHALO_OK;
 }
 
 starhalo_status_t cnn_net_gather_input(cnn_net_t *net, int target, float *global)

@@ -158,6 +158,11 @@ cnn_ref_t *cnn_ref_create(const cnn_netdesc_t *net, const cnn_train_t *t)
     return r;
 }
 
+void cnn_ref_set_input(cnn_ref_t *r, const float *x)
+{
+    memcpy(r->x, x, sizeof(float) * (size_t)(r->t.batch * r->t.channels * r->t.size * r->t.size));
+}
+
 /* ---- conv: out[n][co][oy][ox] = bias[co] + sum in[n][ci][oy*s-p+ky*d][ox*s-p+kx*d] *
  * w[co][ci - g*CIN/G][ky][kx] over the input channels ci of co's group g (cross-correlation,
  * 0 outside the image). */

@@ -34,6 +34,8 @@ double cnn_ref_step(cnn_ref_t *r);
 const float *cnn_ref_param(const cnn_ref_t *r, int l, int p);
 /** Gradient of parameter @p p of layer @p l from the last step (before the update). */
 const double *cnn_ref_grad(const cnn_ref_t *r, int l, int p);
+/** Replace the input (N x C x size x size floats, e.g. spatial_cnn --input). */
+void cnn_ref_set_input(cnn_ref_t *r, const float *x);
 /** Overwrite parameter @p p of layer @p l (count elements of cnn_layer_params). */
 void cnn_ref_set_param(cnn_ref_t *r, int l, int p, const float *v);
 

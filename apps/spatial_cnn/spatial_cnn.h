@@ -15,15 +15,17 @@
 #include "ref.h"
 
 typedef struct cnn_opts {
-    const char *net_file;  /**< --net FILE; NULL: the two-layer net of --channels */
-    cnn_netdesc_t *net;    /**< parsed and inferred (owned by main) */
-    cnn_train_t train;     /**< batch, input channels, size, lr, momentum, bn eps */
-    int64_t ch[3];         /**< --channels C0,C1,C2 of the two-layer net */
+    const char *net_file; /**< --net FILE; NULL: the two-layer net of --channels */
+    const char *input;    /**< --input FILE.npy; NULL: cnn_data_input */
+    float *input_data;    /**< its N x C x S x S floats (every rank reads the file) */
+    cnn_netdesc_t *net;   /**< parsed and inferred (owned by main) */
+    cnn_train_t train;    /**< batch, input channels, size, lr, momentum, bn eps */
+    int64_t ch[3];        /**< --channels C0,C1,C2 of the two-layer net */
     int parts, parts_per_rank;
     starhalo_split_t split;
     int steps;
     int validate;
-    double tolerance;          /**< --validate's bound on the max-norm relative errors */
+    double tolerance; /**< --validate's bound on the max-norm relative errors */
     const char *dump;
     const char *checkpoint;    /**< parameters (+ momentum) + step, every checkpoint_every steps */
     int checkpoint_every;      /**< 0: only at the end */
@@ -34,15 +36,14 @@ typedef struct cnn_opts {
 /** What one training step produced. */
 typedef struct cnn_step_out {
     double loss;
-    double *grad;   /**< all parameter gradients (before the update), cnn_net_param_count */
-    float *output;  /**< with gather, on rank 0: the net's output (logits N x K, or the last
-                         image N x C x H x W) */
-    float *dx;      /**< with gather, on rank 0: dL/d(input), N x C0 x S x S */
+    double *grad;  /**< all parameter gradients (before the update), cnn_net_param_count */
+    float *output; /**< with gather, on rank 0: the net's output (logits N x K, or the last
+                        image N x C x H x W) */
+    float *dx;     /**< with gather, on rank 0: dL/d(input), N x C0 x S x S */
 } cnn_step_out_t;
 
 /** The decomposition of the input: size x size split in o->parts, @p halo per side, BOX. */
-void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, int halo,
-                     starhalo_decomp_desc_t *d);
+void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, int halo, starhalo_decomp_desc_t *d);
 
 /** The distributed network. */
 typedef struct cnn_net cnn_net_t;
@@ -60,6 +61,8 @@ int64_t cnn_net_param_offset(const cnn_net_t *net, int l, int p);
 void cnn_net_params(const cnn_net_t *net, float *params, float *velocity);
 /** Replace them (a restart; the same on every rank); @p velocity NULL: zero. */
 starhalo_status_t cnn_net_set_params(cnn_net_t *net, const float *params, const float *velocity);
+/** Replace the input by @p global (N x C0 x S x S, every rank the same). */
+starhalo_status_t cnn_net_set_input(cnn_net_t *net, const float *global);
 /** Gather the input (N x C0 x S x S) or, for an MSE net, the target to rank 0. */
 starhalo_status_t cnn_net_gather_input(cnn_net_t *net, int target, float *global);
 /** Element count of the output (cnn_step_out_t.output). */

@@ -57,8 +57,8 @@ starhalo_cnn_conv_get_weights(starhalo_cnn_conv_t *cv, float *weights);
 /** Give the layer a bias (Cout values, copied; later calls replace it) and read it back. */
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_cnn_conv_set_bias(starhalo_cnn_conv_t *cv, const float *bias);
-STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_conv_get_bias(starhalo_cnn_conv_t *cv,
-                                                                             float *bias);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t
+starhalo_cnn_conv_get_bias(starhalo_cnn_conv_t *cv, float *bias);
 
 /**
  * How forward and backward are submitted: STARHALO_STEP_TASK (the default) overlaps the
@@ -148,10 +148,9 @@ typedef struct starhalo_cnn_bn starhalo_cnn_bn_t;
  * needed) are distinct float32 fields with the same tiles. Per-part sums are reduced over
  * parts and ranks in a fixed order, so every rank normalises with the same bits.
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t
-starhalo_cnn_bn_create(starhalo_context_t *ctx, starhalo_field_t *x, starhalo_field_t *y,
-                       starhalo_field_t *grad_y, starhalo_field_t *grad_x, double eps,
-                       starhalo_cnn_bn_t **out_bn);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_bn_create(
+    starhalo_context_t *ctx, starhalo_field_t *x, starhalo_field_t *y, starhalo_field_t *grad_y,
+    starhalo_field_t *grad_x, double eps, starhalo_cnn_bn_t **out_bn);
 /**
  * Forward with @p gamma, @p beta (C values each): statistics tasks, their sum (waits: a
  * collective), then the normalisation tasks. Collective.
@@ -164,8 +163,9 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_bn_forward(starha
  * grad_y and grad_y * x_hat (waits: a collective), giving @p grad_gamma and @p grad_beta (C
  * doubles each, the same bits on every rank), then, with grad_x, the input gradient tasks.
  */
-STARHALO_API STARHALO_NODISCARD starhalo_status_t
-starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn, double *grad_gamma, double *grad_beta);
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn,
+                                                                           double *grad_gamma,
+                                                                           double *grad_beta);
 /** Waits for the layer's tasks. NULL is allowed. */
 STARHALO_API void starhalo_cnn_bn_destroy(starhalo_cnn_bn_t *bn);
 

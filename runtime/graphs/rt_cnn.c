@@ -329,15 +329,15 @@ starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
         memset(&a, 0, sizeof a);
         a.tile = starhalo__compute_tile(cv->gout, cv->parts[i].part);
         a.region = cv->parts[i].owned;
-        STARHALO_CHECK(starhalo__insert_bn_sums(&lo, cv->parts[i].gout, NULL, NULL,
-                                                cv->parts[i].gb, &a));
+        STARHALO_CHECK(
+            starhalo__insert_bn_sums(&lo, cv->parts[i].gout, NULL, NULL, cv->parts[i].gb, &a));
     }
     return STARHALO_OK;
 }
 
 /* Sum one per-part gradient (bias: 0, weights: 1) over parts and ranks. */
-static starhalo_status_t sum_grad(starhalo_cnn_conv_t *cv, int weights, const char *what,
-                                  size_t n, double *out)
+static starhalo_status_t sum_grad(starhalo_cnn_conv_t *cv, int weights, const char *what, size_t n,
+                                  double *out)
 {
     STARHALO_REQUIRE(cv && out, STARHALO_ERR_INVALID_ARG, "%s: NULL", what);
     starpu_data_handle_t *h = calloc((size_t)cv->nlocal + 1, sizeof *h);

@@ -21,7 +21,7 @@
  * Collective. Needs MPI_THREAD_MULTIPLE.
  */
 starhalo_status_t starhalo__cnn_sum_parts(starhalo_context_t *ctx, const char *what, int nlocal,
-                                          const starpu_data_handle_t *handles,
-                                          double *const *bufs, size_t n, double *out);
+                                          const starpu_data_handle_t *handles, double *const *bufs,
+                                          size_t n, double *out);
 
 #endif

@@ -58,8 +58,8 @@ static starhalo_status_t check_same_tiles(const char *what, starhalo_field_t *co
         STARHALO_REQUIRE(starhalo_field_dtype(f[i]) == STARHALO_FLOAT32, STARHALO_ERR_INVALID_ARG,
                          "%s: fields must be float32", what);
         for (int j = 0; j < i; j++)
-            STARHALO_REQUIRE(f[j] != f[i], STARHALO_ERR_INVALID_ARG,
-                             "%s: the same field twice", what);
+            STARHALO_REQUIRE(f[j] != f[i], STARHALO_ERR_INVALID_ARG, "%s: the same field twice",
+                             what);
         if (i > 0)
             STARHALO_CHECK(starhalo_field_match(
                 f[0], f[i], STARHALO_MATCH_TILES | STARHALO_MATCH_CHANNELS, what));
@@ -288,8 +288,8 @@ starhalo_status_t starhalo_cnn_bn_create(starhalo_context_t *ctx, starhalo_field
                               .gx = grad_x,
                               .eps = eps,
                               .c = chans(x),
-                              .count = (double)batch(x) * (double)d->extent[0] *
-                                       (double)d->extent[1]};
+                              .count =
+                                  (double)batch(x) * (double)d->extent[0] * (double)d->extent[1]};
     const size_t c = (size_t)bn->c;
     bn->affine = calloc(2 * c, sizeof(double));
     bn->params = calloc(5 * c, sizeof(double));
@@ -385,8 +385,8 @@ starhalo_status_t starhalo_cnn_bn_forward(starhalo_cnn_bn_t *bn, const float *ga
         memset(&a, 0, sizeof a);
         a.tile = starhalo__compute_tile(bn->x, bn->parts[i].part);
         a.region = bn->parts[i].owned;
-        STARHALO_CHECK(starhalo__insert_bn_sums(&o, bn->parts[i].x, NULL, NULL,
-                                                bn->parts[i].sums, &a));
+        STARHALO_CHECK(
+            starhalo__insert_bn_sums(&o, bn->parts[i].x, NULL, NULL, bn->parts[i].sums, &a));
     }
     STARHALO_CHECK(bn_total(bn, "cnn_bn_forward"));
     const int64_t c = bn->c;
@@ -410,8 +410,8 @@ starhalo_status_t starhalo_cnn_bn_forward(starhalo_cnn_bn_t *bn, const float *ga
         a.tile = starhalo__compute_tile(bn->x, bn->parts[i].part);
         a.region = bn->parts[i].owned;
         a.has_scale = 1;
-        STARHALO_CHECK(starhalo__insert_channel_affine(&o, bn->parts[i].x, bn->affine_h,
-                                                       bn->parts[i].y, &a));
+        STARHALO_CHECK(
+            starhalo__insert_channel_affine(&o, bn->parts[i].x, bn->affine_h, bn->parts[i].y, &a));
     }
     bn->forwarded = 1;
     return STARHALO_OK;
@@ -431,8 +431,8 @@ starhalo_status_t starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn, double *grad_g
         memset(&a, 0, sizeof a);
         a.tile = starhalo__compute_tile(bn->x, bn->parts[i].part);
         a.region = bn->parts[i].owned;
-        STARHALO_CHECK(starhalo__insert_bn_sums(&o, bn->parts[i].x, bn->parts[i].gy,
-                                                bn->params_h, bn->parts[i].sums, &a));
+        STARHALO_CHECK(starhalo__insert_bn_sums(&o, bn->parts[i].x, bn->parts[i].gy, bn->params_h,
+                                                bn->parts[i].sums, &a));
     }
     STARHALO_CHECK(bn_total(bn, "cnn_bn_backward"));
     const int64_t c = bn->c;
@@ -461,8 +461,7 @@ starhalo_status_t starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn, double *grad_g
 /* Residual add, copy, global average pool                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
-starhalo_status_t starhalo_cnn_add(starhalo_field_t *a, starhalo_field_t *b,
-                                   starhalo_field_t *out)
+starhalo_status_t starhalo_cnn_add(starhalo_field_t *a, starhalo_field_t *b, starhalo_field_t *out)
 {
     STARHALO_REQUIRE(a && b && out && b != out, STARHALO_ERR_INVALID_ARG,
                      "cnn_add: NULL field, or out is b (use out = a)");
@@ -538,8 +537,8 @@ static starhalo_status_t plane_bufs_make(starhalo_field_t *x, size_t count, plan
     for (int i = 0; i < p->n; i++) {
         p->b[i] = calloc(count, sizeof(double));
         STARHALO_REQUIRE(p->b[i], STARHALO_ERR_NO_MEMORY, "cnn_gap");
-        starpu_vector_data_register(&p->h[i], STARPU_MAIN_RAM, (uintptr_t)p->b[i],
-                                    (uint32_t)count, sizeof(double));
+        starpu_vector_data_register(&p->h[i], STARPU_MAIN_RAM, (uintptr_t)p->b[i], (uint32_t)count,
+                                    sizeof(double));
     }
     return STARHALO_OK;
 }

@@ -10,8 +10,8 @@
 #include "rt_cnn_internal.h"
 
 starhalo_status_t starhalo__cnn_sum_parts(starhalo_context_t *ctx, const char *what, int nlocal,
-                                          const starpu_data_handle_t *handles,
-                                          double *const *bufs, size_t n, double *out)
+                                          const starpu_data_handle_t *handles, double *const *bufs,
+                                          size_t n, double *out)
 {
     int level = 0;
     MPI_Query_thread(&level);

@@ -105,8 +105,8 @@ starhalo_status_t starhalo_layer_output_decomp(const starhalo_decomp_t *in,
 }
 
 starhalo_status_t starhalo__compute_check_layer(const char *what, const starhalo_field_t *in,
-                                               const starhalo_field_t *out,
-                                               const starhalo_layer_t *layer)
+                                                const starhalo_field_t *out,
+                                                const starhalo_layer_t *layer)
 {
     int mh = 0, ph = 0;
     STARHALO_CHECK(starhalo_layer_halo(layer, &mh, &ph));

@@ -31,7 +31,7 @@ starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int p
  * when any), and @p out has the layer's output decomposition (starhalo_layer_output_decomp of
  * in's, parts on the same ranks). */
 starhalo_status_t starhalo__compute_check_layer(const char *what, const starhalo_field_t *in,
-                                               const starhalo_field_t *out,
-                                               const starhalo_layer_t *layer);
+                                                const starhalo_field_t *out,
+                                                const starhalo_layer_t *layer);
 
 #endif

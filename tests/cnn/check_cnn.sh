@@ -9,6 +9,10 @@
 #   check_cnn.sh torch EXE NP DIR NETFILE STEPS LR MOMENTUM ARGS...  --dump DIR of a --net
 #       run, then check_torch.py retrains the net with PyTorch from the dumped start and must
 #       agree (exit 77, skipped, without torch).
+#   check_cnn.sh input EXE NP DIR ARGS...  writes DIR/x.npy (2 x 3 x 20 x 20 float32, values
+#       not from the app's generator), trains with --input DIR/x.npy --validate --dump: the
+#       validation must pass (the reference reads the same file) and the dumped input.npy must
+#       hold the file's values.
 set -u
 what=$1 exe=$2 np=$3; shift 3
 run() { timeout -k 5 ${T:-120} mpirun -np "$np" --oversubscribe --bind-to none "$exe" "$@" 2>&1; }
@@ -39,5 +43,21 @@ torch)
   out=$(run --net "$net" --dump "$dir" --steps "$steps" --lr "$lr" --momentum "$mom" "$@") || { echo "$out"; fail "exit status"; }
   echo "$out"
   "$py" "$(dirname "$0")/check_torch.py" "$net" "$dir" --steps "$steps" --lr "$lr" --momentum "$mom" || fail "torch disagrees" ;;
+input)
+  dir=$1; shift; rm -rf "$dir"; mkdir -p "$dir"
+  python3 - "$dir/x.npy" <<'EOF' || fail "writing x.npy"
+import math, struct, sys
+shape = (2, 3, 20, 20)
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
+head += " " * (117 - len(head)) + "\n"
+vals = [math.cos(0.3 * i) * (1 + (i % 7)) for i in range(2 * 3 * 20 * 20)]
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode())
+    f.write(struct.pack("<%df" % len(vals), *vals))
+EOF
+  out=$(run --input "$dir/x.npy" --validate --dump "$dir/d" "$@") || { echo "$out"; fail "exit status"; }
+  echo "$out"
+  echo "$out" | grep -q "^validate: passed" || fail "validation"
+  cmp <(tail -c +129 "$dir/x.npy") <(tail -c +129 "$dir/d/input.npy") || fail "dumped input differs from the file" ;;
 *) fail "unknown check $what" ;;
 esac

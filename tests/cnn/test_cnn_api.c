@@ -180,8 +180,13 @@ static void bad_arguments(void **state)
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, h0, ex0, b, c, NULL, NULL, &l, w, &cv) == E);
         CHECK(bad, cv == NULL);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, st, exs, b, c, NULL, NULL, &l, w, &cv) == E);
+        /* Strided and "valid" layers are fine, but b is not their output decomposition. */
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, NULL, NULL, &strided, w, &cv) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, NULL, NULL, &valid, w, &cv) == E);
+        CHECK(bad, starhalo_cnn_conv_get_bias(NULL, NULL) == E);
+        CHECK(bad, starhalo_cnn_conv_grad_bias(NULL, NULL) == E);
+        CHECK(bad, starhalo_cnn_add(a, c, c) == E);
+        CHECK(bad, starhalo_cnn_copy(a, c2) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c2, NULL, NULL, &l, w, &cv) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, c2, ex, &l, w, &cv) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, h0, NULL, &l, w, &cv) == E);

@@ -170,8 +170,8 @@ static void cnn_codelets(void **state)
     kt_fill_f32(pre, no, 34);
     memcpy(r, dy, no * 4);
     memcpy(r_ref, dy, no * 4);
-    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dy, w, &L, &it, gi_ref, &region));
-    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, x, &ot, dy, &L, &region, dw_ref));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(&ot, dy, w, &L, &it, gi_ref, &region));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl(&it, x, &ot, dy, &L, &region, dw_ref));
     assert_status_ok(starhalo_kern_relu_bwd_cpu(&ot, pre, r_ref, &region));
     starpu_data_handle_t hx = reg(x, ni, 4), hdy = reg(dy, no, 4), hw = reg(w, nw, 4);
     starpu_data_handle_t hgi = reg(gi, ni, 4), hdw = reg(dw, nw, 8), hr = reg(r, no, 4);

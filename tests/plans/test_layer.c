@@ -103,7 +103,8 @@ static void ranges_tile_the_output(void **state)
 }
 
 /* Does output cell (ox, oy) of @p l read only input cells inside @p in? */
-static int window_inside(const starhalo_layer_t *l, int64_t ox, int64_t oy, const starhalo_box_t *in)
+static int window_inside(const starhalo_layer_t *l, int64_t ox, int64_t oy,
+                         const starhalo_box_t *in)
 {
     const int64_t span = (int64_t)l->dilation * (l->kernel - 1);
     const int64_t o[2] = {ox, oy};

@@ -62,7 +62,8 @@ static void bwd_key(int op, const starhalo_kidx_bwd_t *g, starhalo__dnnl_key_t *
     k->out_sp[1] = g->ogw;
 }
 
-/* The view of argument @p arg: @p plane = tile plane (height, width) of a strided window. */
+/* The caller's view of argument @p arg: dense OIHW weights, or the window (src side) or the
+ * region (diff_dst) as a strided view into its tile (the tile's plane height and pitch). */
 static void view_md(const starhalo__dnnl_key_t *k, int arg, dnnl_memory_desc_t *md)
 {
     if (arg == ARG_WEI) {
