@@ -209,7 +209,9 @@ static unsigned idle_hook(void *arg)
         }
 #endif
         sched_yield();
-    } else if (ctx->idle_yield) {
+    } else if (ctx->idle_yield || __atomic_load_n(&ctx->host_waits, __ATOMIC_RELAXED) > 0) {
+        /* Yields, not naps: the task the host submits after its collective must start at
+         * once (a batch norm's normalisation after its statistics). */
         sched_yield();
     }
     return 1;
@@ -388,4 +390,16 @@ void starhalo__context_inline_enter(starhalo_context_t *ctx)
 void starhalo__context_inline_leave(starhalo_context_t *ctx)
 {
     __atomic_sub_fetch(&ctx->inline_runs, 1, __ATOMIC_RELAXED);
+}
+
+void starhalo_context_host_wait_begin(starhalo_context_t *ctx)
+{
+    if (ctx)
+        __atomic_add_fetch(&ctx->host_waits, 1, __ATOMIC_RELAXED);
+}
+
+void starhalo_context_host_wait_end(starhalo_context_t *ctx)
+{
+    if (ctx)
+        __atomic_sub_fetch(&ctx->host_waits, 1, __ATOMIC_RELAXED);
 }

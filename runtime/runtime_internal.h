@@ -128,6 +128,7 @@ struct starhalo_context {
     starpu_data_handle_t token;
     int idle_hook;   /**< StarPU idle hook id (rt_context.c), -1 if none */
     int inline_runs; /**< exchanges running inline on the calling thread (idle workers yield) */
+    int host_waits;  /**< starhalo_context_host_wait_begin depth (idle workers yield) */
     int idle_yield;  /**< idle workers always yield (STARHALO_IDLE_YIELD=1) */
     /** Idle workers sleep this long per poll during inline runs (0: yield); default 1000
      * with more ranks than cores on the node, STARHALO_INLINE_NAP_US. */

@@ -511,10 +511,15 @@ static starhalo_status_t forward(cnn_net_t *net, double *loss)
     }
     if (!d->classify) {
         double local = 0.0;
-        STARHALO_CHECK(mse_grad(net, &local));
+        /* The host waits for the output, then in MPI: idle workers give up the core. */
+        starhalo_context_host_wait_begin(net->ctx);
+        starhalo_status_t rc = mse_grad(net, &local);
         MPI_Comm comm = starhalo_context_comm(net->ctx);
-        STARHALO_REQUIRE(MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) == MPI_SUCCESS,
-                         STARHALO_ERR_MPI, "loss MPI_Allreduce");
+        if (MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS &&
+            rc == STARHALO_OK)
+            rc = starhalo_error_set(STARHALO_ERR_MPI, "loss MPI_Allreduce");
+        starhalo_context_host_wait_end(net->ctx);
+        STARHALO_CHECK(rc);
     }
     return STARHALO_OK;
 }

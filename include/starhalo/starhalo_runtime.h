@@ -61,6 +61,16 @@ STARHALO_API int starhalo_context_ncpus(const starhalo_context_t *ctx);
 STARHALO_API STARHALO_NODISCARD starhalo_status_t
 starhalo_context_wait_all(starhalo_context_t *ctx);
 
+/**
+ * The calling thread is about to block in MPI (a collective of its own, e.g. a reduction of
+ * partial sums) and this rank's CPU workers may run out of tasks meanwhile: until
+ * starhalo_context_host_wait_end, idle workers yield the core instead of spinning, so that
+ * the other ranks on the node get it (Debian's StarPU workers spin). Nestable; any thread.
+ */
+STARHALO_API void starhalo_context_host_wait_begin(starhalo_context_t *ctx);
+/** Ends starhalo_context_host_wait_begin. */
+STARHALO_API void starhalo_context_host_wait_end(starhalo_context_t *ctx);
+
 /** Opaque distributed field: one N x C x [D x] H x W tensor over a decomposition. */
 typedef struct starhalo_field starhalo_field_t;
 
