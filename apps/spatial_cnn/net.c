@@ -9,6 +9,7 @@
  * back. After gap, the N x C features, fc and the loss are replicated host arrays.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,8 @@ struct cnn_net {
     float *p, *v; /**< parameters and momentum buffer */
     double *grad;
 };
+
+static starhalo_status_t agree(cnn_net_t *net, starhalo_status_t rc);
 
 void cnn_decomp_desc(const cnn_opts_t *o, int64_t channels, int halo, starhalo_decomp_desc_t *d)
 {
@@ -326,9 +329,11 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
             for (int64_t k = 0; k < counts[p]; k++)
                 net->p[net->off[i][p] + k] = cnn_param_init(net->d, i, p, k);
     }
+    /* Decompositions and fields are collective and agree themselves; the layers allocate
+     * locally: agree before the first step. */
     STARHALO_CHECK(make_decomps(net));
     STARHALO_CHECK(make_fields(net));
-    STARHALO_CHECK(make_layers(net));
+    STARHALO_CHECK(agree(net, make_layers(net)));
     if (o->input_data)
         STARHALO_CHECK(cnn_net_set_input(net, o->input_data));
     else
@@ -471,35 +476,43 @@ static double softmax_ce(cnn_net_t *net, int l)
     return loss;
 }
 
+/* A rank that failed goes on through every layer, so that it meets the others in each
+ * collective (batch norm, gap and gradient sums agree on the statuses there); the step
+ * agrees at its end (cnn_net_step). @p rc is the first error, kept. */
+static starhalo_status_t keep(starhalo_status_t rc, starhalo_status_t now)
+{
+    return rc != STARHALO_OK ? rc : now;
+}
+
 static starhalo_status_t forward(cnn_net_t *net, double *loss)
 {
     const cnn_netdesc_t *d = net->d;
+    starhalo_status_t rc = STARHALO_OK;
     for (int i = 0; i < net->n; i++) {
         const cnn_layer_desc_t *ld = &d->layers[i];
         act_t *in = &net->a[i], *out = &net->a[i + 1];
         layer_rt_t *lr = &net->l[i];
         switch (ld->op) {
         case CNN_CONV:
-            STARHALO_CHECK(starhalo_cnn_conv_forward(lr->conv));
+            rc = keep(rc, starhalo_cnn_conv_forward(lr->conv));
             break;
         case CNN_MAXPOOL:
         case CNN_AVGPOOL:
-            STARHALO_CHECK(starhalo_cnn_pool_forward(lr->pool));
+            rc = keep(rc, starhalo_cnn_pool_forward(lr->pool));
             break;
         case CNN_BN:
-            STARHALO_CHECK(
-                starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0], net->p + net->off[i][1]));
+            rc = keep(rc, starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0], net->p + net->off[i][1]));
             break;
         case CNN_RELU:
-            STARHALO_CHECK(starhalo_cnn_relu(in->f, out->f));
+            rc = keep(rc, starhalo_cnn_relu(in->f, out->f));
             break;
         case CNN_SAVE:
             break;
         case CNN_ADD:
-            STARHALO_CHECK(starhalo_cnn_add(in->f, net->a[ld->save_index].f, out->f));
+            rc = keep(rc, starhalo_cnn_add(in->f, net->a[ld->save_index].f, out->f));
             break;
         case CNN_GAP:
-            STARHALO_CHECK(starhalo_cnn_gap_forward(net->ctx, in->f, out->flat));
+            rc = keep(rc, starhalo_cnn_gap_forward(net->ctx, in->f, out->flat));
             break;
         case CNN_FC:
             fc_forward(net, i);
@@ -513,47 +526,48 @@ static starhalo_status_t forward(cnn_net_t *net, double *loss)
         double local = 0.0;
         /* The host waits for the output, then in MPI: idle workers give up the core. */
         starhalo_context_host_wait_begin(net->ctx);
-        starhalo_status_t rc = mse_grad(net, &local);
+        if (rc == STARHALO_OK)
+            rc = mse_grad(net, &local);
         MPI_Comm comm = starhalo_context_comm(net->ctx);
         if (MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS &&
             rc == STARHALO_OK)
             rc = starhalo_error_set(STARHALO_ERR_MPI, "loss MPI_Allreduce");
         starhalo_context_host_wait_end(net->ctx);
-        STARHALO_CHECK(rc);
     }
-    return STARHALO_OK;
+    return rc;
 }
 
 static starhalo_status_t backward(cnn_net_t *net)
 {
     const cnn_netdesc_t *d = net->d;
+    starhalo_status_t rc = STARHALO_OK;
     for (int i = net->n - 1; i >= 0; i--) {
         const cnn_layer_desc_t *ld = &d->layers[i];
         act_t *in = &net->a[i], *out = &net->a[i + 1];
         layer_rt_t *lr = &net->l[i];
         switch (ld->op) {
         case CNN_CONV:
-            STARHALO_CHECK(starhalo_cnn_conv_backward(lr->conv));
+            rc = keep(rc, starhalo_cnn_conv_backward(lr->conv));
             break;
         case CNN_MAXPOOL:
         case CNN_AVGPOOL:
-            STARHALO_CHECK(starhalo_cnn_pool_backward(lr->pool));
+            rc = keep(rc, starhalo_cnn_pool_backward(lr->pool));
             break;
         case CNN_BN:
-            STARHALO_CHECK(starhalo_cnn_bn_backward(lr->bn, net->grad + net->off[i][0],
+            rc = keep(rc, starhalo_cnn_bn_backward(lr->bn, net->grad + net->off[i][0],
                                                     net->grad + net->off[i][1]));
             break;
         case CNN_RELU: /* in place: in->g is out->g */
-            STARHALO_CHECK(starhalo_cnn_relu_backward(in->f, out->g));
+            rc = keep(rc, starhalo_cnn_relu_backward(in->f, out->g));
             break;
         case CNN_SAVE: /* the gradient through the residual branch joins here */
-            STARHALO_CHECK(starhalo_cnn_add(out->g, lr->gacc, out->g));
+            rc = keep(rc, starhalo_cnn_add(out->g, lr->gacc, out->g));
             break;
         case CNN_ADD: /* in->g is out->g; the saved activation gets a copy */
-            STARHALO_CHECK(starhalo_cnn_copy(out->g, net->l[ld->save_index].gacc));
+            rc = keep(rc, starhalo_cnn_copy(out->g, net->l[ld->save_index].gacc));
             break;
         case CNN_GAP:
-            STARHALO_CHECK(starhalo_cnn_gap_backward(in->g, out->dflat));
+            rc = keep(rc, starhalo_cnn_gap_backward(in->g, out->dflat));
             break;
         case CNN_FC:
             fc_backward(net, i);
@@ -565,13 +579,11 @@ static starhalo_status_t backward(cnn_net_t *net)
     /* The conv gradients last: each sum waits for its layer's tasks. */
     for (int i = 0; i < net->n; i++)
         if (d->layers[i].op == CNN_CONV) {
-            STARHALO_CHECK(
-                starhalo_cnn_conv_grad_weights(net->l[i].conv, net->grad + net->off[i][0]));
+            rc = keep(rc, starhalo_cnn_conv_grad_weights(net->l[i].conv, net->grad + net->off[i][0]));
             if (d->layers[i].bias)
-                STARHALO_CHECK(
-                    starhalo_cnn_conv_grad_bias(net->l[i].conv, net->grad + net->off[i][1]));
+                rc = keep(rc, starhalo_cnn_conv_grad_bias(net->l[i].conv, net->grad + net->off[i][1]));
         }
-    return STARHALO_OK;
+    return rc;
 }
 
 /* Push the replicated parameters into the layers that hold copies. */
@@ -593,10 +605,34 @@ int64_t cnn_net_output_count(const cnn_net_t *net)
     return net->o.train.batch * ol->out_c * ol->out_h * ol->out_w;
 }
 
+/* Every rank returns an error when one failed: the first failing rank's message travels to
+ * the others ("rank R: ..."), so rank 0 can print it. Collective. */
+static starhalo_status_t agree(cnn_net_t *net, starhalo_status_t rc)
+{
+    MPI_Comm comm = starhalo_context_comm(net->ctx);
+    const int me = starhalo_context_rank(net->ctx);
+    int mine = rc != STARHALO_OK ? me : INT32_MAX, root = INT32_MAX; /* the lowest failing rank */
+    if (MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
+        return starhalo_error_set(STARHALO_ERR_MPI, "agreeing on a step's status");
+    if (root == INT32_MAX)
+        return STARHALO_OK;
+    struct {
+        int rc;
+        char msg[400];
+    } m = {(int)rc, ""};
+    if (me == root)
+        snprintf(m.msg, sizeof m.msg, "%s", starhalo_last_error_message());
+    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm) != MPI_SUCCESS)
+        return starhalo_error_set(STARHALO_ERR_MPI, "agreeing on a step's status");
+    return me == root ? rc
+                      : starhalo_error_set((starhalo_status_t)m.rc, "rank %d: %s", root, m.msg);
+}
+
 starhalo_status_t cnn_net_step(cnn_net_t *net, int gather, cnn_step_out_t *out)
 {
-    STARHALO_CHECK(forward(net, &out->loss));
-    STARHALO_CHECK(backward(net));
+    starhalo_status_t rc = forward(net, &out->loss);
+    rc = keep(rc, backward(net));
+    STARHALO_CHECK(agree(net, rc));
     if (out->grad)
         memcpy(out->grad, net->grad, sizeof(double) * (size_t)net->nparams);
     if (gather) {

@@ -342,23 +342,20 @@ void starhalo_cnn_bn_destroy(starhalo_cnn_bn_t *bn)
     bn_free(bn);
 }
 
-/* The per-part sums of the tasks just submitted, added over parts and ranks into bn->tot. */
-static starhalo_status_t bn_total(starhalo_cnn_bn_t *bn, const char *what)
+/* The per-part sums of the tasks just submitted, added over parts and ranks into bn->tot;
+ * agrees on @p local (this rank's failure so far) and the tasks' status first. */
+static starhalo_status_t bn_total(starhalo_cnn_bn_t *bn, const char *what, starhalo_status_t local)
 {
     starpu_data_handle_t *h = calloc((size_t)bn->nlocal + 1, sizeof *h);
     double **b = calloc((size_t)bn->nlocal + 1, sizeof *b);
-    starhalo_status_t rc =
-        h && b ? STARHALO_OK : starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s", what);
+    starhalo_status_t rc = local;
+    if (rc == STARHALO_OK && (!h || !b))
+        rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s", what);
     for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++)
         h[i] = bn->parts[i].sums, b[i] = bn->parts[i].sums_buf;
-    /* Even after a local failure: the other ranks are in the collective. */
-    const starhalo_status_t sum = starhalo__cnn_sum_parts(
-        bn->ctx, what, rc == STARHALO_OK ? bn->nlocal : 0, h, b, (size_t)(2 * bn->c), bn->tot);
+    rc = starhalo__cnn_sum_parts_agreed(bn->ctx, what, rc, &bn->status, bn->nlocal, h, b,
+                                        (size_t)(2 * bn->c), bn->tot);
     free(h), free(b);
-    if (rc == STARHALO_OK)
-        rc = sum;
-    if (rc == STARHALO_OK)
-        rc = check_failed(&bn->status, what);
     return rc;
 }
 
@@ -378,17 +375,17 @@ starhalo_status_t starhalo_cnn_bn_forward(starhalo_cnn_bn_t *bn, const float *ga
 {
     STARHALO_REQUIRE(bn && gamma && beta, STARHALO_ERR_INVALID_ARG,
                      "cnn_bn_forward: NULL layer, gamma or beta");
-    STARHALO_CHECK(check_failed(&bn->status, "cnn_bn_forward"));
+    /* No return before the sums' collective: a local failure travels into its agreement. */
+    starhalo_status_t rc = check_failed(&bn->status, "cnn_bn_forward");
     const struct starhalo__task_opts o = {.status = &bn->status};
-    for (int i = 0; i < bn->nlocal; i++) {
+    for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++) {
         starhalo__bn_sums_args_t a;
         memset(&a, 0, sizeof a);
         a.tile = starhalo__compute_tile(bn->x, bn->parts[i].part);
         a.region = bn->parts[i].owned;
-        STARHALO_CHECK(
-            starhalo__insert_bn_sums(&o, bn->parts[i].x, NULL, NULL, bn->parts[i].sums, &a));
+        rc = starhalo__insert_bn_sums(&o, bn->parts[i].x, NULL, NULL, bn->parts[i].sums, &a);
     }
-    STARHALO_CHECK(bn_total(bn, "cnn_bn_forward"));
+    STARHALO_CHECK(bn_total(bn, "cnn_bn_forward", rc));
     const int64_t c = bn->c;
     STARHALO_CHECK(host_write(bn->affine_h, 1));
     STARHALO_CHECK(host_write(bn->params_h, 1));
@@ -424,17 +421,17 @@ starhalo_status_t starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn, double *grad_g
                      "cnn_bn_backward: NULL layer or gradient");
     STARHALO_REQUIRE(bn->forwarded, STARHALO_ERR_INVALID_ARG,
                      "cnn_bn_backward: no forward pass yet");
-    STARHALO_CHECK(check_failed(&bn->status, "cnn_bn_backward"));
+    starhalo_status_t rc = check_failed(&bn->status, "cnn_bn_backward");
     const struct starhalo__task_opts o = {.status = &bn->status};
-    for (int i = 0; i < bn->nlocal; i++) {
+    for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++) {
         starhalo__bn_sums_args_t a;
         memset(&a, 0, sizeof a);
         a.tile = starhalo__compute_tile(bn->x, bn->parts[i].part);
         a.region = bn->parts[i].owned;
-        STARHALO_CHECK(starhalo__insert_bn_sums(&o, bn->parts[i].x, bn->parts[i].gy, bn->params_h,
-                                                bn->parts[i].sums, &a));
+        rc = starhalo__insert_bn_sums(&o, bn->parts[i].x, bn->parts[i].gy, bn->params_h,
+                                      bn->parts[i].sums, &a);
     }
-    STARHALO_CHECK(bn_total(bn, "cnn_bn_backward"));
+    STARHALO_CHECK(bn_total(bn, "cnn_bn_backward", rc));
     const int64_t c = bn->c;
     for (int64_t k = 0; k < c; k++) {
         grad_beta[k] = bn->tot[k];
@@ -565,15 +562,11 @@ starhalo_status_t starhalo_cnn_gap_forward(starhalo_context_t *ctx, starhalo_fie
             rc = starhalo__insert_plane_sums(&o, hx, p.h[i], &r);
     }
     /* Even after a local failure: the other ranks are in the collective. */
-    const starhalo_status_t sum = starhalo__cnn_sum_parts(
-        ctx, "cnn_gap_forward", rc == STARHALO_OK ? p.n : 0, p.h, p.b, count, means);
-    if (rc == STARHALO_OK)
-        rc = sum;
-    if (rc == STARHALO_OK)
-        rc = check_failed(&status, "cnn_gap_forward");
+    rc = starhalo__cnn_sum_parts_agreed(ctx, "cnn_gap_forward", rc, &status, p.n, p.h, p.b, count,
+                                        means);
     const starhalo_box_t img = image_box(x);
     const double cells = (double)starhalo_box_volume(&img);
-    for (size_t k = 0; k < count; k++)
+    for (size_t k = 0; rc == STARHALO_OK && k < count; k++)
         means[k] /= cells;
     plane_bufs_free(&p);
     return rc;
