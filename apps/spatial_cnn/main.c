@@ -430,7 +430,8 @@ static int write_params(const run_t *t, cnn_net_t *net, const float *p, const ch
             int64_t shape[4] = {counts[q], 1, 1, 1};
             int nd = 1;
             if (ld->op == CNN_CONV && q == 0)
-                nd = 4, shape[0] = ld->cout, shape[1] = ld->in_c, shape[2] = shape[3] = ld->kernel;
+                nd = 4, shape[0] = ld->cout, shape[1] = ld->in_c / ld->groups,
+                shape[2] = shape[3] = ld->kernel;
             else if (ld->op == CNN_FC && q == 0)
                 nd = 2, shape[0] = ld->nclasses, shape[1] = ld->in_c;
             char name[128];

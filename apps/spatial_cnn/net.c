@@ -250,9 +250,9 @@ static starhalo_status_t make_layers(cnn_net_t *net)
         const starhalo_layer_t w = window(ld);
         switch (ld->op) {
         case CNN_CONV:
-            STARHALO_CHECK(starhalo_cnn_conv_create(net->ctx, in->f, in->exf, out->f, out->g, in->g,
-                                                    in->exg, &w, net->p + net->off[i][0],
-                                                    &lr->conv));
+            STARHALO_CHECK(starhalo_cnn_conv_create_grouped(net->ctx, in->f, in->exf, out->f,
+                                                            out->g, in->g, in->exg, &w, ld->groups,
+                                                            net->p + net->off[i][0], &lr->conv));
             if (ld->bias)
                 STARHALO_CHECK(starhalo_cnn_conv_set_bias(lr->conv, net->p + net->off[i][1]));
             STARHALO_CHECK(starhalo_cnn_conv_set_mode(lr->conv, net->o.mode));
@@ -501,7 +501,8 @@ static starhalo_status_t forward(cnn_net_t *net, double *loss)
             rc = keep(rc, starhalo_cnn_pool_forward(lr->pool));
             break;
         case CNN_BN:
-            rc = keep(rc, starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0], net->p + net->off[i][1]));
+            rc = keep(rc, starhalo_cnn_bn_forward(lr->bn, net->p + net->off[i][0],
+                                                  net->p + net->off[i][1]));
             break;
         case CNN_RELU:
             rc = keep(rc, starhalo_cnn_relu(in->f, out->f));
@@ -555,7 +556,7 @@ static starhalo_status_t backward(cnn_net_t *net)
             break;
         case CNN_BN:
             rc = keep(rc, starhalo_cnn_bn_backward(lr->bn, net->grad + net->off[i][0],
-                                                    net->grad + net->off[i][1]));
+                                                   net->grad + net->off[i][1]));
             break;
         case CNN_RELU: /* in place: in->g is out->g */
             rc = keep(rc, starhalo_cnn_relu_backward(in->f, out->g));
@@ -579,9 +580,11 @@ static starhalo_status_t backward(cnn_net_t *net)
     /* The conv gradients last: each sum waits for its layer's tasks. */
     for (int i = 0; i < net->n; i++)
         if (d->layers[i].op == CNN_CONV) {
-            rc = keep(rc, starhalo_cnn_conv_grad_weights(net->l[i].conv, net->grad + net->off[i][0]));
+            rc = keep(rc,
+                      starhalo_cnn_conv_grad_weights(net->l[i].conv, net->grad + net->off[i][0]));
             if (d->layers[i].bias)
-                rc = keep(rc, starhalo_cnn_conv_grad_bias(net->l[i].conv, net->grad + net->off[i][1]));
+                rc = keep(rc,
+                          starhalo_cnn_conv_grad_bias(net->l[i].conv, net->grad + net->off[i][1]));
         }
     return rc;
 }

@@ -22,6 +22,7 @@
 enum {
     KERNEL_MAX = 7,
     CHANNELS_MAX = 65536,              /* COUT and NCLASSES */
+    GROUPS_MAX = 4096,                 /* conv groups=G */
     MAX_TOKENS = CNN_LINE_MAX / 2 + 1, /* a 256-character line holds at most 128 */
     EXTENT_MAX = INT_MAX,              /* input C, H, W */
 };
@@ -104,8 +105,8 @@ static int window_check(const cnn_layer_desc_t *L, char *msg, size_t n)
                            L->kernel / 2, L->kernel);
         return 0;
     }
-    if (L->groups != 1)
-        return problem(msg, n, "groups=%d: only groups=1 is supported", L->groups);
+    if (L->groups < 1 || L->groups > GROUPS_MAX)
+        return problem(msg, n, "groups=%d must be 1..%d", L->groups, GROUPS_MAX);
     if (L->dilation < 1)
         return problem(msg, n, "dilation must be >= 1");
     const int64_t span = (int64_t)L->dilation * (L->kernel - 1);
@@ -507,6 +508,10 @@ int cnn_net_infer(cnn_netdesc_t *net, const char *name, int64_t c, int64_t h, in
                             opn, (long long)h, (long long)w, L->kernel, dil, L->pad,
                             (long long)need, (long long)need);
             }
+            if (L->op == CNN_CONV && (c % L->groups != 0 || L->cout % L->groups != 0))
+                return fail(err, errlen, name, line, layer,
+                            "groups=%d must divide CIN (%lld) and COUT (%d)", L->groups,
+                            (long long)c, L->cout);
             if (L->op == CNN_CONV)
                 c = L->cout;
             h = oh;

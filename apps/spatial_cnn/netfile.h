@@ -54,7 +54,7 @@ typedef struct cnn_netdesc {
  * Parse a net file. Grammar: one layer per line; '#' starts a comment; blank lines are
  * skipped; tokens are separated by blanks (space, tab; a CR is a blank too); integers are
  * decimal, unsigned, at most INT_MAX. Limits: conv COUT 1..65536, K 1..7, STRIDE 1 or 2,
- * PAD 0..D*(K-1), groups=1 only, dilation >= 1; pools K 1..7, STRIDE 1 or 2, PAD 0..K/2; fc
+ * PAD 0..D*(K-1), groups 1..4096, dilation >= 1; pools K 1..7, STRIDE 1 or 2, PAD 0..K/2; fc
  * NCLASSES 1..65536; names 1..31 of [A-Za-z0-9_.-], each saved once, an add after its save;
  * at most CNN_MAX_LAYERS layers and CNN_LINE_MAX characters a line. Returns 0 (net->classify
  * set, shapes not yet: see cnn_net_infer), or -1 with one line in @p err naming the file, the

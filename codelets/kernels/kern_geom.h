@@ -206,6 +206,23 @@ starhalo__kern_bwd_prepare(const char *what, const starhalo_kern_tile_t *in_tile
     return STARHALO_OK;
 }
 
+/** Check a conv's @p groups (>= 1) against the tiles' channels: Cin and Cout must be
+ * multiples of it (weights Cout x Cin/groups x k x k). */
+static inline starhalo_status_t starhalo__kern_groups_check(const char *what, int groups,
+                                                            const starhalo_kern_tile_t *in_tile,
+                                                            const starhalo_kern_tile_t *out_tile)
+{
+    STARHALO_REQUIRE(groups >= 1, STARHALO_ERR_INVALID_ARG, "%s: groups %d must be >= 1", what,
+                     groups);
+    STARHALO_REQUIRE(in_tile && out_tile, STARHALO_ERR_INVALID_ARG, "%s: NULL tile", what);
+    STARHALO_REQUIRE(in_tile->channels % groups == 0 && out_tile->channels % groups == 0,
+                     STARHALO_ERR_INVALID_ARG,
+                     "%s: groups %d must divide the input channels (%" PRId64
+                     ") and the output channels (%" PRId64 ")",
+                     what, groups, in_tile->channels, out_tile->channels);
+    return STARHALO_OK;
+}
+
 /** A region with no cell in dims 0 or 1 (the 2-D backward and ReLU kernels ignore dim 2). */
 static inline int starhalo__kern_region_empty_2d(const starhalo_box_t *r)
 {

@@ -79,6 +79,35 @@ starhalo_kern_conv2d_bwd_weights_dnnl(const starhalo_kern_tile_t *in_tile, const
                                       const starhalo_layer_t *layer, const starhalo_box_t *region,
                                       double *grad_w);
 
+/**
+ * Grouped versions of the four conv backward kernels above: @p groups (>= 1) splits Cin and
+ * Cout into groups as in starhalo_kern_conv2d_cpu_g (output channel co reads the input channels
+ * of its group only), weights and weight gradients Cout x Cin/groups x k x k. groups = 1 is the
+ * ungrouped kernel (same code, same bits).
+ * @retval STARHALO_ERR_INVALID_ARG also when @p groups is < 1 or does not divide Cin and Cout
+ */
+starhalo_status_t starhalo_kern_conv2d_bwd_data_cpu_g(const starhalo_kern_tile_t *out_tile,
+                                                      const float *grad_out, const float *weights,
+                                                      const starhalo_layer_t *layer, int groups,
+                                                      const starhalo_kern_tile_t *in_tile,
+                                                      float *grad_in, const starhalo_box_t *region);
+starhalo_status_t
+starhalo_kern_conv2d_bwd_weights_cpu_g(const starhalo_kern_tile_t *in_tile, const float *in,
+                                       const starhalo_kern_tile_t *out_tile, const float *grad_out,
+                                       const starhalo_layer_t *layer, int groups,
+                                       const starhalo_box_t *region, double *grad_w);
+starhalo_status_t starhalo_kern_conv2d_bwd_data_dnnl_g(const starhalo_kern_tile_t *out_tile,
+                                                       const float *grad_out, const float *weights,
+                                                       const starhalo_layer_t *layer, int groups,
+                                                       const starhalo_kern_tile_t *in_tile,
+                                                       float *grad_in,
+                                                       const starhalo_box_t *region);
+starhalo_status_t
+starhalo_kern_conv2d_bwd_weights_dnnl_g(const starhalo_kern_tile_t *in_tile, const float *in,
+                                        const starhalo_kern_tile_t *out_tile, const float *grad_out,
+                                        const starhalo_layer_t *layer, int groups,
+                                        const starhalo_box_t *region, double *grad_w);
+
 /** out = max(in, 0) on the cells of @p region (both tiles of geometry @p tile; may alias). */
 starhalo_status_t starhalo_kern_relu_cpu(const starhalo_kern_tile_t *tile, const float *in,
                                          float *out, const starhalo_box_t *region);

@@ -24,8 +24,9 @@ static void bwd_data(void *buffers[], const starhalo__conv_bwd_args_t *a, void *
 #endif
     (void)stream;
     starhalo__cl_record(a->status,
-                        starhalo_kern_conv2d_bwd_data_dnnl(&a->out_tile, grad_out, w, &a->layer,
-                                                           &a->in_tile, grad_in, &a->region));
+                        starhalo_kern_conv2d_bwd_data_dnnl_g(&a->out_tile, grad_out, w, &a->layer,
+                                                             starhalo__cl_conv_groups(a->groups),
+                                                             &a->in_tile, grad_in, &a->region));
 }
 
 static void bwd_data_cpu(void *buffers[], void *cl_arg)
@@ -53,6 +54,7 @@ struct starpu_codelet starhalo_cl_conv2d_bwd_data = {
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
     .cuda_funcs = {bwd_data_cuda},
     .cuda_flags = {STARPU_CUDA_ASYNC},
+    .can_execute = starhalo__cl_conv_bwd_can_execute,
 #endif
     .nbuffers = 3,
     .modes = {STARPU_R, STARPU_R, STARPU_W},
@@ -68,6 +70,8 @@ starhalo_status_t starhalo__insert_conv2d_bwd_data(const struct starhalo__task_o
 {
     STARHALO_REQUIRE(grad_out && weights && grad_in && args, STARHALO_ERR_INVALID_ARG,
                      "conv2d_bwd_data: NULL handle or arguments");
+    STARHALO_REQUIRE(args->groups >= 0, STARHALO_ERR_INVALID_ARG,
+                     "conv2d_bwd_data: groups %d must be >= 0 (0, 1: ungrouped)", args->groups);
     starhalo__conv_bwd_args_t a = *args;
     a.status = o ? o->status : NULL;
     const starpu_data_handle_t h[3] = {grad_out, weights, grad_in};

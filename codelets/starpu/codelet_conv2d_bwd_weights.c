@@ -22,9 +22,9 @@ static void bwd_weights(void *buffers[], const starhalo__conv_bwd_args_t *a, voi
     }
 #endif
     (void)stream;
-    starhalo__cl_record(
-        a->status, starhalo_kern_conv2d_bwd_weights_dnnl(&a->in_tile, in, &a->out_tile, grad_out,
-                                                         &a->layer, &a->region, grad_w));
+    starhalo__cl_record(a->status, starhalo_kern_conv2d_bwd_weights_dnnl_g(
+                                       &a->in_tile, in, &a->out_tile, grad_out, &a->layer,
+                                       starhalo__cl_conv_groups(a->groups), &a->region, grad_w));
 }
 
 static void bwd_weights_cpu(void *buffers[], void *cl_arg)
@@ -51,6 +51,7 @@ struct starpu_codelet starhalo_cl_conv2d_bwd_weights = {
 #if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
     .cuda_funcs = {bwd_weights_cuda},
     .cuda_flags = {STARPU_CUDA_ASYNC},
+    .can_execute = starhalo__cl_conv_bwd_can_execute,
 #endif
     .nbuffers = 3,
     .modes = {STARPU_R, STARPU_R, STARPU_W},
@@ -66,6 +67,8 @@ starhalo_status_t starhalo__insert_conv2d_bwd_weights(const struct starhalo__tas
 {
     STARHALO_REQUIRE(in && grad_out && grad_w && args, STARHALO_ERR_INVALID_ARG,
                      "conv2d_bwd_weights: NULL handle or arguments");
+    STARHALO_REQUIRE(args->groups >= 0, STARHALO_ERR_INVALID_ARG,
+                     "conv2d_bwd_weights: groups %d must be >= 0 (0, 1: ungrouped)", args->groups);
     starhalo__conv_bwd_args_t a = *args;
     a.status = o ? o->status : NULL;
     const starpu_data_handle_t h[3] = {in, grad_out, grad_w};

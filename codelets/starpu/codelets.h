@@ -111,11 +111,12 @@ typedef struct starhalo__sqdiff_args {
     int *status;
 } starhalo__sqdiff_args_t;
 
-/** cl_args of starhalo_cl_conv2d (float32). Buffers: in tile (R), weights (R: Cout x Cin x k x
- * k, then Cout bias values when has_bias), out tile (RW|COMMUTE). */
+/** cl_args of starhalo_cl_conv2d (float32). Buffers: in tile (R), weights (R: Cout x Cin/groups
+ * x k x k, then Cout bias values when has_bias), out tile (RW|COMMUTE). */
 typedef struct starhalo__conv_args {
     starhalo_kern_tile_t in_tile, out_tile;
     starhalo_layer_t layer;
+    int groups; /**< conv groups (starhalo_kern_conv2d_cpu_g); 0 or 1: ungrouped. CPU only */
     int has_bias;
     int has_domain;        /**< 0: domain = input tile box */
     starhalo_box_t domain; /**< input image box: cells outside are zero padding */
@@ -159,6 +160,14 @@ starhalo__insert_conv2d(const struct starhalo__task_opts *o, starpu_data_handle_
                         const starhalo_kern_tile_t *in_tile, const starhalo_kern_tile_t *out_tile,
                         const starhalo_layer_t *layer, int has_bias, const starhalo_box_t *region,
                         const starhalo_box_t *domain);
+/** starhalo__insert_conv2d of a grouped conv (@p groups >= 1, see starhalo_kern_conv2d_cpu_g;
+ * with groups > 1 only CPU workers run it). */
+starhalo_status_t
+starhalo__insert_conv2d_g(const struct starhalo__task_opts *o, starpu_data_handle_t in,
+                          starpu_data_handle_t weights, starpu_data_handle_t out,
+                          const starhalo_kern_tile_t *in_tile, const starhalo_kern_tile_t *out_tile,
+                          const starhalo_layer_t *layer, int groups, int has_bias,
+                          const starhalo_box_t *region, const starhalo_box_t *domain);
 /** Submit one pooling region task. */
 starhalo_status_t
 starhalo__insert_pool2d(const struct starhalo__task_opts *o, starpu_data_handle_t in,
@@ -174,6 +183,12 @@ static inline void starhalo__cl_record(int *status, starhalo_status_t rc)
     if (rc != STARHALO_OK && status)
         __atomic_compare_exchange_n(status, &expected, (int)rc, 0, __ATOMIC_SEQ_CST,
                                     __ATOMIC_SEQ_CST);
+}
+
+/** The conv groups of cl_args (0 counts as 1). */
+static inline int starhalo__cl_conv_groups(int groups)
+{
+    return groups > 1 ? groups : 1;
 }
 
 /** History-model footprint of a region task: the region's extents and a kind tag. */

@@ -13,14 +13,15 @@
 #include "starhalo_kernels_cnn.h"
 
 /** cl_args of starhalo_cl_conv2d_bwd_data / _bwd_weights (float32 tiles). bwd_data buffers:
- * grad_out tile (R), weights (R, Cout x Cin x k x k), grad_in tile (W: wholly overwritten).
- * bwd_weights buffers: input tile (R), grad_out tile (R), weight gradient (W, Cout x Cin x k x k
- * doubles). */
+ * grad_out tile (R), weights (R, Cout x Cin/G x k x k), grad_in tile (W: wholly overwritten).
+ * bwd_weights buffers: input tile (R), grad_out tile (R), weight gradient (W, Cout x Cin/G x k x
+ * k doubles). G = groups. */
 typedef struct starhalo__conv_bwd_args {
     starhalo_kern_tile_t in_tile, out_tile;
     starhalo_layer_t layer;
     starhalo_box_t region; /**< output cells whose gradient flows back */
     int *status;
+    int groups; /**< conv groups (the _g kernels); 0 or 1: ungrouped. CPU only */
 } starhalo__conv_bwd_args_t;
 
 /** cl_args of starhalo_cl_relu (float32). Buffers: pre-activation tile (R), out / gradient
@@ -61,9 +62,23 @@ static inline uint32_t starhalo__cl_conv_bwd_footprint(struct starpu_task *task)
     const starhalo__conv_bwd_args_t *a = task->cl_arg;
     const int64_t shape[4] = {a->in_tile.channels, a->out_tile.channels, a->in_tile.batch,
                               a->layer.kernel * 64 + a->layer.stride * 8 + a->layer.dilation};
-    return starhalo__cl_region_footprint(&a->region,
-                                         starpu_hash_crc32c_be_n(shape, sizeof shape, 0));
+    uint32_t kind = starpu_hash_crc32c_be_n(shape, sizeof shape, 0);
+    if (a->groups > 1) /* ungrouped tasks keep their footprints */
+        kind = starpu_hash_crc32c_be((uint32_t)a->groups, kind);
+    return starhalo__cl_region_footprint(&a->region, kind);
 }
+
+#if STARHALO_USE_CUDA && defined(STARPU_USE_CUDA)
+/** can_execute of the backward codelets: the CUDA kernels are ungrouped, so a grouped task
+ * runs on a CPU worker. */
+static inline int starhalo__cl_conv_bwd_can_execute(unsigned workerid, struct starpu_task *task,
+                                                    unsigned nimpl)
+{
+    (void)nimpl;
+    const starhalo__conv_bwd_args_t *a = task->cl_arg;
+    return a->groups <= 1 || starpu_worker_get_type((int)workerid) != STARPU_CUDA_WORKER;
+}
+#endif
 
 /* The ReLU and the CNN layer codelets write their output (or update it in place) with plain
  * STARPU_RW, not RW|COMMUTE: one task per part covers the owned cells, and in-place updates

@@ -44,6 +44,22 @@ STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_conv_create(
     starhalo_exchange_t *ex_grad_in, const starhalo_layer_t *layer, const float *weights,
     starhalo_cnn_conv_t **out_cv);
 
+/**
+ * starhalo_cnn_conv_create for a grouped conv (PyTorch's groups): the input and output channels
+ * form @p groups groups and output channel co reads only the input channels of its group
+ * (co / (Cout/groups)); groups = Cin = Cout is a depthwise conv. @p weights: Cout x
+ * (Cin/groups) x k x k, copied; starhalo_cnn_conv_set_weights / _get_weights and
+ * starhalo_cnn_conv_grad_weights use that count too. groups = 1 is starhalo_cnn_conv_create.
+ * Grouped layers run on CPU workers only (the CUDA kernels are ungrouped).
+ * @retval STARHALO_ERR_INVALID_ARG @p groups < 1 or not dividing Cin and Cout, or as
+ *         starhalo_cnn_conv_create
+ */
+STARHALO_API STARHALO_NODISCARD starhalo_status_t starhalo_cnn_conv_create_grouped(
+    starhalo_context_t *ctx, starhalo_field_t *in, starhalo_exchange_t *ex_in,
+    starhalo_field_t *out, starhalo_field_t *grad_out, starhalo_field_t *grad_in,
+    starhalo_exchange_t *ex_grad_in, const starhalo_layer_t *layer, int groups,
+    const float *weights, starhalo_cnn_conv_t **out_cv);
+
 /** Waits for the layer's tasks and unregisters its buffers. Collective. NULL is allowed. */
 STARHALO_API void starhalo_cnn_conv_destroy(starhalo_cnn_conv_t *cv);
 

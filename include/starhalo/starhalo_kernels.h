@@ -165,6 +165,19 @@ STARHALO_API starhalo_status_t starhalo_kern_conv2d_cpu_ex(
     const starhalo_layer_t *layer, const starhalo_kern_tile_t *out_tile, float *out,
     const starhalo_box_t *region, const starhalo_box_t *domain, unsigned flags);
 
+/**
+ * Grouped conv2d: starhalo_kern_conv2d_cpu_ex with @p groups (>= 1; 1 is
+ * starhalo_kern_conv2d_cpu_ex, same primitives and bits). The Cin input and Cout output
+ * channels form @p groups groups; output channel co of group g = co / (Cout/groups) reads the
+ * input channels of group g only: @p weights is Cout x (Cin/groups) x k x k (PyTorch's layout;
+ * groups = Cin = Cout is a depthwise conv).
+ * @retval STARHALO_ERR_INVALID_ARG also when @p groups is < 1 or does not divide Cin and Cout
+ */
+STARHALO_API starhalo_status_t starhalo_kern_conv2d_cpu_g(
+    const starhalo_kern_tile_t *in_tile, const float *in, const float *weights, const float *bias,
+    const starhalo_layer_t *layer, int groups, const starhalo_kern_tile_t *out_tile, float *out,
+    const starhalo_box_t *region, const starhalo_box_t *domain, unsigned flags);
+
 /** Max / average pooling forward; same geometry rules as conv2d (channels in == out). */
 STARHALO_API starhalo_status_t starhalo_kern_pool2d_cpu(
     starhalo_pool_kind_t kind, const starhalo_kern_tile_t *in_tile, const float *in,

@@ -3,7 +3,8 @@
  * @file rt_cnn.c
  * @brief Trainable conv2d layer: forward (conv2d codelet, interior overlapping the input
  * exchange), backward (backward-weights and backward-data codelets, reverse SUM exchange of
- * the input gradient's ghosts), deterministic weight-gradient sum; ReLU tasks.
+ * the input gradient's ghosts), deterministic weight-gradient sum; ReLU tasks. Grouped convs
+ * (starhalo_cnn_conv_create_grouped) pass their groups to the codelets, which run them on CPUs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ struct starhalo_cnn_conv {
     starhalo_field_t *in, *out, *gin, *gout;
     starhalo_exchange_t *ex_in, *ex_gin;
     starhalo_layer_t layer;
-    int64_t nw;   /**< Cout x Cin x k x k */
+    int groups;   /**< conv groups (1: ungrouped) */
+    int64_t nw;   /**< Cout x Cin/groups x k x k */
     int64_t cout; /**< the bias (when has_bias) follows the weights in w */
     int has_bias;
     float *w;
@@ -133,6 +135,17 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
                                            const starhalo_layer_t *layer, const float *weights,
                                            starhalo_cnn_conv_t **out_cv)
 {
+    return starhalo_cnn_conv_create_grouped(ctx, in, ex_in, out, grad_out, grad_in, ex_grad_in,
+                                            layer, 1, weights, out_cv);
+}
+
+starhalo_status_t
+starhalo_cnn_conv_create_grouped(starhalo_context_t *ctx, starhalo_field_t *in,
+                                 starhalo_exchange_t *ex_in, starhalo_field_t *out,
+                                 starhalo_field_t *grad_out, starhalo_field_t *grad_in,
+                                 starhalo_exchange_t *ex_grad_in, const starhalo_layer_t *layer,
+                                 int groups, const float *weights, starhalo_cnn_conv_t **out_cv)
+{
     STARHALO_REQUIRE(out_cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_create: NULL result pointer");
     *out_cv = NULL;
     STARHALO_REQUIRE(ctx && in && ex_in && out && grad_out && layer && weights,
@@ -147,6 +160,11 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
     if (grad_in)
         STARHALO_CHECK(
             starhalo__compute_require_structured(grad_in, "cnn_conv_create", "input gradient"));
+    STARHALO_REQUIRE(groups >= 1 && chans(in) % groups == 0 && chans(out) % groups == 0,
+                     STARHALO_ERR_INVALID_ARG,
+                     "cnn_conv_create: groups %d must be >= 1 and divide the input channels "
+                     "(%lld) and the output channels (%lld)",
+                     groups, (long long)chans(in), (long long)chans(out));
     starhalo_cnn_conv_t *cv = calloc(1, sizeof *cv);
     if (!cv)
         return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
@@ -157,9 +175,10 @@ starhalo_status_t starhalo_cnn_conv_create(starhalo_context_t *ctx, starhalo_fie
                                 .gout = grad_out,
                                 .ex_in = ex_in,
                                 .ex_gin = ex_grad_in,
-                                .layer = *layer};
+                                .layer = *layer,
+                                .groups = groups};
     starhalo_status_t rc = check_conv(cv);
-    cv->nw = chans(out) * chans(in) * layer->kernel * layer->kernel;
+    cv->nw = chans(out) * (chans(in) / groups) * layer->kernel * layer->kernel;
     cv->cout = chans(out);
     cv->w = calloc((size_t)(cv->nw + cv->cout), sizeof(float));
     if (rc == STARHALO_OK && !cv->w)
@@ -254,8 +273,8 @@ static starhalo_status_t submit_fwd(starhalo_cnn_conv_t *cv, const cnn_part_t *c
     const starhalo_kern_tile_t it = starhalo__compute_tile(cv->in, cp->part);
     const starhalo_kern_tile_t ot = starhalo__compute_tile(cv->out, cp->part);
     const struct starhalo__task_opts o = {.priority = priority, .status = &cv->status};
-    return starhalo__insert_conv2d(&o, cp->in, cv->wh, cp->out, &it, &ot, &cv->layer, cv->has_bias,
-                                   region, NULL);
+    return starhalo__insert_conv2d_g(&o, cp->in, cv->wh, cp->out, &it, &ot, &cv->layer, cv->groups,
+                                     cv->has_bias, region, NULL);
 }
 
 starhalo_status_t starhalo_cnn_conv_set_mode(starhalo_cnn_conv_t *cv, starhalo_step_mode_t mode)
@@ -308,6 +327,7 @@ starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
             a.in_tile = starhalo__compute_tile(pass == 0 ? cv->gin : cv->in, cp->part);
             a.out_tile = starhalo__compute_tile(cv->gout, cp->part);
             a.layer = cv->layer;
+            a.groups = cv->groups;
             a.region = cp->owned;
             if (pass == 0)
                 STARHALO_CHECK(

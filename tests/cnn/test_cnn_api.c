@@ -6,7 +6,7 @@
  * forward output, the input gradient after the reverse SUM exchange (corner ghosts must reach
  * the diagonal owner, image-border ghosts must be dropped) and the weight gradient equal the
  * analytic values bitwise, for every slice method and 1 or 2 parts per rank; bad arguments
- * return STARHALO_ERR_INVALID_ARG.
+ * (groups that do not divide the channels among them) return STARHALO_ERR_INVALID_ARG.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +161,7 @@ static void bad_arguments(void **state)
     starhalo_decomp_t *ds = decomp(STARHALO_SPLIT_HORIZONTAL, np, 1, STARHALO_STENCIL_STAR, 1);
     starhalo_decomp_t *d2 = decomp(STARHALO_SPLIT_HORIZONTAL, np, 1, STARHALO_STENCIL_BOX, 2);
     starhalo_field_t *a = NULL, *b = NULL, *c = NULL, *h0 = NULL, *st = NULL, *c2 = NULL;
+    starhalo_field_t *o2 = NULL, *g2 = NULL; /* 2-channel output and its gradient */
     CHECK(bad, d1 && d0 && ds && d2);
     CHECK(bad, starhalo_field_create(g_ctx, d1, NULL, STARHALO_FLOAT32, &a) == STARHALO_OK);
     CHECK(bad, starhalo_field_create(g_ctx, d1, NULL, STARHALO_FLOAT32, &b) == STARHALO_OK);
@@ -168,12 +169,15 @@ static void bad_arguments(void **state)
     CHECK(bad, starhalo_field_create(g_ctx, d0, NULL, STARHALO_FLOAT32, &h0) == STARHALO_OK);
     CHECK(bad, starhalo_field_create(g_ctx, ds, NULL, STARHALO_FLOAT32, &st) == STARHALO_OK);
     CHECK(bad, starhalo_field_create(g_ctx, d2, NULL, STARHALO_FLOAT32, &c2) == STARHALO_OK);
-    starhalo_exchange_t *ex = NULL, *ex0 = NULL, *exs = NULL;
+    CHECK(bad, starhalo_field_create(g_ctx, d2, NULL, STARHALO_FLOAT32, &o2) == STARHALO_OK);
+    CHECK(bad, starhalo_field_create(g_ctx, d2, NULL, STARHALO_FLOAT32, &g2) == STARHALO_OK);
+    starhalo_exchange_t *ex = NULL, *ex0 = NULL, *exs = NULL, *ex2 = NULL;
     CHECK(bad, starhalo_exchange_create(g_ctx, &a, 1, STARHALO_TRANSPORT_DEFAULT, &ex) == 0);
     CHECK(bad, starhalo_exchange_create(g_ctx, &h0, 1, STARHALO_TRANSPORT_DEFAULT, &ex0) == 0);
     CHECK(bad, starhalo_exchange_create(g_ctx, &st, 1, STARHALO_TRANSPORT_DEFAULT, &exs) == 0);
+    CHECK(bad, starhalo_exchange_create(g_ctx, &c2, 1, STARHALO_TRANSPORT_DEFAULT, &ex2) == 0);
     if (!compute_test_any(bad)) {
-        const float w[9] = {0};
+        const float w[18] = {0};
         const starhalo_layer_t l = {3, 1, 1, 1}, strided = {3, 2, 1, 1}, valid = {3, 1, 1, 0};
         starhalo_cnn_conv_t *cv = (starhalo_cnn_conv_t *)&bad;
         const starhalo_status_t E = STARHALO_ERR_INVALID_ARG;
@@ -197,11 +201,23 @@ static void bad_arguments(void **state)
         CHECK(bad, starhalo_cnn_conv_grad_weights(NULL, NULL) == E);
         CHECK(bad, starhalo_cnn_conv_create(g_ctx, a, ex, b, c, NULL, NULL, &l, w, &cv) == 0);
         starhalo_cnn_conv_destroy(cv);
+        /* Grouped: groups must be >= 1 and divide Cin and Cout (2 -> 2 and 2 -> 1 here). */
+        const int bad_groups[] = {0, -2, 3, 4};
+        for (size_t i = 0; i < sizeof bad_groups / sizeof bad_groups[0]; i++)
+            CHECK(bad, starhalo_cnn_conv_create_grouped(g_ctx, c2, ex2, o2, g2, NULL, NULL, &l,
+                                                        bad_groups[i], w, &cv) == E);
+        CHECK(bad, starhalo_cnn_conv_create_grouped(g_ctx, c2, ex2, b, c, NULL, NULL, &l, 2, w,
+                                                    &cv) == E);
+        CHECK(bad, cv == NULL);
+        CHECK(bad, starhalo_cnn_conv_create_grouped(g_ctx, c2, ex2, o2, g2, NULL, NULL, &l, 2, w,
+                                                    &cv) == 0);
+        starhalo_cnn_conv_destroy(cv);
     }
     starhalo_exchange_destroy(ex);
     starhalo_exchange_destroy(ex0);
     starhalo_exchange_destroy(exs);
-    starhalo_field_t *fs[] = {a, b, c, h0, st, c2};
+    starhalo_exchange_destroy(ex2);
+    starhalo_field_t *fs[] = {a, b, c, h0, st, c2, o2, g2};
     for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
         starhalo_field_destroy(fs[i]);
     starhalo_decomp_destroy(d1);

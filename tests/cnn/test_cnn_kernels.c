@@ -8,7 +8,9 @@
  * bad geometry. The per-cell / per-tap functions the CUDA kernels run (kern_index.h, through
  * the _by_element CPU entry points) must give the CPU kernels' results bit for bit. The oneDNN
  * kernels the CPU codelets run (_dnnl) must match the loop kernels within 1e-5 (max norm) over a
- * geometry sweep of whole images and ghosted parts, and reject what the loops reject.
+ * geometry sweep of whole images and ghosted parts, and reject what the loops reject. Grouped
+ * and depthwise convs (the _g kernels: oneDNN forward, oneDNN and loop backward) against
+ * naive grouped loops, on whole images and ghosted parts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -711,6 +713,333 @@ static void dnnl_bad_geometry(void **state)
     assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(&t, a, w, &l, &t, b, &in));
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Grouped convs (groups G: output channel co reads the Cin/G input channels of its group    */
+/* co / (Cout/G); weights Cout x Cin/G x k x k): oneDNN forward, oneDNN and loop backward     */
+/* against naive grouped loops written here (gather form, in double), on a whole image and   */
+/* on ghosted parts; G = 1 through the _g entry points gives the ungrouped kernels' bits.     */
+
+typedef struct gimg {
+    img_t g;
+    int64_t groups, cig, cog; /* groups, input and output channels per group */
+} gimg_t;
+
+static double naive_weight(const gimg_t *G, const float *w, int64_t co, int64_t cl, int ky, int kx)
+{
+    const int k = G->g.l.kernel;
+    return w[((co * G->cig + cl) * k + ky) * k + kx];
+}
+
+static void naive_grouped_fwd(const gimg_t *G, const float *x, const float *w, const float *b,
+                              double *y)
+{
+    const img_t *g = &G->g;
+    const int k = g->l.kernel, s = g->l.stride, d = g->l.dilation, p = g->l.padding;
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t co = 0; co < g->cout; co++)
+            for (int64_t oy = 0; oy < g->oh; oy++)
+                for (int64_t ox = 0; ox < g->ow; ox++) {
+                    double acc = b ? b[co] : 0.0;
+                    for (int64_t cl = 0; cl < G->cig; cl++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++)
+                                acc += naive_weight(G, w, co, cl, ky, kx) *
+                                       at(g, x, n, co / G->cog * G->cig + cl, oy * s - p + ky * d,
+                                          ox * s - p + kx * d);
+                    y[((n * g->cout + co) * g->oh + oy) * g->ow + ox] = acc;
+                }
+}
+
+static void naive_grouped_bwd_data(const gimg_t *G, const float *dy, const float *w, double *dx)
+{
+    const img_t *g = &G->g;
+    const int k = g->l.kernel, s = g->l.stride, d = g->l.dilation, p = g->l.padding;
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t ci = 0; ci < g->cin; ci++)
+            for (int64_t y = 0; y < g->h; y++)
+                for (int64_t x = 0; x < g->w; x++) {
+                    double acc = 0.0;
+                    const int64_t grp = ci / G->cig;
+                    for (int64_t co = grp * G->cog; co < (grp + 1) * G->cog; co++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                const int64_t ny = y + p - ky * d, nx = x + p - kx * d;
+                                if (ny % s || nx % s || ny < 0 || nx < 0)
+                                    continue;
+                                const int64_t oy = ny / s, ox = nx / s;
+                                if (oy >= g->oh || ox >= g->ow)
+                                    continue;
+                                acc += (double)dy[((n * g->cout + co) * g->oh + oy) * g->ow + ox] *
+                                       naive_weight(G, w, co, ci - grp * G->cig, ky, kx);
+                            }
+                    dx[((n * g->cin + ci) * g->h + y) * g->w + x] = acc;
+                }
+}
+
+static void naive_grouped_bwd_weights(const gimg_t *G, const float *x, const float *dy, double *dw)
+{
+    const img_t *g = &G->g;
+    const int k = g->l.kernel, s = g->l.stride, d = g->l.dilation, p = g->l.padding;
+    for (int64_t co = 0; co < g->cout; co++)
+        for (int64_t cl = 0; cl < G->cig; cl++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    double acc = 0.0;
+                    const int64_t ci = co / G->cog * G->cig + cl;
+                    for (int64_t n = 0; n < g->n; n++)
+                        for (int64_t oy = 0; oy < g->oh; oy++)
+                            for (int64_t ox = 0; ox < g->ow; ox++)
+                                acc += dy[((n * g->cout + co) * g->oh + oy) * g->ow + ox] *
+                                       at(g, x, n, ci, oy * s - p + ky * d, ox * s - p + kx * d);
+                    dw[((co * G->cig + cl) * k + ky) * k + kx] = acc;
+                }
+}
+
+/* Max-norm error of @p got against @p ref, relative to max |ref|. */
+static double max_rel(const double *ref, const double *got, int64_t n)
+{
+    double amax = 0.0, dmax = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        amax = fmax(amax, fabs(ref[i]));
+        dmax = fmax(dmax, fabs(ref[i] - got[i]));
+    }
+    return amax > 0 ? dmax / amax : dmax;
+}
+
+/* Input tile @p tb filled from image x (zeros outside the image). */
+static float *tile_from(const img_t *g, const float *x, const starhalo_box_t *tb)
+{
+    const int64_t gw = tb->hi[0] - tb->lo[0], gh = tb->hi[1] - tb->lo[1];
+    float *t = calloc((size_t)(g->n * g->cin * gh * gw), sizeof *t);
+    for (int64_t pl = 0; pl < g->n * g->cin; pl++)
+        for (int64_t y = 0; y < gh; y++)
+            for (int64_t xx = 0; xx < gw; xx++) {
+                const int64_t Y = tb->lo[1] + y, X = tb->lo[0] + xx;
+                if (Y >= 0 && Y < g->h && X >= 0 && X < g->w)
+                    t[(pl * gh + y) * gw + xx] = x[(pl * g->h + Y) * g->w + X];
+            }
+    return t;
+}
+
+/* Add every cell of grad_in tile @p gi (box @p tb) inside the image into @p sum. */
+static void tile_add(const img_t *g, const float *gi, const starhalo_box_t *tb, double *sum)
+{
+    const int64_t gw = tb->hi[0] - tb->lo[0], gh = tb->hi[1] - tb->lo[1];
+    for (int64_t pl = 0; pl < g->n * g->cin; pl++)
+        for (int64_t y = 0; y < gh; y++)
+            for (int64_t xx = 0; xx < gw; xx++) {
+                const int64_t Y = tb->lo[1] + y, X = tb->lo[0] + xx;
+                if (Y >= 0 && Y < g->h && X >= 0 && X < g->w)
+                    sum[(pl * g->h + Y) * g->w + X] += gi[(pl * gh + y) * gw + xx];
+            }
+}
+
+/*
+ * One grouped shape: (a) the whole image, forward on the unpadded image tile (oneDNN's
+ * explicit padding) and on a zero-ghosted tile (READ_WHOLE_TILE), backward (loops and oneDNN)
+ * on the ghosted tile; (b) a @p px x @p py grid of uneven output parts, each on the ghosted
+ * input tile its window needs: forward per part, backward data scattered back with SUM,
+ * weight gradients summed. All against the naive loops: forward and backward data 1e-5,
+ * weights 1e-5 (oneDNN, float sums) and 1e-12 (loops, double).
+ */
+static void check_grouped(const starhalo_layer_t *l, int64_t groups, int64_t n, int64_t cin,
+                          int64_t cout, int64_t h, int64_t w, int px, int py)
+{
+    gimg_t G = {{n, cin, cout, h, w, out_ext(l, h), out_ext(l, w), *l},
+                groups,
+                cin / groups,
+                cout / groups};
+    const img_t *g = &G.g;
+    uint64_t seed = 0x5eed + (uint64_t)(groups * 977 + l->stride * 31 + l->kernel);
+    const int64_t nx = n * cin * h * w, ny = n * cout * g->oh * g->ow;
+    const int64_t nwt = cout * G.cig * l->kernel * l->kernel;
+    float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
+    float *wt = malloc(sizeof(float) * (size_t)(nwt + cout));
+    frand_fill(x, nx, &seed);
+    frand_fill(dy, ny, &seed);
+    frand_fill(wt, nwt + cout, &seed);
+    const float *bias = wt + nwt;
+    double *yr = malloc(sizeof(double) * (size_t)ny), *dxr = malloc(sizeof(double) * (size_t)nx);
+    double *dwr = malloc(sizeof(double) * (size_t)nwt);
+    naive_grouped_fwd(&G, x, wt, bias, yr);
+    naive_grouped_bwd_data(&G, dy, wt, dxr);
+    naive_grouped_bwd_weights(&G, x, dy, dwr);
+    const int gi = (int)groups;
+    const starhalo_box_t image = box2(0, w, 0, h), obox = box2(0, g->ow, 0, g->oh);
+    const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&obox, n, cout);
+    float *y = malloc(sizeof(float) * (size_t)ny);
+    double *yd = malloc(sizeof(double) * (size_t)ny), *dx = calloc((size_t)nx, sizeof(double));
+    double *dw = malloc(sizeof(double) * (size_t)nwt), *dws = calloc((size_t)nwt, sizeof(double));
+    double *dwl = calloc((size_t)nwt, sizeof(double)),
+           *dx_loop = calloc((size_t)nx, sizeof(double));
+
+    /* (a) forward on the image tile itself: the layer's padding is oneDNN's. */
+    const starhalo_kern_tile_t imt = starhalo_kern_tile_make(&image, n, cin);
+    assert_status_ok(starhalo_kern_conv2d_cpu_g(&imt, x, wt, bias, l, gi, &ot, y, &obox, NULL, 0));
+    for (int64_t i = 0; i < ny; i++)
+        yd[i] = y[i];
+    double e = max_rel(yr, yd, ny);
+    print_message("grouped G%lld k%d s%d: forward (image) %.2e\n", (long long)groups, l->kernel,
+                  l->stride, e);
+    assert_true(e <= 1e-5);
+
+    /* (a) the whole image on a zero-ghosted tile. */
+    const int pad = l->padding + l->dilation * l->kernel + l->stride;
+    const starhalo_box_t wb = box2(-pad, w + pad, -pad, h + pad);
+    const starhalo_kern_tile_t wit = starhalo_kern_tile_make(&wb, n, cin);
+    float *wx = tile_from(g, x, &wb);
+    float *wgi = malloc(sizeof(float) * (size_t)starhalo_kern_tile_elems(&wit));
+    assert_status_ok(starhalo_kern_conv2d_cpu_g(&wit, wx, wt, bias, l, gi, &ot, y, &obox, &image,
+                                                STARHALO_KERN_READ_WHOLE_TILE));
+    for (int64_t i = 0; i < ny; i++)
+        yd[i] = y[i];
+    e = max_rel(yr, yd, ny);
+    assert_true(e <= 1e-5);
+    for (int loops = 0; loops < 2; loops++) {
+        memset(dx, 0, sizeof(double) * (size_t)nx);
+        if (loops) {
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_data_cpu_g(&ot, dy, wt, l, gi, &wit, wgi, &obox));
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_weights_cpu_g(&wit, wx, &ot, dy, l, gi, &obox, dw));
+        } else {
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_data_dnnl_g(&ot, dy, wt, l, gi, &wit, wgi, &obox));
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_weights_dnnl_g(&wit, wx, &ot, dy, l, gi, &obox, dw));
+        }
+        tile_add(g, wgi, &wb, dx);
+        const double ed = max_rel(dxr, dx, nx), ew = max_rel(dwr, dw, nwt);
+        print_message("grouped G%lld k%d s%d: whole image %s: bwd data %.2e, bwd weights %.2e\n",
+                      (long long)groups, l->kernel, l->stride, loops ? "loops" : "oneDNN", ed, ew);
+        assert_true(ed <= 1e-5);
+        assert_true(ew <= (loops ? 1e-12 : 1e-5));
+    }
+
+    /* (b) ghosted parts: uneven output cuts, each part's input tile = its window. */
+    memset(dx, 0, sizeof(double) * (size_t)nx);
+    for (int64_t i = 0; i < ny; i++)
+        yd[i] = NAN;
+    for (int qy = 0; qy < py; qy++)
+        for (int qx = 0; qx < px; qx++) {
+            const int64_t x0 = g->ow * qx / px + (qx > 0),
+                          x1 = g->ow * (qx + 1) / px + (qx + 1 < px);
+            const int64_t y0 = g->oh * qy / py, y1 = g->oh * (qy + 1) / py;
+            const starhalo_box_t own = box2(x0, x1 < g->ow ? x1 : g->ow, y0, y1);
+            if (own.hi[0] <= own.lo[0] || own.hi[1] <= own.lo[1])
+                continue;
+            int64_t lo[2], hi[2];
+            for (int d = 0; d < 2; d++)
+                bwd_window(l, &own, d, &lo[d], &hi[d]);
+            const starhalo_box_t tb = box2(lo[0], hi[0], lo[1], hi[1]);
+            const starhalo_kern_tile_t it = starhalo_kern_tile_make(&tb, n, cin);
+            float *xt = tile_from(g, x, &tb);
+            float *gt = malloc(sizeof(float) * (size_t)starhalo_kern_tile_elems(&it));
+            /* forward: the part's outputs into the whole output tile */
+            assert_status_ok(starhalo_kern_conv2d_cpu_g(&it, xt, wt, bias, l, gi, &ot, y, &own,
+                                                        &image, STARHALO_KERN_READ_WHOLE_TILE));
+            for (int64_t p = 0; p < n * cout; p++)
+                for (int64_t oy = own.lo[1]; oy < own.hi[1]; oy++)
+                    for (int64_t ox = own.lo[0]; ox < own.hi[0]; ox++)
+                        yd[(p * g->oh + oy) * g->ow + ox] = y[(p * g->oh + oy) * g->ow + ox];
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_data_dnnl_g(&ot, dy, wt, l, gi, &it, gt, &own));
+            tile_add(g, gt, &tb, dx);
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_weights_dnnl_g(&it, xt, &ot, dy, l, gi, &own, dw));
+            for (int64_t t = 0; t < nwt; t++)
+                dws[t] += dw[t];
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_data_cpu_g(&ot, dy, wt, l, gi, &it, gt, &own));
+            tile_add(g, gt, &tb, dx_loop);
+            assert_status_ok(
+                starhalo_kern_conv2d_bwd_weights_cpu_g(&it, xt, &ot, dy, l, gi, &own, dw));
+            for (int64_t t = 0; t < nwt; t++)
+                dwl[t] += dw[t];
+            free(xt), free(gt);
+        }
+    for (int64_t i = 0; i < ny; i++)
+        assert_false(isnan(yd[i])); /* the parts cover the output */
+    const double ef = max_rel(yr, yd, ny), ed = max_rel(dxr, dx, nx), ew = max_rel(dwr, dws, nwt);
+    const double edl = max_rel(dxr, dx_loop, nx), ewl = max_rel(dwr, dwl, nwt);
+    print_message("grouped G%lld k%d s%d: %d x %d parts: forward %.2e, bwd data %.2e / %.2e, "
+                  "bwd weights %.2e / %.2e (oneDNN / loops)\n",
+                  (long long)groups, l->kernel, l->stride, px, py, ef, ed, edl, ew, ewl);
+    assert_true(ef <= 1e-5);
+    assert_true(ed <= 1e-5 && edl <= 1e-5);
+    assert_true(ew <= 1e-5 && ewl <= 1e-12);
+    free(x), free(dy), free(wt), free(yr), free(dxr), free(dwr), free(y), free(yd), free(dx);
+    free(dw), free(dws), free(dwl), free(dx_loop), free(wx), free(wgi);
+}
+
+static void grouped_convs(void **state)
+{
+    (void)state;
+    const starhalo_layer_t ls[] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {5, 2, 1, 2}, {3, 1, 2, 2}};
+    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
+        check_grouped(&ls[i], 2, 2, 4, 6, 13, 11, 3, 2);    /* 2 groups, 2 -> 3 channels each */
+        check_grouped(&ls[i], 4, 2, 4, 4, 13, 11, 2, 3);    /* depthwise */
+        check_grouped(&ls[i], 16, 1, 16, 16, 12, 10, 2, 2); /* depthwise, blocked layouts */
+    }
+}
+
+/* groups = 1 through the _g entry points: the ungrouped kernels' bits; bad groups refused. */
+static void grouped_api(void **state)
+{
+    (void)state;
+    const starhalo_layer_t l = {3, 2, 1, 1};
+    const starhalo_box_t ib = box2(-1, 9, -1, 8), ob = box2(0, 4, 0, 4), image = box2(0, 8, 0, 7);
+    const starhalo_kern_tile_t it = starhalo_kern_tile_make(&ib, 2, 4);
+    const starhalo_kern_tile_t ot = starhalo_kern_tile_make(&ob, 2, 6);
+    enum { NI = 2 * 4 * 10 * 9, NO = 2 * 6 * 16, NW = 6 * 4 * 9 };
+    float x[NI], dy[NO], w[NW], y1[NO], y2[NO], g1[NI], g2[NI];
+    double d1[NW], d2[NW];
+    uint64_t seed = 77;
+    frand_fill(x, NI, &seed);
+    frand_fill(dy, NO, &seed);
+    frand_fill(w, NW, &seed);
+    for (int i = 0; i < NI; i++) { /* zero image-border ghosts */
+        const int64_t X = ib.lo[0] + i % 10, Y = ib.lo[1] + (i / 10) % 9;
+        if (X < 0 || X >= 8 || Y < 0 || Y >= 7)
+            x[i] = 0.0f;
+    }
+    memset(y1, 0, sizeof y1), memset(y2, 0, sizeof y2);
+    assert_status_ok(starhalo_kern_conv2d_cpu_ex(&it, x, w, NULL, &l, &ot, y1, &ob, &image,
+                                                 STARHALO_KERN_READ_WHOLE_TILE));
+    assert_status_ok(starhalo_kern_conv2d_cpu_g(&it, x, w, NULL, &l, 1, &ot, y2, &ob, &image,
+                                                STARHALO_KERN_READ_WHOLE_TILE));
+    assert_memory_equal(y1, y2, sizeof y1);
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl(&ot, dy, w, &l, &it, g1, &ob));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_dnnl_g(&ot, dy, w, &l, 1, &it, g2, &ob));
+    assert_memory_equal(g1, g2, sizeof g1);
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl(&it, x, &ot, dy, &l, &ob, d1));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_dnnl_g(&it, x, &ot, dy, &l, 1, &ob, d2));
+    assert_memory_equal(d1, d2, sizeof d1);
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu(&ot, dy, w, &l, &it, g1, &ob));
+    assert_status_ok(starhalo_kern_conv2d_bwd_data_cpu_g(&ot, dy, w, &l, 1, &it, g2, &ob));
+    assert_memory_equal(g1, g2, sizeof g1);
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu(&it, x, &ot, dy, &l, &ob, d1));
+    assert_status_ok(starhalo_kern_conv2d_bwd_weights_cpu_g(&it, x, &ot, dy, &l, 1, &ob, d2));
+    assert_memory_equal(d1, d2, sizeof d1);
+    /* 4 -> 6 channels: groups 2 fit; 3 (not dividing 4), 4 (not dividing 6) and 0 do not. */
+    assert_status_ok(starhalo_kern_conv2d_cpu_g(&it, x, w, NULL, &l, 2, &ot, y2, &ob, &image, 0));
+    const int bad[] = {0, -1, 3, 4};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const int G = bad[i];
+        assert_int_equal(
+            starhalo_kern_conv2d_cpu_g(&it, x, w, NULL, &l, G, &ot, y2, &ob, &image, 0),
+            STARHALO_ERR_INVALID_ARG);
+        assert_int_equal(starhalo_kern_conv2d_bwd_data_dnnl_g(&ot, dy, w, &l, G, &it, g2, &ob),
+                         STARHALO_ERR_INVALID_ARG);
+        assert_int_equal(starhalo_kern_conv2d_bwd_weights_dnnl_g(&it, x, &ot, dy, &l, G, &ob, d2),
+                         STARHALO_ERR_INVALID_ARG);
+        assert_int_equal(starhalo_kern_conv2d_bwd_data_cpu_g(&ot, dy, w, &l, G, &it, g2, &ob),
+                         STARHALO_ERR_INVALID_ARG);
+        assert_int_equal(starhalo_kern_conv2d_bwd_weights_cpu_g(&it, x, &ot, dy, &l, G, &ob, d2),
+                         STARHALO_ERR_INVALID_ARG);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +1052,8 @@ int main(void)
         cmocka_unit_test(dnnl_ghosted_parts),
         cmocka_unit_test(dnnl_weight_bands),
         cmocka_unit_test(dnnl_bad_geometry),
+        cmocka_unit_test(grouped_convs),
+        cmocka_unit_test(grouped_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

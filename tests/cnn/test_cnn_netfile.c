@@ -208,8 +208,8 @@ static const struct bad {
     {"conv 8 3 1 1 grups=2\n", 1, 0, "unknown option 'grups=2'"},
     {"conv 8 3 1 1 1\n", 1, 0, "unknown option '1'"},
     {"conv 8 3 1 1 Bias\n", 1, 0, "unknown option 'Bias'"},
-    {"conv 8 3 1 1 groups=2\n", 1, 0, "groups=2: only groups=1 is supported"},
-    {"conv 8 3 1 1 groups=0\n", 1, 0, "groups=0: only groups=1 is supported"},
+    {"conv 8 3 1 1 groups=0\n", 1, 0, "groups=0 must be 1..4096"},
+    {"conv 8 3 1 1 groups=4097\n", 1, 0, "groups=4097 must be 1..4096"},
     {"conv 8 3 1 1 dilation=0\n", 1, 0, "dilation must be >= 1"},
     {"conv 8 3 1 1 bias bias\n", 1, 0, "duplicate option 'bias'"},
     {"conv 8 3 1 1 dilation=1 bias dilation=1\n", 1, 0, "duplicate option 'dilation'"},
@@ -290,6 +290,10 @@ static const struct bad {
     {"gap\nfc 10\nsoftmax_ce\nrelu\n", 3, 1, "softmax_ce must be the last layer"},
     {"conv 4 3 1 1\nsoftmax_ce\n", 2, 1, "softmax_ce must directly follow fc"},
     {"softmax_ce\n", 1, 1, "softmax_ce must directly follow fc"},
+    {"conv 8 3 1 1 groups=2\n", 1, 1, "groups=2 must divide CIN (3) and COUT (8)"},
+    {"conv 4 3 1 1 groups=3\n", 1, 1, "groups=3 must divide CIN (3) and COUT (4)"},
+    {"conv 6 3 1 1 groups=3\nconv 4 1 1 0 groups=4\n", 2, 1,
+     "groups=4 must divide CIN (6) and COUT (4)"},
 };
 
 static void bad_nets(void **state)
@@ -366,6 +370,22 @@ static void limits(void **state)
     assert_int_equal(net.layers[2].dilation, 2);
     assert_int_equal(net.layers[7].cout, 8);
     assert_int_equal(net.layers[7].kernel, 3);
+
+    /* Grouped and depthwise convs: weights COUT x CIN/G x K x K. */
+    parse_ok("conv 8 3 1 1 groups=2\nconv 8 3 2 1 groups=8 bias\n");
+    assert_int_equal(net.layers[0].groups, 2);
+    assert_int_equal(net.layers[1].groups, 8);
+    infer_ok(4, 8, 8);
+    int64_t counts[CNN_MAX_PARAMS];
+    assert_int_equal(cnn_layer_params(&net.layers[0], NULL, counts), 1);
+    assert_int_equal(counts[0], 8 * 2 * 3 * 3);
+    assert_int_equal(cnn_layer_params(&net.layers[1], NULL, counts), 2);
+    assert_int_equal(counts[0], 8 * 1 * 3 * 3);
+    assert_int_equal(counts[1], 8);
+    parse_ok("conv 4096 1 1 0 groups=4096\n");
+    infer_ok(4096, 2, 2);
+    assert_int_equal(cnn_layer_params(&net.layers[0], NULL, counts), 1);
+    assert_int_equal(counts[0], 4096);
 }
 
 /* Comments, blank lines, tabs, CRLF, options in any order, no final newline. */
@@ -527,9 +547,15 @@ static void builtin(void **state)
     assert_int_equal(cnn_net_infer(&net, "builtin", 2, 8, 8, err, sizeof err), -1);
     assert_string_equal(err, "net builtin: layer 1: kernel 9 must be 1..7");
     cnn_net_two_layer(4, 3, &net);
+    net.layers[2].groups = 0;
+    assert_int_equal(cnn_net_infer(&net, "builtin", 2, 8, 8, err, sizeof err), -1);
+    assert_string_equal(err, "net builtin: layer 3: groups=0 must be 1..4096");
     net.layers[2].groups = 2;
     assert_int_equal(cnn_net_infer(&net, "builtin", 2, 8, 8, err, sizeof err), -1);
-    assert_string_equal(err, "net builtin: layer 3: groups=2: only groups=1 is supported");
+    assert_string_equal(err, "net builtin: layer 3: groups=2 must divide CIN (4) and COUT (3)");
+    net.layers[2].groups = 4;
+    net.layers[2].cout = 8;
+    assert_int_equal(cnn_net_infer(&net, "builtin", 2, 8, 8, err, sizeof err), 0);
     cnn_net_two_layer(4, 3, &net);
     net.layers[1].op = CNN_ADD;
     strcpy(net.layers[1].name, "q");

@@ -4,9 +4,9 @@
  * @brief Tests spatial_cnn's single-rank reference (apps/spatial_cnn/ref.c) on its own, so that
  * it can be trusted as the oracle of the distributed net: the gradient of every parameter
  * (a spread of entries of each tensor) and the input gradient against central differences of
- * the loss, for a classification net with every layer type and an MSE net with strides and
- * dilation; the pools' edge semantics (padding never wins a max, the first maximum
- * gets the gradient, avgpool divides by K*K); PyTorch's SGD momentum. No StarPU, no MPI.
+ * the loss, for a classification net with every layer type and an MSE net with strides,
+ * dilation and a depthwise conv; the pools' edge semantics (padding never wins a max, the first
+ * maximum gets the gradient, avgpool divides by K*K); PyTorch's SGD momentum. No StarPU, no MPI.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -35,10 +35,11 @@ static const char CLASSIFY_NET[] = "conv 3 3 1 1 bias\n"
                                    "fc 3\n"
                                    "softmax_ce\n";
 
-/* MSE loss, stride 2, dilation, pools with overlapping windows and padding. (netfile.c takes
- * groups=1 only.) */
+/* MSE loss, stride 2, dilation, a depthwise conv, pools with overlapping windows and
+ * padding. */
 static const char MSE_NET[] = "conv 4 3 2 1 bias\n"
                               "relu\n"
+                              "conv 4 3 1 1 groups=4 bias\n"
                               "save s\n"
                               "conv 4 3 1 2 dilation=2 bias\n"
                               "bn\n"

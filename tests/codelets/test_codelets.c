@@ -179,7 +179,7 @@ static void cnn_codelets(void **state)
     int status = 0;
     struct starhalo__task_opts o = {0};
     o.status = &status;
-    const starhalo__conv_bwd_args_t a = {it, ot, L, region, NULL};
+    const starhalo__conv_bwd_args_t a = {it, ot, L, region, NULL, 1};
     assert_status_ok(starhalo__insert_conv2d_bwd_data(&o, hdy, hw, hgi, &a));
     assert_status_ok(starhalo__insert_conv2d_bwd_weights(&o, hx, hdy, hdw, &a));
     const starhalo__relu_args_t ra = {ot, region, 1, NULL};

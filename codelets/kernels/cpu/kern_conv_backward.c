@@ -11,7 +11,8 @@
  * the same summation order (the _by_element functions below run those per-cell functions here,
  * so the CPU tests check them bit for bit). The loops run one weight tap at a time over
  * contiguous output rows, so the inner loop is an axpy (backward data) or a dot product
- * (backward weights) that GCC vectorises.
+ * (backward weights) that GCC vectorises. The _g variants take conv groups (weights Cout x
+ * Cin/G x k x k); the per-element ones (and CUDA) are ungrouped.
  */
 #if !defined(__clang__) /* clang has no optimize pragma (the sanitized build uses clang) */
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
@@ -29,19 +30,32 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_cpu(const starhalo_kern_tile_t *
                                                     const starhalo_kern_tile_t *in_tile,
                                                     float *grad_in, const starhalo_box_t *region)
 {
+    return starhalo_kern_conv2d_bwd_data_cpu_g(out_tile, grad_out, weights, layer, 1, in_tile,
+                                               grad_in, region);
+}
+
+starhalo_status_t starhalo_kern_conv2d_bwd_data_cpu_g(const starhalo_kern_tile_t *out_tile,
+                                                      const float *grad_out, const float *weights,
+                                                      const starhalo_layer_t *layer, int groups,
+                                                      const starhalo_kern_tile_t *in_tile,
+                                                      float *grad_in, const starhalo_box_t *region)
+{
     starhalo_kidx_bwd_t g;
     STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_data", in_tile, out_tile, layer, region,
                                               grad_out, weights, grad_in, &g));
+    STARHALO_CHECK(starhalo__kern_groups_check("conv2d_bwd_data", groups, in_tile, out_tile));
     memset(grad_in, 0, sizeof(float) * (size_t)starhalo_kern_tile_elems(in_tile));
     if (starhalo__kern_region_empty_2d(region))
         return STARHALO_OK;
     const int64_t ipl = g.igh * g.igw, opl = g.ogh * g.ogw;
+    const int64_t cig = g.cin / groups, cog = g.cout / groups; /* channels per group */
     for (int64_t n = 0; n < g.n; n++)
         for (int64_t ci = 0; ci < g.cin; ci++) {
             float *gi = grad_in + (n * g.cin + ci) * ipl;
-            for (int64_t co = 0; co < g.cout; co++) {
+            const int64_t grp = ci / cig;
+            for (int64_t co = grp * cog; co < (grp + 1) * cog; co++) {
                 const float *go = grad_out + (n * g.cout + co) * opl;
-                const float *w = weights + (co * g.cin + ci) * g.k * g.k;
+                const float *w = weights + (co * cig + ci - grp * cig) * g.k * g.k;
                 for (int64_t ky = 0; ky < g.k; ky++)
                     for (int64_t kx = 0; kx < g.k; kx++) {
                         const float wv = w[ky * g.k + kx];
@@ -69,18 +83,31 @@ starhalo_status_t starhalo_kern_conv2d_bwd_weights_cpu(const starhalo_kern_tile_
                                                        const starhalo_layer_t *layer,
                                                        const starhalo_box_t *region, double *grad_w)
 {
+    return starhalo_kern_conv2d_bwd_weights_cpu_g(in_tile, in, out_tile, grad_out, layer, 1, region,
+                                                  grad_w);
+}
+
+starhalo_status_t
+starhalo_kern_conv2d_bwd_weights_cpu_g(const starhalo_kern_tile_t *in_tile, const float *in,
+                                       const starhalo_kern_tile_t *out_tile, const float *grad_out,
+                                       const starhalo_layer_t *layer, int groups,
+                                       const starhalo_box_t *region, double *grad_w)
+{
     starhalo_kidx_bwd_t g;
     STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_weights", in_tile, out_tile, layer,
                                               region, in, grad_out, grad_w, &g));
-    memset(grad_w, 0, sizeof(double) * (size_t)(g.cout * g.cin * g.k * g.k));
+    STARHALO_CHECK(starhalo__kern_groups_check("conv2d_bwd_weights", groups, in_tile, out_tile));
+    const int64_t cig = g.cin / groups, cog = g.cout / groups; /* channels per group */
+    memset(grad_w, 0, sizeof(double) * (size_t)(g.cout * cig * g.k * g.k));
     if (starhalo__kern_region_empty_2d(region))
         return STARHALO_OK;
     const int64_t ipl = g.igh * g.igw, opl = g.ogh * g.ogw, kk = g.k * g.k;
-    /* One (co, ci) pair at a time, all taps per output row: the row and the k input rows it
-     * meets stay in L1 instead of streaming both planes once per tap. */
+    /* One (co, ci) pair at a time (ci in co's group), all taps per output row: the row and the
+     * k input rows it meets stay in L1 instead of streaming both planes once per tap. */
     for (int64_t co = 0; co < g.cout; co++)
-        for (int64_t ci = 0; ci < g.cin; ci++) {
-            double *acc = grad_w + (co * g.cin + ci) * kk;
+        for (int64_t cl = 0; cl < cig; cl++) {
+            const int64_t ci = co / cog * cig + cl;
+            double *acc = grad_w + (co * cig + cl) * kk;
             for (int64_t n = 0; n < g.n; n++) {
                 const float *go = grad_out + (n * g.cout + co) * opl;
                 const float *xi = in + (n * g.cin + ci) * ipl;

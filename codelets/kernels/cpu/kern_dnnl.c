@@ -50,9 +50,8 @@ static dnnl_status_t make_pd(starhalo__dnnl_thread_t *ts, const starhalo__dnnl_k
     const dnnl_dims_t pl = {k->pl[0], k->pl[1]}, pr = {k->pr[0], k->pr[1]};
     dnnl_status_t st;
     if (k->op == STARHALO__DNNL_CONV) {
-        const dnnl_dims_t wdims = {k->cout, k->cin, k->kernel, k->kernel};
         const dnnl_dims_t bdims = {k->cout};
-        dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, dnnl_oihw);
+        starhalo__dnnl_weights_md(k, 0, &wei);
         dnnl_memory_desc_init_by_tag(&bias, 1, bdims, dnnl_f32, dnnl_x);
         dnnl_convolution_desc_t cd;
         st = dnnl_dilated_convolution_forward_desc_init(
@@ -237,9 +236,10 @@ static void try_ghost_padding(call_geom_t *c, int op, const float *in)
 }
 
 static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern_tile_t *it,
-                                   const starhalo_layer_t *layer, const starhalo_kern_tile_t *ot,
-                                   const starhalo_box_t *region, const starhalo_box_t *domain,
-                                   const float *in, unsigned flags, call_geom_t *c)
+                                   const starhalo_layer_t *layer, int groups,
+                                   const starhalo_kern_tile_t *ot, const starhalo_box_t *region,
+                                   const starhalo_box_t *domain, const float *in, unsigned flags,
+                                   call_geom_t *c)
 {
     memset(c, 0, sizeof *c);
     STARHALO_CHECK(starhalo__kern_layer_geom(what, op != STARHALO__DNNL_CONV, it, layer, ot, region,
@@ -256,6 +256,7 @@ static starhalo_status_t plan_call(const char *what, int op, const starhalo_kern
     k->n = g->n;
     k->cin = g->cin;
     k->cout = g->cout;
+    k->groups = groups;
     k->ih = g->ih;
     k->iw = g->iw;
     k->oh = g->oh;
@@ -383,9 +384,10 @@ static starhalo_status_t run(const call_geom_t *c, const float *in, const float 
         copy_transposed(1, (float *)in, g->igw, g->igh, g->in_x0, g->in_y0, src, k->n * k->cin,
                         g->ih, g->iw);
         if (k->op == STARHALO__DNNL_CONV) {
-            const int64_t kk = k->kernel, nw = k->cout * k->cin * kk * kk;
-            STARHALO_CHECK(starhalo__dnnl_grow(&ts->scratch_w, &ts->scratch_w_n, (size_t)nw));
-            for (int64_t f = 0; f < k->cout * k->cin; f++)
+            const int64_t kk = k->kernel, nf = k->cout * (k->cin / k->groups);
+            STARHALO_CHECK(
+                starhalo__dnnl_grow(&ts->scratch_w, &ts->scratch_w_n, (size_t)(nf * kk * kk)));
+            for (int64_t f = 0; f < nf; f++)
                 for (int64_t ky = 0; ky < kk; ky++)
                     for (int64_t kx = 0; kx < kk; kx++)
                         ts->scratch_w[(f * kk + kx) * kk + ky] = weights[(f * kk + ky) * kk + kx];
@@ -458,12 +460,24 @@ starhalo_status_t starhalo_kern_conv2d_cpu_ex(const starhalo_kern_tile_t *in_til
                                               const starhalo_box_t *region,
                                               const starhalo_box_t *domain, unsigned flags)
 {
+    return starhalo_kern_conv2d_cpu_g(in_tile, in, weights, bias, layer, 1, out_tile, out, region,
+                                      domain, flags);
+}
+
+starhalo_status_t starhalo_kern_conv2d_cpu_g(const starhalo_kern_tile_t *in_tile, const float *in,
+                                             const float *weights, const float *bias,
+                                             const starhalo_layer_t *layer, int groups,
+                                             const starhalo_kern_tile_t *out_tile, float *out,
+                                             const starhalo_box_t *region,
+                                             const starhalo_box_t *domain, unsigned flags)
+{
     call_geom_t g;
     STARHALO_REQUIRE(region, STARHALO_ERR_INVALID_ARG, "conv2d: NULL region");
     if (starhalo__kern_region_empty(region))
         return STARHALO_OK;
-    STARHALO_CHECK(plan_call("conv2d", STARHALO__DNNL_CONV, in_tile, layer, out_tile, region,
-                             domain, in, flags, &g));
+    STARHALO_CHECK(plan_call("conv2d", STARHALO__DNNL_CONV, in_tile, layer, groups, out_tile,
+                             region, domain, in, flags, &g));
+    STARHALO_CHECK(starhalo__kern_groups_check("conv2d", groups, in_tile, out_tile));
     STARHALO_REQUIRE(in && weights && out, STARHALO_ERR_INVALID_ARG, "conv2d: NULL data pointer");
     g.key.has_bias = bias != NULL;
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
@@ -500,7 +514,7 @@ starhalo_status_t starhalo_kern_pool2d_cpu_ex(starhalo_pool_kind_t kind,
                    : kind == STARHALO_POOL_AVG ? STARHALO__DNNL_POOL_AVG
                                                : STARHALO__DNNL_POOL_AVG_EXCLUDE;
     STARHALO_CHECK(
-        plan_call("pool2d", op, in_tile, layer, out_tile, region, domain, in, flags, &g));
+        plan_call("pool2d", op, in_tile, layer, 1, out_tile, region, domain, in, flags, &g));
     STARHALO_REQUIRE(in && out, STARHALO_ERR_INVALID_ARG, "pool2d: NULL data pointer");
     if (flags & STARHALO_KERN_READ_WHOLE_TILE)
         try_crop(&g);

@@ -25,6 +25,7 @@
  * is the whole tile (a part's owned box with halo = padding and stride 1); oneDNN writes every
  * diff_src cell of the window, zeros where no output reads it. Backward weights: oneDNN
  * computes float diff_weights (reordered to dense OIHW), converted to the contract's double.
+ * Grouped convs (the _g entry points) describe the weights as GOIHW (kern_dnnl_internal.h).
  * Primitives live in the per-thread cache of kern_dnnl_cache.c, keyed by the shape and both tile
  * geometries (the views' strides); each keeps its forward hint.
  */
@@ -42,10 +43,11 @@ enum { ARG_SRC = 0, ARG_WEI = 1, ARG_DST = 2 };
 #define BWD_DATA_BLOCKED_MIN_CIN 8
 
 /* The key of a backward call: window and region sizes, no padding, the tiles' plane sizes. */
-static void bwd_key(int op, const starhalo_kidx_bwd_t *g, starhalo__dnnl_key_t *k)
+static void bwd_key(int op, const starhalo_kidx_bwd_t *g, int groups, starhalo__dnnl_key_t *k)
 {
     memset(k, 0, sizeof *k);
     k->op = op;
+    k->groups = groups;
     k->kernel = (int)g->k;
     k->stride = (int)g->s;
     k->dilation = (int)g->dil;
@@ -62,13 +64,13 @@ static void bwd_key(int op, const starhalo_kidx_bwd_t *g, starhalo__dnnl_key_t *
     k->out_sp[1] = g->ogw;
 }
 
-/* The caller's view of argument @p arg: dense OIHW weights, or the window (src side) or the
- * region (diff_dst) as a strided view into its tile (the tile's plane height and pitch). */
+/* The caller's view of argument @p arg: dense OIHW (GOIHW when grouped) weights, or the window (src
+ * side) or the region (diff_dst) as a strided view into its tile (the tile's plane height and
+ * pitch). */
 static void view_md(const starhalo__dnnl_key_t *k, int arg, dnnl_memory_desc_t *md)
 {
     if (arg == ARG_WEI) {
-        const dnnl_dims_t wdims = {k->cout, k->cin, k->kernel, k->kernel};
-        dnnl_memory_desc_init_by_tag(md, 4, wdims, dnnl_f32, dnnl_oihw);
+        starhalo__dnnl_weights_md(k, 0, md);
         return;
     }
     const int64_t c = arg == ARG_SRC ? k->cin : k->cout;
@@ -121,7 +123,6 @@ static starhalo_status_t bwd_build(starhalo__dnnl_thread_t *ts, const starhalo__
     const int data = k->op == STARHALO__DNNL_CONV_BWD_DATA;
     const dnnl_dims_t sdims = {k->n, k->cin, k->ih, k->iw};
     const dnnl_dims_t ddims = {k->n, k->cout, k->oh, k->ow};
-    const dnnl_dims_t wdims = {k->cout, k->cin, k->kernel, k->kernel};
     const dnnl_dims_t strides = {k->stride, k->stride};
     const dnnl_dims_t dil = {k->dilation - 1, k->dilation - 1};
     const dnnl_dims_t pad = {0, 0};
@@ -129,7 +130,7 @@ static starhalo_status_t bwd_build(starhalo__dnnl_thread_t *ts, const starhalo__
     dnnl_memory_desc_t src, wei, dst;
     dnnl_memory_desc_init_by_tag(&src, 4, sdims, dnnl_f32, plain ? dnnl_nchw : dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&dst, 4, ddims, dnnl_f32, plain ? dnnl_nchw : dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&wei, 4, wdims, dnnl_f32, plain ? dnnl_oihw : dnnl_format_tag_any);
+    starhalo__dnnl_weights_md(k, !plain, &wei);
     dnnl_convolution_desc_t fd, bd;
     STARHALO__DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
                            &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, NULL,
@@ -211,9 +212,20 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_dnnl(const starhalo_kern_tile_t 
                                                      const starhalo_kern_tile_t *in_tile,
                                                      float *grad_in, const starhalo_box_t *region)
 {
+    return starhalo_kern_conv2d_bwd_data_dnnl_g(out_tile, grad_out, weights, layer, 1, in_tile,
+                                                grad_in, region);
+}
+
+starhalo_status_t starhalo_kern_conv2d_bwd_data_dnnl_g(const starhalo_kern_tile_t *out_tile,
+                                                       const float *grad_out, const float *weights,
+                                                       const starhalo_layer_t *layer, int groups,
+                                                       const starhalo_kern_tile_t *in_tile,
+                                                       float *grad_in, const starhalo_box_t *region)
+{
     starhalo_kidx_bwd_t g;
     STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_data", in_tile, out_tile, layer, region,
                                               grad_out, weights, grad_in, &g));
+    STARHALO_CHECK(starhalo__kern_groups_check("conv2d_bwd_data", groups, in_tile, out_tile));
     const size_t tile_bytes = sizeof(float) * (size_t)starhalo_kern_tile_elems(in_tile);
     if (starhalo__kern_region_empty_2d(region)) {
         memset(grad_in, 0, tile_bytes);
@@ -222,7 +234,7 @@ starhalo_status_t starhalo_kern_conv2d_bwd_data_dnnl(const starhalo_kern_tile_t 
     starhalo__dnnl_key_t k;
     starhalo__dnnl_thread_t *ts = NULL;
     starhalo__dnnl_entry_t *e = NULL;
-    bwd_key(STARHALO__DNNL_CONV_BWD_DATA, &g, &k);
+    bwd_key(STARHALO__DNNL_CONV_BWD_DATA, &g, groups, &k);
     STARHALO_CHECK(starhalo__dnnl_thread_get(&ts));
     STARHALO_CHECK(starhalo__dnnl_entry_get(ts, &k, bwd_build, &e));
     if (g.ix0 != 0 || g.iy0 != 0 || k.iw != g.igw || k.ih != g.igh)
@@ -238,10 +250,21 @@ starhalo_kern_conv2d_bwd_weights_dnnl(const starhalo_kern_tile_t *in_tile, const
                                       const starhalo_layer_t *layer, const starhalo_box_t *region,
                                       double *grad_w)
 {
+    return starhalo_kern_conv2d_bwd_weights_dnnl_g(in_tile, in, out_tile, grad_out, layer, 1,
+                                                   region, grad_w);
+}
+
+starhalo_status_t
+starhalo_kern_conv2d_bwd_weights_dnnl_g(const starhalo_kern_tile_t *in_tile, const float *in,
+                                        const starhalo_kern_tile_t *out_tile, const float *grad_out,
+                                        const starhalo_layer_t *layer, int groups,
+                                        const starhalo_box_t *region, double *grad_w)
+{
     starhalo_kidx_bwd_t g;
     STARHALO_CHECK(starhalo__kern_bwd_prepare("conv2d_bwd_weights", in_tile, out_tile, layer,
                                               region, in, grad_out, grad_w, &g));
-    const int64_t nw = g.cout * g.cin * g.k * g.k;
+    STARHALO_CHECK(starhalo__kern_groups_check("conv2d_bwd_weights", groups, in_tile, out_tile));
+    const int64_t nw = g.cout * (g.cin / groups) * g.k * g.k;
     if (starhalo__kern_region_empty_2d(region)) {
         memset(grad_w, 0, sizeof(double) * (size_t)nw);
         return STARHALO_OK;
@@ -265,7 +288,7 @@ starhalo_kern_conv2d_bwd_weights_dnnl(const starhalo_kern_tile_t *in_tile, const
         gb.oy0 = g.oy0 + b * rows;
         gb.iy0 = g.iy0 + b * rows * g.s;
         gb.oh = b * rows + rows <= g.oh ? rows : g.oh - b * rows;
-        bwd_key(STARHALO__DNNL_CONV_BWD_WEIGHTS, &gb, &k);
+        bwd_key(STARHALO__DNNL_CONV_BWD_WEIGHTS, &gb, groups, &k);
         STARHALO_CHECK(starhalo__dnnl_entry_get(ts, &k, bwd_build, &e));
         float *const ptr[3] = {(float *)in + gb.iy0 * g.igw + g.ix0, ts->scratch_w,
                                (float *)grad_out + gb.oy0 * g.ogw + g.ox0}; /* read only but [1] */

@@ -39,6 +39,7 @@ typedef struct starhalo__dnnl_key {
     int has_bias;
     int kernel, stride, dilation;
     int64_t n, cin, cout;
+    int64_t groups;              /* conv: >= 1; Cin and Cout are multiples of it */
     int64_t ih, iw, oh, ow;      /* window (input) and region (output) sizes */
     int64_t pl[2], pr[2];        /* explicit padding: [0] = H, [1] = W (oneDNN order) */
     int64_t in_sp[2], out_sp[2]; /* tile plane height and pitch (in-place descriptors) */
@@ -111,6 +112,22 @@ starhalo_status_t starhalo__dnnl_entry_memory(starhalo__dnnl_thread_t *ts,
 
 /* Grow a scratch buffer to at least @p n floats, 64-byte aligned (contents not kept). */
 starhalo_status_t starhalo__dnnl_grow(float **buf, size_t *cap, size_t n);
+
+/* The caller's dense weights of a conv key: OIHW (Cout x Cin x k x k), or GOIHW with groups > 1
+ * (oneDNN's grouped layout, the same bytes as Cout x Cin/G x k x k); format "any" when
+ * @p any. */
+static inline void starhalo__dnnl_weights_md(const starhalo__dnnl_key_t *k, int any,
+                                             dnnl_memory_desc_t *md)
+{
+    const int64_t g = k->groups;
+    if (g > 1) {
+        const dnnl_dims_t dims = {g, k->cout / g, k->cin / g, k->kernel, k->kernel};
+        dnnl_memory_desc_init_by_tag(md, 5, dims, dnnl_f32, any ? dnnl_format_tag_any : dnnl_goihw);
+    } else {
+        const dnnl_dims_t dims = {k->cout, k->cin, k->kernel, k->kernel};
+        dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, any ? dnnl_format_tag_any : dnnl_oihw);
+    }
+}
 
 /* Copy a window of rows between a tile (pitch gw, plane gh*gw) and a dense block
  * [planes][h][w]: to the block when @p to_dense, else back into the tile. */
