@@ -369,15 +369,11 @@ static starhalo_status_t sum_grad(starhalo_cnn_conv_t *cv, int weights, const ch
         h[i] = weights ? cv->parts[i].gw : cv->parts[i].gb;
         b[i] = weights ? cv->parts[i].gw_buf : cv->parts[i].gb_buf;
     }
-    /* Even after a local failure: the other ranks are in the collective. */
-    const starhalo_status_t sum =
-        starhalo__cnn_sum_parts(cv->ctx, what, rc == STARHALO_OK ? cv->nlocal : 0, h, b, n, out);
+    /* Even after a local failure: the other ranks are in the collective, which agrees on
+     * the statuses (the layer's tasks' included) before it sums. */
+    rc = starhalo__cnn_sum_parts(cv->ctx, what, rc, &cv->status, cv->nlocal, h, b, n, out);
     free(h);
     free(b);
-    if (rc == STARHALO_OK)
-        rc = sum;
-    if (rc == STARHALO_OK)
-        rc = check_failed(cv, what);
     return rc;
 }
 

@@ -353,8 +353,8 @@ static starhalo_status_t bn_total(starhalo_cnn_bn_t *bn, const char *what, starh
         rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "%s", what);
     for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++)
         h[i] = bn->parts[i].sums, b[i] = bn->parts[i].sums_buf;
-    rc = starhalo__cnn_sum_parts_agreed(bn->ctx, what, rc, &bn->status, bn->nlocal, h, b,
-                                        (size_t)(2 * bn->c), bn->tot);
+    rc = starhalo__cnn_sum_parts(bn->ctx, what, rc, &bn->status, bn->nlocal, h, b,
+                                 (size_t)(2 * bn->c), bn->tot);
     free(h), free(b);
     return rc;
 }
@@ -562,8 +562,7 @@ starhalo_status_t starhalo_cnn_gap_forward(starhalo_context_t *ctx, starhalo_fie
             rc = starhalo__insert_plane_sums(&o, hx, p.h[i], &r);
     }
     /* Even after a local failure: the other ranks are in the collective. */
-    rc = starhalo__cnn_sum_parts_agreed(ctx, "cnn_gap_forward", rc, &status, p.n, p.h, p.b, count,
-                                        means);
+    rc = starhalo__cnn_sum_parts(ctx, "cnn_gap_forward", rc, &status, p.n, p.h, p.b, count, means);
     const starhalo_box_t img = image_box(x);
     const double cells = (double)starhalo_box_volume(&img);
     for (size_t k = 0; rc == STARHALO_OK && k < count; k++)

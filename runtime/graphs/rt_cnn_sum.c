@@ -9,10 +9,10 @@
 
 #include "rt_cnn_internal.h"
 
-starhalo_status_t starhalo__cnn_sum_parts_agreed(starhalo_context_t *ctx, const char *what,
-                                                 starhalo_status_t local, const int *tasks,
-                                                 int nlocal, const starpu_data_handle_t *handles,
-                                                 double *const *bufs, size_t n, double *out)
+starhalo_status_t starhalo__cnn_sum_parts(starhalo_context_t *ctx, const char *what,
+                                          starhalo_status_t local, const int *tasks, int nlocal,
+                                          const starpu_data_handle_t *handles, double *const *bufs,
+                                          size_t n, double *out)
 {
     int level = 0;
     MPI_Query_thread(&level);
@@ -63,12 +63,4 @@ starhalo_status_t starhalo__cnn_sum_parts_agreed(starhalo_context_t *ctx, const 
     }
     free(all);
     return rc;
-}
-
-starhalo_status_t starhalo__cnn_sum_parts(starhalo_context_t *ctx, const char *what, int nlocal,
-                                          const starpu_data_handle_t *handles, double *const *bufs,
-                                          size_t n, double *out)
-{
-    return starhalo__cnn_sum_parts_agreed(ctx, what, STARHALO_OK, NULL, nlocal, handles, bufs, n,
-                                          out);
 }
