@@ -82,8 +82,10 @@ static int is_window(const cnn_layer_desc_t *ld)
     return ld->op == CNN_CONV || ld->op == CNN_MAXPOOL || ld->op == CNN_AVGPOOL;
 }
 
-/* Fill the owned cells of every local part of @p f with gen(n, c, y, x). */
-static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t, int64_t, int64_t))
+/* Fill the owned cells of every local part of @p f with gen(n, c, y, x), or, when @p global
+ * is given, with the cells of that whole N x C x H x W array (the same on every rank). */
+static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t, int64_t, int64_t),
+                              const float *global)
 {
     const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
     int parts[256];
@@ -102,7 +104,10 @@ static starhalo_status_t fill(starhalo_field_t *f, float (*gen)(int64_t, int64_t
                 for (int64_t y = ob.lo[1]; y < ob.hi[1]; y++)
                     for (int64_t x = ob.lo[0]; x < ob.hi[0]; x++)
                         p[((b * d->channels + c) * gh + y - g.lo[1]) * gw + x - g.lo[0]] =
-                            gen(b, c, y, x);
+                            global
+                                ? global[((b * d->channels + c) * d->extent[1] + y) * d->extent[0] +
+                                         x]
+                                : gen(b, c, y, x);
         STARHALO_CHECK(starhalo_field_release(f, parts[i]));
     }
     return STARHALO_OK;
@@ -337,10 +342,10 @@ starhalo_status_t cnn_net_create(starhalo_context_t *ctx, const cnn_opts_t *o, c
     if (o->input_data)
         STARHALO_CHECK(cnn_net_set_input(net, o->input_data));
     else
-        STARHALO_CHECK(fill(net->a[0].f, cnn_data_input));
+        STARHALO_CHECK(fill(net->a[0].f, cnn_data_input, NULL));
     if (!net->d->classify) {
         STARHALO_CHECK(new_field(net, net->a[net->n].dec, &net->target));
-        STARHALO_CHECK(fill(net->target, cnn_data_target));
+        STARHALO_CHECK(fill(net->target, cnn_data_target, NULL));
     }
     return STARHALO_OK;
 }
@@ -688,26 +693,7 @@ starhalo_status_t cnn_net_set_params(cnn_net_t *net, const float *params, const 
 
 starhalo_status_t cnn_net_set_input(cnn_net_t *net, const float *global)
 {
-    starhalo_field_t *f = net->a[0].f;
-    const int64_t C = net->o.train.channels, S = net->o.train.size;
-    int parts[256];
-    const int n = starhalo_field_local_parts(f, NULL);
-    STARHALO_REQUIRE(n <= 256, STARHALO_ERR_INVALID_ARG, "more than 256 parts per rank");
-    starhalo_field_local_parts(f, parts);
-    for (int i = 0; i < n; i++) {
-        const starhalo_part_plan_t *pl = starhalo_field_part_plan(f, parts[i]);
-        const starhalo_box_t g = starhalo_part_plan_ghosted(pl), ob = starhalo_part_plan_owned(pl);
-        const int64_t gw = g.hi[0] - g.lo[0], gh = g.hi[1] - g.lo[1];
-        float *p = NULL;
-        STARHALO_CHECK(starhalo_field_acquire(f, parts[i], 1));
-        STARHALO_CHECK(starhalo_field_part_data(f, parts[i], (void **)&p));
-        for (int64_t b = 0; b < net->o.train.batch * C; b++)
-            for (int64_t y = ob.lo[1]; y < ob.hi[1]; y++)
-                for (int64_t x = ob.lo[0]; x < ob.hi[0]; x++)
-                    p[(b * gh + y - g.lo[1]) * gw + x - g.lo[0]] = global[(b * S + y) * S + x];
-        STARHALO_CHECK(starhalo_field_release(f, parts[i]));
-    }
-    return STARHALO_OK;
+    return fill(net->a[0].f, NULL, global);
 }
 
 starhalo_status_t cnn_net_gather_input(cnn_net_t *net, int target, float *global)

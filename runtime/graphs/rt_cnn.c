@@ -39,12 +39,6 @@ struct starhalo_cnn_conv {
     int status;
 };
 
-static int64_t chans(const starhalo_field_t *f)
-{
-    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
-    return d->channels > 0 ? d->channels : 1;
-}
-
 /* @p b owns the same cells as @p a on the same ranks, with the same batch; with @p halo >= 0,
  * b also has halos >= halo on every side and BOX shape when halo > 0. */
 static starhalo_status_t check_pair(const char *an, const starhalo_field_t *a, const char *bn,
@@ -71,9 +65,10 @@ static starhalo_status_t check_conv(const starhalo_cnn_conv_t *cv)
     const starhalo_layer_t *l = &cv->layer;
     STARHALO_CHECK(starhalo__compute_check_layer("cnn_conv", cv->in, cv->out, l));
     STARHALO_CHECK(check_pair("out", cv->out, "grad_out", cv->gout, -1));
-    STARHALO_REQUIRE(chans(cv->gout) == chans(cv->out), STARHALO_ERR_INVALID_ARG,
-                     "cnn_conv: grad_out has %lld channels, out %lld", (long long)chans(cv->gout),
-                     (long long)chans(cv->out));
+    STARHALO_REQUIRE(starhalo__cnn_channels(cv->gout) == starhalo__cnn_channels(cv->out),
+                     STARHALO_ERR_INVALID_ARG, "cnn_conv: grad_out has %lld channels, out %lld",
+                     (long long)starhalo__cnn_channels(cv->gout),
+                     (long long)starhalo__cnn_channels(cv->out));
     STARHALO_REQUIRE(!cv->gin == !cv->ex_gin, STARHALO_ERR_INVALID_ARG,
                      "cnn_conv: grad_in and its exchange must both be given or both be NULL");
     if (cv->gin) {
@@ -160,11 +155,13 @@ starhalo_cnn_conv_create_grouped(starhalo_context_t *ctx, starhalo_field_t *in,
     if (grad_in)
         STARHALO_CHECK(
             starhalo__compute_require_structured(grad_in, "cnn_conv_create", "input gradient"));
-    STARHALO_REQUIRE(groups >= 1 && chans(in) % groups == 0 && chans(out) % groups == 0,
+    STARHALO_REQUIRE(groups >= 1 && starhalo__cnn_channels(in) % groups == 0 &&
+                         starhalo__cnn_channels(out) % groups == 0,
                      STARHALO_ERR_INVALID_ARG,
                      "cnn_conv_create: groups %d must be >= 1 and divide the input channels "
                      "(%lld) and the output channels (%lld)",
-                     groups, (long long)chans(in), (long long)chans(out));
+                     groups, (long long)starhalo__cnn_channels(in),
+                     (long long)starhalo__cnn_channels(out));
     starhalo_cnn_conv_t *cv = calloc(1, sizeof *cv);
     if (!cv)
         return starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create");
@@ -178,8 +175,9 @@ starhalo_cnn_conv_create_grouped(starhalo_context_t *ctx, starhalo_field_t *in,
                                 .layer = *layer,
                                 .groups = groups};
     starhalo_status_t rc = check_conv(cv);
-    cv->nw = chans(out) * (chans(in) / groups) * layer->kernel * layer->kernel;
-    cv->cout = chans(out);
+    cv->nw = starhalo__cnn_channels(out) * (starhalo__cnn_channels(in) / groups) * layer->kernel *
+             layer->kernel;
+    cv->cout = starhalo__cnn_channels(out);
     cv->w = calloc((size_t)(cv->nw + cv->cout), sizeof(float));
     if (rc == STARHALO_OK && !cv->w)
         rc = starhalo_error_set(STARHALO_ERR_NO_MEMORY, "cnn_conv_create: weights");
@@ -257,14 +255,6 @@ starhalo_status_t starhalo_cnn_conv_get_bias(starhalo_cnn_conv_t *cv, float *bia
     return copy_params(cv, bias, 1, 0);
 }
 
-static starhalo_status_t check_failed(const starhalo_cnn_conv_t *cv, const char *what)
-{
-    const int failed = __atomic_load_n(&cv->status, __ATOMIC_SEQ_CST);
-    if (failed)
-        return starhalo_error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
-    return STARHALO_OK;
-}
-
 static starhalo_status_t submit_fwd(starhalo_cnn_conv_t *cv, const cnn_part_t *cp,
                                     const starhalo_box_t *region, int priority)
 {
@@ -289,7 +279,7 @@ starhalo_status_t starhalo_cnn_conv_set_mode(starhalo_cnn_conv_t *cv, starhalo_s
 starhalo_status_t starhalo_cnn_conv_forward(starhalo_cnn_conv_t *cv)
 {
     STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_forward: NULL layer");
-    STARHALO_CHECK(check_failed(cv, "cnn_conv_forward"));
+    STARHALO_CHECK(starhalo__cnn_task_status(&cv->status, "cnn_conv_forward"));
     if (cv->mode == STARHALO_STEP_BSP) {
         /* The baseline: the halo arrives before any conv of this layer starts. */
         STARHALO_CHECK(starhalo_exchange_submit(cv->ex_in));
@@ -312,7 +302,7 @@ starhalo_status_t starhalo_cnn_conv_forward(starhalo_cnn_conv_t *cv)
 starhalo_status_t starhalo_cnn_conv_backward(starhalo_cnn_conv_t *cv)
 {
     STARHALO_REQUIRE(cv, STARHALO_ERR_INVALID_ARG, "cnn_conv_backward: NULL layer");
-    STARHALO_CHECK(check_failed(cv, "cnn_conv_backward"));
+    STARHALO_CHECK(starhalo__cnn_task_status(&cv->status, "cnn_conv_backward"));
     /* Backward data first, at high priority, then the reverse exchange of its ghost
      * gradients: the messages travel while the (more expensive) weight-gradient tasks run;
      * these only read the input and grad_out, so nothing orders them after the exchange. */

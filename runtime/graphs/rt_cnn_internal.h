@@ -14,6 +14,29 @@
 #include "codelets_cnn.h"
 #include "rt_compute_internal.h"
 
+/** Channels and batch of a structured field (1 when its decomposition has none). */
+static inline int64_t starhalo__cnn_channels(const starhalo_field_t *f)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
+    return d->channels > 0 ? d->channels : 1;
+}
+
+static inline int64_t starhalo__cnn_batch(const starhalo_field_t *f)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
+    return d->batch > 0 ? d->batch : 1;
+}
+
+/** The error a layer's tasks recorded in @p status (atomically; 0 = none), as a status with
+ * a message naming the call @p what. */
+static inline starhalo_status_t starhalo__cnn_task_status(const int *status, const char *what)
+{
+    const int failed = __atomic_load_n(status, __ATOMIC_SEQ_CST);
+    if (failed)
+        return starhalo_error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
+    return STARHALO_OK;
+}
+
 /**
  * out[k] = the sum over all parts of all ranks of bufs[part][k], k < n: this rank's
  * @p nlocal buffers (registered as @p handles; waits for them) added in part order, then the

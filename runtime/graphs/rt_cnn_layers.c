@@ -12,40 +12,9 @@
 
 #include "rt_cnn_internal.h"
 
-static int64_t chans(const starhalo_field_t *f)
-{
-    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
-    return d->channels > 0 ? d->channels : 1;
-}
-
-static int64_t batch(const starhalo_field_t *f)
-{
-    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
-    return d->batch > 0 ? d->batch : 1;
-}
-
 static starhalo_box_t owned(const starhalo_field_t *f, int part)
 {
     return starhalo_part_plan_owned(starhalo_field_part_plan(f, part));
-}
-
-/* The image box of @p f (global coordinates). */
-static starhalo_box_t image_box(const starhalo_field_t *f)
-{
-    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(f));
-    starhalo_box_t b;
-    memset(&b, 0, sizeof b);
-    for (int k = 0; k < STARHALO_MAX_DIMS; k++)
-        b.hi[k] = k < 2 ? d->extent[k] : 1;
-    return b;
-}
-
-static starhalo_status_t check_failed(const int *status, const char *what)
-{
-    const int failed = __atomic_load_n(status, __ATOMIC_SEQ_CST);
-    if (failed)
-        return starhalo_error_set((starhalo_status_t)failed, "%s: an earlier task failed", what);
-    return STARHALO_OK;
 }
 
 /* Fields that one task reads with one geometry: float32, structured, the same tiles. */
@@ -110,9 +79,9 @@ starhalo_status_t starhalo_cnn_pool_create(starhalo_context_t *ctx, starhalo_poo
     STARHALO_CHECK(starhalo__compute_require_structured(in, "cnn_pool_create", "input"));
     STARHALO_CHECK(starhalo__compute_require_structured(out, "cnn_pool_create", "output"));
     STARHALO_CHECK(starhalo__compute_check_layer("cnn_pool", in, out, layer));
-    STARHALO_REQUIRE(chans(in) == chans(out), STARHALO_ERR_INVALID_ARG,
-                     "cnn_pool: input has %lld channels, output %lld", (long long)chans(in),
-                     (long long)chans(out));
+    STARHALO_REQUIRE(starhalo__cnn_channels(in) == starhalo__cnn_channels(out),
+                     STARHALO_ERR_INVALID_ARG, "cnn_pool: input has %lld channels, output %lld",
+                     (long long)starhalo__cnn_channels(in), (long long)starhalo__cnn_channels(out));
     starhalo_field_t *pair[2] = {out, grad_out};
     STARHALO_CHECK(check_same_tiles("cnn_pool: grad_out against out", pair, 2));
     if (grad_in) {
@@ -130,7 +99,7 @@ starhalo_status_t starhalo_cnn_pool_create(starhalo_context_t *ctx, starhalo_poo
                                 .ex_gin = ex_grad_in,
                                 .kind = kind,
                                 .layer = *layer,
-                                .domain = image_box(in)};
+                                .domain = starhalo__compute_image_box(in)};
     int *ids = NULL;
     starhalo_status_t rc = starhalo__compute_local_parts(out, &ids, &pl->nlocal);
     pl->parts = calloc((size_t)pl->nlocal + 1, sizeof *pl->parts);
@@ -187,7 +156,7 @@ static starhalo_status_t pool_fwd(starhalo_cnn_pool_t *pl, const pool_part_t *pp
 starhalo_status_t starhalo_cnn_pool_forward(starhalo_cnn_pool_t *pool)
 {
     STARHALO_REQUIRE(pool, STARHALO_ERR_INVALID_ARG, "cnn_pool_forward: NULL layer");
-    STARHALO_CHECK(check_failed(&pool->status, "cnn_pool_forward"));
+    STARHALO_CHECK(starhalo__cnn_task_status(&pool->status, "cnn_pool_forward"));
     STARHALO_CHECK(starhalo_exchange_begin(pool->ex_in));
     for (int i = 0; i < pool->nlocal; i++)
         STARHALO_CHECK(pool_fwd(pool, &pool->parts[i], &pool->parts[i].region.interior, 0));
@@ -202,7 +171,7 @@ starhalo_status_t starhalo_cnn_pool_forward(starhalo_cnn_pool_t *pool)
 starhalo_status_t starhalo_cnn_pool_backward(starhalo_cnn_pool_t *pool)
 {
     STARHALO_REQUIRE(pool, STARHALO_ERR_INVALID_ARG, "cnn_pool_backward: NULL layer");
-    STARHALO_CHECK(check_failed(&pool->status, "cnn_pool_backward"));
+    STARHALO_CHECK(starhalo__cnn_task_status(&pool->status, "cnn_pool_backward"));
     if (!pool->gin)
         return STARHALO_OK;
     const struct starhalo__task_opts o = {.status = &pool->status,
@@ -287,9 +256,9 @@ starhalo_status_t starhalo_cnn_bn_create(starhalo_context_t *ctx, starhalo_field
                               .gy = grad_y,
                               .gx = grad_x,
                               .eps = eps,
-                              .c = chans(x),
-                              .count =
-                                  (double)batch(x) * (double)d->extent[0] * (double)d->extent[1]};
+                              .c = starhalo__cnn_channels(x),
+                              .count = (double)starhalo__cnn_batch(x) * (double)d->extent[0] *
+                                       (double)d->extent[1]};
     const size_t c = (size_t)bn->c;
     bn->affine = calloc(2 * c, sizeof(double));
     bn->params = calloc(5 * c, sizeof(double));
@@ -376,7 +345,7 @@ starhalo_status_t starhalo_cnn_bn_forward(starhalo_cnn_bn_t *bn, const float *ga
     STARHALO_REQUIRE(bn && gamma && beta, STARHALO_ERR_INVALID_ARG,
                      "cnn_bn_forward: NULL layer, gamma or beta");
     /* No return before the sums' collective: a local failure travels into its agreement. */
-    starhalo_status_t rc = check_failed(&bn->status, "cnn_bn_forward");
+    starhalo_status_t rc = starhalo__cnn_task_status(&bn->status, "cnn_bn_forward");
     const struct starhalo__task_opts o = {.status = &bn->status};
     for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++) {
         starhalo__bn_sums_args_t a;
@@ -421,7 +390,7 @@ starhalo_status_t starhalo_cnn_bn_backward(starhalo_cnn_bn_t *bn, double *grad_g
                      "cnn_bn_backward: NULL layer or gradient");
     STARHALO_REQUIRE(bn->forwarded, STARHALO_ERR_INVALID_ARG,
                      "cnn_bn_backward: no forward pass yet");
-    starhalo_status_t rc = check_failed(&bn->status, "cnn_bn_backward");
+    starhalo_status_t rc = starhalo__cnn_task_status(&bn->status, "cnn_bn_backward");
     const struct starhalo__task_opts o = {.status = &bn->status};
     for (int i = 0; rc == STARHALO_OK && i < bn->nlocal; i++) {
         starhalo__bn_sums_args_t a;
@@ -546,7 +515,7 @@ starhalo_status_t starhalo_cnn_gap_forward(starhalo_context_t *ctx, starhalo_fie
     STARHALO_REQUIRE(ctx && x && means, STARHALO_ERR_INVALID_ARG, "cnn_gap_forward: NULL");
     starhalo_field_t *f[1] = {x};
     STARHALO_CHECK(check_same_tiles("cnn_gap_forward", f, 1));
-    const size_t count = (size_t)(batch(x) * chans(x));
+    const size_t count = (size_t)(starhalo__cnn_batch(x) * starhalo__cnn_channels(x));
     plane_bufs_t p;
     int status = 0;
     starhalo_status_t rc = plane_bufs_make(x, count, &p);
@@ -563,7 +532,7 @@ starhalo_status_t starhalo_cnn_gap_forward(starhalo_context_t *ctx, starhalo_fie
     }
     /* Even after a local failure: the other ranks are in the collective. */
     rc = starhalo__cnn_sum_parts(ctx, "cnn_gap_forward", rc, &status, p.n, p.h, p.b, count, means);
-    const starhalo_box_t img = image_box(x);
+    const starhalo_box_t img = starhalo__compute_image_box(x);
     const double cells = (double)starhalo_box_volume(&img);
     for (size_t k = 0; rc == STARHALO_OK && k < count; k++)
         means[k] /= cells;
@@ -576,8 +545,8 @@ starhalo_status_t starhalo_cnn_gap_backward(starhalo_field_t *grad_x, const doub
     STARHALO_REQUIRE(grad_x && grad_means, STARHALO_ERR_INVALID_ARG, "cnn_gap_backward: NULL");
     starhalo_field_t *f[1] = {grad_x};
     STARHALO_CHECK(check_same_tiles("cnn_gap_backward", f, 1));
-    const size_t count = (size_t)(batch(grad_x) * chans(grad_x));
-    const starhalo_box_t img = image_box(grad_x);
+    const size_t count = (size_t)(starhalo__cnn_batch(grad_x) * starhalo__cnn_channels(grad_x));
+    const starhalo_box_t img = starhalo__compute_image_box(grad_x);
     const double cells = (double)starhalo_box_volume(&img);
     plane_bufs_t p;
     int status = 0;
@@ -597,6 +566,6 @@ starhalo_status_t starhalo_cnn_gap_backward(starhalo_field_t *grad_x, const doub
     }
     plane_bufs_free(&p); /* waits for the fill tasks: they read the buffers */
     if (rc == STARHALO_OK)
-        rc = check_failed(&status, "cnn_gap_backward");
+        rc = starhalo__cnn_task_status(&status, "cnn_gap_backward");
     return rc;
 }

@@ -38,9 +38,8 @@ starhalo_status_t starhalo__cnn_sum_parts(starhalo_context_t *ctx, const char *w
         starpu_data_release(handles[i]);
     }
     /* The tasks that made the sums have ended: did one fail? */
-    const int task_rc = tasks ? __atomic_load_n(tasks, __ATOMIC_SEQ_CST) : 0;
-    if (rc == STARHALO_OK && task_rc)
-        rc = starhalo_error_set((starhalo_status_t)task_rc, "%s: a task failed", what);
+    if (rc == STARHALO_OK && tasks)
+        rc = starhalo__cnn_task_status(tasks, what);
     /* Agree first: a rank that failed (here or before, @p local) still meets the others, and
      * then every rank returns an error instead of waiting in the next collective. */
     int failed = rc != STARHALO_OK ? starhalo_context_rank(ctx) + 1 : 0, first = 0;

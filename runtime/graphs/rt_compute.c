@@ -107,6 +107,16 @@ starhalo_status_t starhalo__compute_local_parts(const starhalo_field_t *field, i
     return STARHALO_OK;
 }
 
+starhalo_box_t starhalo__compute_image_box(const starhalo_field_t *field)
+{
+    const starhalo_decomp_desc_t *d = starhalo_decomp_desc(starhalo_field_decomp(field));
+    starhalo_box_t b;
+    memset(&b, 0, sizeof b);
+    for (int k = 0; k < STARHALO_MAX_DIMS; k++)
+        b.hi[k] = k < 2 ? d->extent[k] : 1;
+    return b;
+}
+
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part)
 {
     starhalo_tile_t t;

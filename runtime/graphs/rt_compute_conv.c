@@ -276,10 +276,7 @@ starhalo_status_t starhalo_conv2d_create(starhalo_context_t *ctx, starhalo_field
     cv->layer = *layer;
     cv->has_bias = bias != NULL;
     starhalo_status_t rc = starhalo__compute_check_layer("conv2d", cv->in, cv->out, &cv->layer);
-    const starhalo_decomp_desc_t *a = starhalo_decomp_desc(starhalo_field_decomp(in));
-    memset(&cv->domain, 0, sizeof cv->domain);
-    for (int k = 0; k < STARHALO_MAX_DIMS; k++)
-        cv->domain.hi[k] = k < 2 ? a->extent[k] : 1;
+    cv->domain = starhalo__compute_image_box(in);
     int *ids = NULL;
     if (rc == STARHALO_OK)
         rc = starhalo__compute_local_parts(out, &ids, &cv->nlocal);

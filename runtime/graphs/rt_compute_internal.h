@@ -26,6 +26,10 @@ starhalo_status_t starhalo__compute_require_structured(const starhalo_field_t *f
  * as the kernels see it, the one conversion between the two. */
 starhalo_kern_tile_t starhalo__compute_tile(const starhalo_field_t *field, int part);
 
+/** The image box of @p field (global coordinates; dims 0 and 1 of the extent, dim 2 one cell):
+ * the domain whose outside the conv and pooling kernels treat as padding. */
+starhalo_box_t starhalo__compute_image_box(const starhalo_field_t *field);
+
 /** STARHALO_ERR_INVALID_ARG (the message starts with @p what) unless @p in and @p out are
  * 2-D float32 fields of one batch, @p in has the layer's halos (starhalo_layer_halo; BOX shape
  * when any), and @p out has the layer's output decomposition (starhalo_layer_output_decomp of
